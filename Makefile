@@ -1,0 +1,54 @@
+# Orthanc Previewer.  `make run` and `make test` do all set-up on a fresh
+# Debian bookworm machine (as root); every step is idempotent.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PLUGIN := build/libOrthancPreviewer.so
+DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev
+NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
+
+.PHONY: all setup system build run test test-fast typecheck contact-sheet clean
+
+all: setup
+
+setup: system $(VENV)/.installed $(PLUGIN)
+
+# Debian packages, installed only when missing.  Python's headers and venv
+# module come from Debian too when the interpreter lacks them.
+system:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	$(PYTHON) -c 'import sysconfig, os, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
+	  || missing="$$missing python3-dev"; \
+	$(PYTHON) -c 'import ensurepip' 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+$(PLUGIN): $(NATIVE_SOURCES) $(VENV)/.installed
+	$(PY) native/build.py build
+
+build: setup
+
+run: setup
+	$(VENV)/bin/previewer serve --storage .orthanc-data
+
+test: setup
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not slow"
+
+typecheck: setup
+	$(VENV)/bin/mypy previewer
+
+clean:
+	rm -rf build .orthanc-data

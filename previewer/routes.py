@@ -1,0 +1,188 @@
+"""The route table machinery: routes, requests, responses, and their dispatch.
+
+Routes are an explicit list of :class:`Route` (in the style of Starlette), each
+compiled to the regular expression Orthanc registers.  One dispatcher turns a
+REST callback into a :class:`Request`, runs the endpoint, and sends its
+:class:`Response` through the SDK.  Endpoints never see the SDK's output
+object, and errors always leave as JSON.
+"""
+from __future__ import annotations
+
+import json
+import re
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+_PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::(str|int|path))?}")
+_CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
+    "str": ("[^/]+", str),
+    "int": ("[0-9]+", int),
+    "path": (".*", str),
+}
+
+
+class HttpError(Exception):
+    """An error answered as ``{"error": message, ...details}`` with ``status``."""
+
+    def __init__(self, status: int, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    params: Mapping[str, Any]
+    query: Mapping[str, str]
+    headers: Mapping[str, str]
+    body: bytes = b""
+
+
+@dataclass
+class Response:
+    """A complete answer: ``body`` bytes with a media type, or a PNG of ``pixels``."""
+
+    status: int = 200
+    body: bytes = b""
+    media_type: str = "application/json"
+    headers: dict[str, str] = field(default_factory=dict)
+    pixels: Any = None           # numpy array, answered through CompressAndAnswerPngImage
+    pixel_format: str = ""
+    location: str = ""           # for redirects
+    allow: str = ""              # for 405
+
+    @classmethod
+    def json(cls, value: Any, status: int = 200) -> Response:
+        return cls(status=status, body=json.dumps(value).encode("utf-8"))
+
+    @classmethod
+    def error(cls, status: int, message: str, **details: Any) -> Response:
+        return cls.json({"error": message, "status": status, **details}, status)
+
+    @classmethod
+    def png(cls, pixels: Any, pixel_format: str) -> Response:
+        return cls(pixels=pixels, pixel_format=pixel_format, media_type="image/png")
+
+    @classmethod
+    def redirect(cls, location: str) -> Response:
+        return cls(status=301, location=location)
+
+
+Endpoint = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    """``path`` with ``{name}``, ``{name:int}`` or ``{name:path}`` parameters."""
+
+    path: str
+    endpoint: Endpoint
+    methods: Sequence[str] = ("GET",)
+
+    @property
+    def allowed(self) -> tuple[str, ...]:
+        methods = tuple(m.upper() for m in self.methods)
+        return methods + (("HEAD",) if "GET" in methods and "HEAD" not in methods else ())
+
+    def _parts(self) -> tuple[str, list[tuple[str, Callable[[str], Any]]]]:
+        pattern, converters, last = "", [], 0
+        for found in _PARAM.finditer(self.path):
+            regex, convert = _CONVERTERS[found.group(2) or "str"]
+            pattern += re.escape(self.path[last:found.start()]) + "(" + regex + ")"
+            converters.append((found.group(1), convert))
+            last = found.end()
+        return pattern + re.escape(self.path[last:]), converters
+
+    @property
+    def regex(self) -> str:
+        """The regular expression registered with Orthanc (one group per parameter)."""
+        return self._parts()[0].replace("\\/", "/").replace("\\-", "-")
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        pattern, converters = self._parts()
+        found = re.fullmatch(pattern, path)
+        if found is None:
+            return None
+        return {name: convert(value) for (name, convert), value in zip(converters, found.groups())}
+
+
+class Output(Protocol):
+    """The part of :class:`previewer.sdk.RestOutput` the dispatcher uses."""
+
+    def answer(self, body: bytes, mime_type: str) -> None: ...
+    def png(self, format_name: str, width: int, height: int, pitch: int, pixels: Any) -> None: ...
+    def redirect(self, location: str) -> None: ...
+    def send_http_status_code(self, status: int) -> None: ...
+    def send_http_status(self, status: int, body: bytes) -> None: ...
+    def send_method_not_allowed(self, allowed: str) -> None: ...
+    def set_header(self, key: str, value: str) -> None: ...
+
+
+class Router:
+    """Dispatch REST callbacks to the first route whose path matches."""
+
+    def __init__(self, routes: Sequence[Route], log_error: Callable[[str], None]) -> None:
+        self.routes = list(routes)
+        self._log_error = log_error
+
+    def regexes(self) -> list[str]:
+        """One Orthanc regex per distinct route path, in table order."""
+        seen: dict[str, None] = {}
+        for route in self.routes:
+            seen.setdefault(route.regex, None)
+        return list(seen)
+
+    def handle(self, method: str, path: str, query: Mapping[str, str],
+               headers: Mapping[str, str], body: bytes = b"") -> Response:
+        """The response for one request; never raises."""
+        try:
+            return self._handle(method, path, query, headers, body)
+        except HttpError as error:
+            return Response.error(error.status, error.message, **error.details)
+        except Exception:  # noqa: BLE001 - logged, answered as a JSON 500
+            self._log_error(f"Orthanc Previewer: error answering {method} {path}:\n{traceback.format_exc()}")
+            return Response.error(500, "internal error in the previewer; the traceback is in Orthanc's log")
+
+    def _handle(self, method: str, path: str, query: Mapping[str, str],
+                headers: Mapping[str, str], body: bytes) -> Response:
+        allowed: list[str] = []
+        for route in self.routes:
+            params = route.match(path)
+            if params is None:
+                continue
+            if method not in route.allowed:
+                allowed.extend(m for m in route.allowed if m not in allowed)
+                continue
+            return route.endpoint(Request(method, path, params, query, headers, body))
+        if allowed:
+            response = Response.error(405, f"method {method} is not allowed on {path}",
+                                      allowed=allowed)
+            response.allow = ",".join(allowed)
+            return response
+        raise HttpError(404, f"no previewer route for {path}")
+
+
+def send(output: Output, response: Response) -> None:
+    """Send ``response`` through the SDK call that Orthanc requires for its status."""
+    for key, value in response.headers.items():
+        output.set_header(key, value)
+    if response.status in (301, 302, 303, 307, 308):
+        output.redirect(response.location)
+    elif response.status == 405:
+        output.send_method_not_allowed(response.allow)
+    elif response.pixels is not None:
+        pixels = response.pixels
+        height, width = pixels.shape[:2]
+        output.png(response.pixel_format, width, height, pixels.strides[0], pixels)
+    elif response.status == 200:
+        output.answer(response.body, response.media_type)
+    elif response.status >= 400:
+        output.set_header("Content-Type", response.media_type)
+        output.send_http_status(response.status, response.body)
+    else:
+        output.send_http_status_code(response.status)

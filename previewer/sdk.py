@@ -1,0 +1,453 @@
+"""Pythonic wrapper of the Orthanc plugin SDK.
+
+Every SDK function the plugin may call has a wrapper here; nothing else in the
+package touches ``lib`` or ``ffi`` (apart from the buffer hand-off in
+:meth:`RestOutput.png`).  Rules kept throughout:
+
+- an error code becomes :class:`OrthancError` through :func:`check`;
+- a string or memory buffer that Orthanc allocates is copied, then freed
+  exactly once, in the same function that received it;
+- a Python exception never crosses into C: :func:`_guarded` logs it with its
+  traceback and returns an error code to Orthanc.
+"""
+from __future__ import annotations
+
+import contextlib
+import re
+import threading
+import traceback
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from ._ffi import ffi, lib
+
+SUCCESS = 0
+ERROR_PLUGIN = 1
+ERROR_UNKNOWN_RESOURCE = 17
+ERROR_INEXISTENT_ITEM = 7
+ERROR_STORAGE_AREA_PLUGIN = 32
+
+PIXEL_FORMATS = {
+    "gray8": lib.OrthancPluginPixelFormat_Grayscale8,
+    "gray16": lib.OrthancPluginPixelFormat_Grayscale16,
+    "signed16": lib.OrthancPluginPixelFormat_SignedGrayscale16,
+    "rgb24": lib.OrthancPluginPixelFormat_RGB24,
+    "rgba32": lib.OrthancPluginPixelFormat_RGBA32,
+}
+
+CONTENT_TYPES = {
+    lib.OrthancPluginContentType_Unknown: "unknown",
+    lib.OrthancPluginContentType_Dicom: "dicom",
+    lib.OrthancPluginContentType_DicomAsJson: "dicom-as-json",
+}
+
+_METHODS = {
+    lib.OrthancPluginHttpMethod_Get: "GET",
+    lib.OrthancPluginHttpMethod_Post: "POST",
+    lib.OrthancPluginHttpMethod_Put: "PUT",
+    lib.OrthancPluginHttpMethod_Delete: "DELETE",
+}
+
+_context: Any = None
+
+
+class OrthancError(Exception):
+    """An SDK call failed; ``code`` is Orthanc's error code."""
+
+    def __init__(self, code: int, description: str, call: str = "") -> None:
+        self.code = code
+        self.description = description
+        super().__init__(f"{call + ': ' if call else ''}Orthanc error {code}: {description}")
+
+
+def bind(context: Any) -> None:
+    """Remember the plugin context that Orthanc passed to Initialize."""
+    global _context
+    _context = context
+
+
+def error_description(code: int) -> str:
+    """Orthanc's own text for an error code."""
+    text = lib.OrthancPluginGetErrorDescription(_context, code)
+    return ffi.string(text).decode("utf-8", "replace") if text != ffi.NULL else f"error {code}"
+
+
+def check(code: int, call: str = "") -> None:
+    """Raise :class:`OrthancError` unless ``code`` means success."""
+    if code != SUCCESS:
+        raise OrthancError(int(code), error_description(code), call)
+
+
+def _bytes(text: str) -> bytes:
+    return text.encode("utf-8")
+
+
+def _take_string(pointer: Any) -> str | None:
+    """Copy and free a string that Orthanc allocated (``None`` for NULL)."""
+    if pointer == ffi.NULL:
+        return None
+    try:
+        return ffi.string(pointer).decode("utf-8", "replace")  # type: ignore[no-any-return]
+    finally:
+        lib.OrthancPluginFreeString(_context, pointer)
+
+
+def _borrowed_string(pointer: Any) -> str | None:
+    """Copy a string that Orthanc keeps ownership of."""
+    if pointer == ffi.NULL:
+        return None
+    return ffi.string(pointer).decode("utf-8", "replace")  # type: ignore[no-any-return]
+
+
+@contextlib.contextmanager
+def _memory_buffer() -> Iterator[Any]:
+    """A target ``OrthancPluginMemoryBuffer``, freed on exit if Orthanc filled it."""
+    buffer = ffi.new("OrthancPluginMemoryBuffer*")
+    buffer.data = ffi.NULL
+    buffer.size = 0
+    try:
+        yield buffer
+    finally:
+        if buffer.data != ffi.NULL:
+            lib.OrthancPluginFreeMemoryBuffer(_context, buffer)
+
+
+def _filled(call: Callable[[Any], int], name: str) -> bytes:
+    with _memory_buffer() as buffer:
+        check(call(buffer), name)
+        return bytes(ffi.buffer(buffer.data, buffer.size))
+
+
+# --- logging -----------------------------------------------------------------
+
+def log_error(message: str) -> None:
+    lib.OrthancPluginLogError(_context, _bytes(message))
+
+
+def log_warning(message: str) -> None:
+    lib.OrthancPluginLogWarning(_context, _bytes(message))
+
+
+def log_info(message: str) -> None:
+    lib.OrthancPluginLogInfo(_context, _bytes(message))
+
+
+# --- the Orthanc core --------------------------------------------------------
+
+def check_version() -> bool:
+    """True if this Orthanc is at least as new as the SDK we were built with."""
+    return bool(lib.OrthancPluginCheckVersion(_context))
+
+
+def orthanc_path() -> str | None:
+    return _take_string(lib.OrthancPluginGetOrthancPath(_context))
+
+
+def orthanc_directory() -> str | None:
+    return _take_string(lib.OrthancPluginGetOrthancDirectory(_context))
+
+
+def configuration_path() -> str | None:
+    return _take_string(lib.OrthancPluginGetConfigurationPath(_context))
+
+
+def dicom_for_instance(instance_id: str) -> bytes:
+    """The DICOM file of an instance, by Orthanc ID."""
+    return _filled(lambda b: lib.OrthancPluginGetDicomForInstance(_context, b, _bytes(instance_id)),
+                   "GetDicomForInstance")
+
+
+@contextlib.contextmanager
+def borrowed_dicom(instance_id: str) -> Iterator[memoryview]:
+    """The DICOM file of an instance without a copy, valid inside the block."""
+    with _memory_buffer() as buffer:
+        check(lib.OrthancPluginGetDicomForInstance(_context, buffer, _bytes(instance_id)),
+              "GetDicomForInstance")
+        view = memoryview(ffi.buffer(buffer.data, buffer.size))
+        try:
+            yield view
+        finally:
+            view.release()
+
+
+def rest_api_get(uri: str) -> bytes:
+    return _filled(lambda b: lib.OrthancPluginRestApiGet(_context, b, _bytes(uri)), "RestApiGet")
+
+
+def rest_api_post(uri: str, body: bytes) -> bytes:
+    return _filled(lambda b: lib.OrthancPluginRestApiPost(_context, b, _bytes(uri), body, len(body)),
+                   "RestApiPost")
+
+
+def rest_api_put(uri: str, body: bytes) -> bytes:
+    return _filled(lambda b: lib.OrthancPluginRestApiPut(_context, b, _bytes(uri), body, len(body)),
+                   "RestApiPut")
+
+
+def rest_api_delete(uri: str) -> None:
+    check(lib.OrthancPluginRestApiDelete(_context, _bytes(uri)), "RestApiDelete")
+
+
+def lookup_patient(patient_id: str) -> str | None:
+    """Orthanc ID of the patient with this PatientID, or None."""
+    return _take_string(lib.OrthancPluginLookupPatient(_context, _bytes(patient_id)))
+
+
+def lookup_study(study_uid: str) -> str | None:
+    return _take_string(lib.OrthancPluginLookupStudy(_context, _bytes(study_uid)))
+
+
+def lookup_study_with_accession_number(accession: str) -> str | None:
+    return _take_string(lib.OrthancPluginLookupStudyWithAccessionNumber(_context, _bytes(accession)))
+
+
+def lookup_series(series_uid: str) -> str | None:
+    return _take_string(lib.OrthancPluginLookupSeries(_context, _bytes(series_uid)))
+
+
+def lookup_instance(sop_instance_uid: str) -> str | None:
+    return _take_string(lib.OrthancPluginLookupInstance(_context, _bytes(sop_instance_uid)))
+
+
+# --- REST requests and answers ----------------------------------------------
+
+def _string_array(pointer: Any, count: int) -> list[str]:
+    return [ffi.string(pointer[i]).decode("utf-8", "replace") for i in range(count)]
+
+
+@dataclass(frozen=True)
+class HttpRequest:
+    """A copy of ``OrthancPluginHttpRequest``, safe to keep after the callback."""
+
+    method: str
+    groups: tuple[str, ...]
+    query: dict[str, str]
+    body: bytes
+    headers: dict[str, str]
+
+    @classmethod
+    def from_c(cls, request: Any) -> HttpRequest:
+        keys = _string_array(request.getKeys, request.getCount)
+        values = _string_array(request.getValues, request.getCount)
+        header_keys = _string_array(request.headersKeys, request.headersCount)
+        header_values = _string_array(request.headersValues, request.headersCount)
+        body = bytes(ffi.buffer(request.body, request.bodySize)) if request.bodySize else b""
+        return cls(
+            method=_METHODS.get(request.method, "UNKNOWN"),
+            groups=tuple(_string_array(request.groups, request.groupsCount)),
+            # Orthanc 1.10 hands over the query's keys and values still %-encoded.
+            query={urllib.parse.unquote_plus(k): urllib.parse.unquote_plus(v) for k, v in zip(keys, values)},
+            body=body,
+            headers={k.lower(): v for k, v in zip(header_keys, header_values)},
+        )
+
+
+class RestOutput:
+    """The HTTP connection of one REST callback; valid only during the callback."""
+
+    def __init__(self, output: Any) -> None:
+        self._output = output
+
+    def answer(self, body: bytes, mime_type: str) -> None:
+        lib.OrthancPluginAnswerBuffer(_context, self._output, body, len(body), _bytes(mime_type))
+
+    def png(self, format_name: str, width: int, height: int, pitch: int, pixels: Any) -> None:
+        """Let Orthanc compress and send a PNG; ``pixels`` is a C-contiguous buffer."""
+        with ffi.from_buffer(pixels) as data:
+            lib.OrthancPluginCompressAndAnswerPngImage(
+                _context, self._output, PIXEL_FORMATS[format_name], width, height, pitch, data)
+
+    def redirect(self, location: str) -> None:
+        lib.OrthancPluginRedirect(_context, self._output, _bytes(location))
+
+    def send_http_status_code(self, status: int) -> None:
+        """A bodiless status (not for 200, 301, 401 or 405: those have their own calls)."""
+        lib.OrthancPluginSendHttpStatusCode(_context, self._output, status)
+
+    def send_http_status(self, status: int, body: bytes) -> None:
+        """An error status with a body (Orthanc 1.10's twin of SendHttpStatusCode)."""
+        lib.OrthancPluginSendHttpStatus(_context, self._output, status, body, len(body))
+
+    def send_unauthorized(self, realm: str) -> None:
+        lib.OrthancPluginSendUnauthorized(_context, self._output, _bytes(realm))
+
+    def send_method_not_allowed(self, allowed: str) -> None:
+        lib.OrthancPluginSendMethodNotAllowed(_context, self._output, _bytes(allowed))
+
+    def set_cookie(self, name: str, value: str) -> None:
+        lib.OrthancPluginSetCookie(_context, self._output, _bytes(name), _bytes(value))
+
+    def set_header(self, key: str, value: str) -> None:
+        lib.OrthancPluginSetHttpHeader(_context, self._output, _bytes(key), _bytes(value))
+
+    def set_error_details(self, details: str, log: bool = False) -> None:
+        lib.OrthancPluginSetHttpErrorDetails(_context, self._output, _bytes(details), int(log))
+
+
+# --- stored instances ---------------------------------------------------------
+
+class DicomInstance:
+    """An instance that Orthanc has just stored; valid only during the callback."""
+
+    def __init__(self, instance: Any) -> None:
+        self._instance = instance
+
+    @property
+    def remote_aet(self) -> str | None:
+        return _borrowed_string(lib.OrthancPluginGetInstanceRemoteAet(_context, self._instance))
+
+    @property
+    def size(self) -> int:
+        size = int(lib.OrthancPluginGetInstanceSize(_context, self._instance))
+        if size < 0:
+            raise OrthancError(ERROR_PLUGIN, "cannot get the size of the instance", "GetInstanceSize")
+        return size
+
+    @property
+    def data(self) -> bytes:
+        pointer = lib.OrthancPluginGetInstanceData(_context, self._instance)
+        if pointer == ffi.NULL:
+            raise OrthancError(ERROR_PLUGIN, "cannot get the data of the instance", "GetInstanceData")
+        return bytes(ffi.buffer(pointer, self.size))
+
+    @property
+    def json(self) -> str | None:
+        return _take_string(lib.OrthancPluginGetInstanceJson(_context, self._instance))
+
+    @property
+    def simplified_json(self) -> str | None:
+        return _take_string(lib.OrthancPluginGetInstanceSimplifiedJson(_context, self._instance))
+
+    def has_metadata(self, name: str) -> bool:
+        found = lib.OrthancPluginHasInstanceMetadata(_context, self._instance, _bytes(name))
+        if found < 0:
+            raise OrthancError(ERROR_PLUGIN, f"cannot look up metadata {name!r}", "HasInstanceMetadata")
+        return bool(found)
+
+    def metadata(self, name: str) -> str | None:
+        """The metadata value, or None when the instance has none of that name."""
+        if not self.has_metadata(name):
+            return None
+        return _borrowed_string(lib.OrthancPluginGetInstanceMetadata(_context, self._instance, _bytes(name)))
+
+
+# --- callbacks ------------------------------------------------------------------
+
+RestHandler = Callable[[RestOutput, str, HttpRequest], None]
+StoredHandler = Callable[[DicomInstance, str], None]
+
+
+class StorageArea(Protocol):
+    """What :func:`register_storage_area` needs: three methods on file UUIDs."""
+
+    def create(self, uuid: str, content: bytes, content_type: str) -> None: ...
+
+    def read(self, uuid: str, content_type: str) -> bytes: ...
+
+    def remove(self, uuid: str, content_type: str) -> None: ...
+
+
+_rest_handlers: list[tuple[re.Pattern[str], RestHandler]] = []
+_stored_handlers: list[StoredHandler] = []
+_storage: list[StorageArea] = []
+_registration_lock = threading.Lock()
+
+
+def _guarded(name: str, failure: int) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Run a C callback body; log any exception with its traceback, return ``failure``."""
+    def wrap(body: Callable[..., int]) -> Callable[..., int]:
+        def run(*args: Any) -> int:
+            try:
+                return body(*args)
+            except BaseException:  # noqa: BLE001 - nothing may cross into C
+                try:
+                    log_error(f"Orthanc Previewer: exception in {name} callback:\n{traceback.format_exc()}")
+                except BaseException:  # noqa: BLE001
+                    pass
+                return failure
+        run.__name__ = body.__name__
+        return run
+    return wrap
+
+
+def register_rest_callback(regex: str, handler: RestHandler, *, lock: bool = False) -> None:
+    """Route URIs that fully match ``regex`` to ``handler``.
+
+    With ``lock=False`` (the default) Orthanc's NoLock registration is used and
+    handlers run in parallel; ``lock=True`` uses the original registration,
+    under which Orthanc runs callbacks one at a time.
+    """
+    with _registration_lock:
+        _rest_handlers.append((re.compile(regex), handler))
+    register = lib.OrthancPluginRegisterRestCallback if lock else lib.OrthancPluginRegisterRestCallbackNoLock
+    register(_context, _bytes(regex), lib._previewer_on_rest)
+
+
+def register_on_stored_instance(handler: StoredHandler) -> None:
+    """Call ``handler(instance, instance_id)`` for every instance Orthanc stores."""
+    first = not _stored_handlers
+    _stored_handlers.append(handler)
+    if first:
+        lib.OrthancPluginRegisterOnStoredInstanceCallback(_context, lib._previewer_on_stored)
+
+
+def register_storage_area(area: StorageArea) -> None:
+    """Replace Orthanc's file storage with ``area`` (only during Initialize)."""
+    if _storage:
+        raise RuntimeError("a storage area is already registered")
+    _storage.append(area)
+    lib.OrthancPluginRegisterStorageArea(
+        _context, lib._previewer_storage_create, lib._previewer_storage_read,
+        lib._previewer_storage_remove)
+
+
+@ffi.def_extern(error=ERROR_PLUGIN)
+@_guarded("REST", ERROR_PLUGIN)
+def _previewer_on_rest(output: Any, url: Any, request: Any) -> int:
+    path = ffi.string(url).decode("utf-8", "replace")
+    for pattern, handler in _rest_handlers:
+        if pattern.fullmatch(path):
+            handler(RestOutput(output), path, HttpRequest.from_c(request))
+            return SUCCESS
+    return ERROR_UNKNOWN_RESOURCE
+
+
+@ffi.def_extern(error=ERROR_PLUGIN)
+@_guarded("stored-instance", ERROR_PLUGIN)
+def _previewer_on_stored(instance: Any, instance_id: Any) -> int:
+    identifier = ffi.string(instance_id).decode("ascii", "replace")
+    wrapped = DicomInstance(instance)
+    for handler in list(_stored_handlers):
+        handler(wrapped, identifier)
+    return SUCCESS
+
+
+@ffi.def_extern(error=ERROR_STORAGE_AREA_PLUGIN)
+@_guarded("storage-create", ERROR_STORAGE_AREA_PLUGIN)
+def _previewer_storage_create(uuid: Any, content: Any, size: int, content_type: int) -> int:
+    data = bytes(ffi.buffer(content, size)) if size else b""
+    _storage[0].create(ffi.string(uuid).decode("ascii"), data, CONTENT_TYPES.get(content_type, "unknown"))
+    return SUCCESS
+
+
+@ffi.def_extern(error=ERROR_STORAGE_AREA_PLUGIN)
+@_guarded("storage-read", ERROR_STORAGE_AREA_PLUGIN)
+def _previewer_storage_read(content: Any, size: Any, uuid: Any, content_type: int) -> int:
+    data = _storage[0].read(ffi.string(uuid).decode("ascii"), CONTENT_TYPES.get(content_type, "unknown"))
+    # Orthanc takes ownership and releases this block with free().
+    block = lib.malloc(max(len(data), 1))
+    if block == ffi.NULL:
+        raise MemoryError(f"cannot allocate {len(data)} bytes for the storage area")
+    ffi.memmove(block, data, len(data))
+    content[0] = block
+    size[0] = len(data)
+    return SUCCESS
+
+
+@ffi.def_extern(error=ERROR_STORAGE_AREA_PLUGIN)
+@_guarded("storage-remove", ERROR_STORAGE_AREA_PLUGIN)
+def _previewer_storage_remove(uuid: Any, content_type: int) -> int:
+    _storage[0].remove(ffi.string(uuid).decode("ascii"), CONTENT_TYPES.get(content_type, "unknown"))
+    return SUCCESS

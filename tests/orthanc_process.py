@@ -1,0 +1,139 @@
+"""A real Orthanc process with the previewer plugin, for tests and benchmarks.
+
+Each process gets free ports (never 8042 or 4242), a temporary folder and
+configuration, and is stopped by its PID.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"
+ORTHANC = "/usr/sbin/Orthanc"
+PROBE = Path(__file__).resolve().parent / "plugin_probe.py"
+
+
+def free_port() -> int:
+    """A TCP port that is free on 127.0.0.1 now (never 8042 or 4242)."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in (8042, 4242):
+            return port
+
+
+class OrthancProcess:
+    """Start with :meth:`start`, stop with :meth:`stop` (or use as a context manager)."""
+
+    def __init__(self, folder: Path, *, previewer: dict[str, Any] | None = None,
+                 extra: dict[str, Any] | None = None, plugins: Iterable[str] | None = None,
+                 env: dict[str, str] | None = None, probe: bool = True) -> None:
+        self.folder = folder
+        self.http_port = free_port()
+        self.dicom_port = free_port()
+        self.log_path = folder / "orthanc.log"
+        section = dict(previewer or {})
+        if probe:
+            section.setdefault("TestModules", []).append(str(PROBE))
+        self.config: dict[str, Any] = {
+            "Name": "PreviewerTest",
+            "HttpPort": self.http_port,
+            "DicomPort": self.dicom_port,
+            "DicomAet": "ORTHANC",
+            "StorageDirectory": str(folder / "db"),
+            "IndexDirectory": str(folder / "db"),
+            "RemoteAccessAllowed": False,
+            "AuthenticationEnabled": False,
+            "HttpDescribeErrors": True,
+            "Plugins": list(plugins) if plugins is not None else [str(PLUGIN)],
+            "Previewer": section,
+            **(extra or {}),
+        }
+        self.env = env
+        self.process: subprocess.Popen[bytes] | None = None
+        self.url = f"http://127.0.0.1:{self.http_port}"
+        self.http = requests.Session()
+
+    @property
+    def config_path(self) -> Path:
+        return self.folder / "orthanc.json"
+
+    def start(self, timeout: float = 60.0, expect_failure: bool = False) -> OrthancProcess:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.config, indent=2))
+        env = dict(os.environ)
+        env.update(self.env or {})
+        log = open(self.log_path, "ab")
+        self.process = subprocess.Popen([ORTHANC, "--verbose", str(self.config_path)],
+                                        stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, env=env)
+        log.close()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                if expect_failure:
+                    return self
+                raise RuntimeError(f"Orthanc exited with {self.process.returncode}:\n{self.log()}")
+            try:
+                if self.http.get(self.url + "/system", timeout=2).status_code == 200:
+                    if expect_failure:
+                        raise RuntimeError("Orthanc started although it was expected to fail")
+                    return self
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"Orthanc did not start in {timeout} s:\n{self.log()}")
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        assert self.process is not None
+        return self.process.wait(timeout)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        if self.process is None:
+            return None
+        if self.process.poll() is None:
+            os.kill(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.kill(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.http.close()
+        return self.process.returncode
+
+    def __enter__(self) -> OrthancProcess:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def get(self, path: str, **kwargs: Any) -> requests.Response:
+        return self.http.get(self.url + path, timeout=60, **kwargs)
+
+    def upload(self, path: Path | str) -> dict[str, Any]:
+        """POST a DICOM file to /instances; the answer (ID, Status) as JSON."""
+        answer = self.http.post(self.url + "/instances", data=Path(path).read_bytes(), timeout=60)
+        answer.raise_for_status()
+        return answer.json()  # type: ignore[no-any-return]
+
+    def rss_kb(self) -> int:
+        """Resident memory of the Orthanc process, in KiB."""
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+        raise RuntimeError("no VmRSS")
