@@ -97,7 +97,9 @@ def serve(args: argparse.Namespace) -> int:
     config_file = storage / "orthanc.json"
     config_file.write_text(json.dumps(orthanc_configuration(args.http_port, args.dicom_port, storage), indent=2))
     url = f"http://localhost:{args.http_port}"
-    process = subprocess.Popen([ORTHANC, str(config_file)], cwd=storage)
+    # Orthanc gets its own session: Ctrl-C reaches only this command, which
+    # then forwards exactly one SIGINT (a second one would abort Orthanc's shutdown).
+    process = subprocess.Popen([ORTHANC, str(config_file)], cwd=storage, start_new_session=True)
     try:
         if not _wait_until_up(url, process):
             process.terminate()

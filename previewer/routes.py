@@ -86,8 +86,9 @@ class Route:
 
     @property
     def allowed(self) -> tuple[str, ...]:
-        methods = tuple(m.upper() for m in self.methods)
-        return methods + (("HEAD",) if "GET" in methods and "HEAD" not in methods else ())
+        # No HEAD: Orthanc 1.10 hands HEAD requests to its WebDAV server, never
+        # to plugins, so announcing it in Allow would be untrue.
+        return tuple(m.upper() for m in self.methods)
 
     def _parts(self) -> tuple[str, list[tuple[str, Callable[[str], Any]]]]:
         pattern, converters, last = "", [], 0

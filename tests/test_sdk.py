@@ -38,6 +38,13 @@ class TestPluginLoading:
         assert "previewer" in orthanc.get("/plugins").json()
         assert orthanc.get("/plugins/previewer").json()["Version"] == "0.1.0"
 
+    def test_stops_cleanly(self, tmp_path: Path) -> None:
+        """SIGTERM stops Orthanc with status 0, after the plugin's Finalize."""
+        process = OrthancProcess(tmp_path).start()
+        assert process.get("/previewer/instances/x/png").status_code == 404
+        assert process.stop() == 0
+        assert "Unregistering plugin 'previewer' (version 0.1.0)" in process.log()
+
     def test_broken_python_import_stops_orthanc(self, tmp_path: Path) -> None:
         """A plugin whose Python import fails makes Orthanc exit non-zero, naming the error."""
         shadow = tmp_path / "shadow" / "previewer"

@@ -1,0 +1,76 @@
+"""Locations of the DICOM test corpora used by the pixel tests."""
+
+from __future__ import annotations
+
+import functools
+import os
+import warnings
+from pathlib import Path
+
+import pydicom
+import pydicom.data
+from pydicom.dataset import Dataset
+
+from previewer.pixels.decode import PIXEL_KEYWORDS, read_dataset
+
+#: pydicom's own test files (with sub-folders such as dicomdirtests/).
+PYDICOM_DIR = Path(os.path.dirname(pydicom.data.get_testdata_file("CT_small.dcm") or ""))
+#: The pydicom-data package's files.
+PYDICOM_DATA_DIR = Path(
+    pydicom.__file__
+).parent.parent / "data_store" / "data"
+#: Shared extra files (HTJ2K, float maps, JPEG-LS, non-byte-aligned 1-bit).
+EXTRA_DIR = Path("/work/shared/dicom/extra")
+
+CORPORA: dict[str, Path] = {
+    "pydicom": PYDICOM_DIR,
+    "pydicom-data": PYDICOM_DATA_DIR,
+    "extra": EXTRA_DIR,
+}
+
+
+def find(name: str) -> Path:
+    """Path of a test file by name, searched in every corpus."""
+    for root in CORPORA.values():
+        direct = root / name
+        if direct.is_file():
+            return direct
+    raise FileNotFoundError(name)
+
+
+@functools.lru_cache(maxsize=256)
+def load(name: str) -> Dataset:
+    """A test file read with :func:`read_dataset` (cached: do not modify)."""
+    return read_dataset(find(name).read_bytes())
+
+
+def load_pydicom(name: str) -> Dataset:
+    """A test file read with plain pydicom, for oracle comparisons."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pydicom.dcmread(find(name), force=True)
+
+
+def image_files() -> list[tuple[str, Path]]:
+    """(id, path) of every corpus file that may be an image, sorted.
+
+    A file counts when pydicom finds pixel data in it, or when our
+    reader rejects it (e.g. a truncated pixel data element).
+    """
+    found: list[tuple[str, Path]] = []
+    for label, root in CORPORA.items():
+        for path in sorted(root.rglob("*")):
+            if not path.is_file() or path.suffix in (".json", ".txt", ".gz", ".icc", ".dump"):
+                continue
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    ds = pydicom.dcmread(path, force=True, defer_size=64)
+                is_image = any(k in ds for k in PIXEL_KEYWORDS)
+                if not is_image:
+                    read_dataset(path.read_bytes())
+            except Exception:
+                is_image = path.suffix == ".dcm"
+            if is_image:
+                found.append((f"{label}/{path.relative_to(root)}", path))
+    return found
