@@ -1,0 +1,168 @@
+"""Colour: YBR to RGB, palette colour lookup, and scaling to 8 bits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+
+from .errors import Unsupported
+from .meta import is_little_endian, lut_data
+
+_CHANNELS = ("Red", "Green", "Blue")
+_LUT_TAGS = {
+    "Red": ("(0028,1101)", "(0028,1201)", "(0028,1221)"),
+    "Green": ("(0028,1102)", "(0028,1202)", "(0028,1222)"),
+    "Blue": ("(0028,1103)", "(0028,1203)", "(0028,1223)"),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Palette:
+    """Expanded Palette Color LUTs (PS3.3 C.7.6.3.1.5, C.7.6.3.1.6).
+
+    ``lut`` is (entries, 3) holding the red, green and blue entries;
+    indices below ``first_mapped`` use entry 0 and above the last entry
+    use the last entry.  ``bits`` is the entry bit depth.
+    """
+
+    first_mapped: int
+    lut: NDArray[Any]
+    bits: int
+
+
+def ybr_to_rgb(arr: NDArray[Any], photometric: str, bits: int) -> NDArray[Any]:
+    """Convert YBR_FULL(_422)/YBR_ICT/YBR_RCT samples to RGB.
+
+    PS3.3 C.7.6.3.1.2: YBR_FULL (and YBR_FULL_422 once upsampled) uses
+    the ITU-R BT.601 full-range equations with chroma offset 2^(bits-1);
+    YBR_ICT uses the same coefficients (JPEG 2000 ICT); YBR_RCT inverts
+    the reversible JPEG 2000 transform exactly.  Other values: unchanged.
+    """
+    if photometric not in ("YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT"):
+        return arr
+    offset = float(1 << (bits - 1))
+    maxval = (1 << bits) - 1
+    y = arr[..., 0].astype(np.float64)
+    cb = arr[..., 1].astype(np.float64) - offset
+    cr = arr[..., 2].astype(np.float64) - offset
+    if photometric == "YBR_RCT":
+        # PS3.3 C.7.6.3.1.2 YBR_RCT: G = Y - floor((Cb + Cr) / 4).
+        g = y - np.floor((cb + cr) / 4)
+        rgb = np.stack([cr + g, g, cb + g], axis=-1)
+    else:
+        # PS3.3 C.7.6.3.1.2 YBR_FULL: inverse of the BT.601 full-range matrix.
+        rgb = np.stack(
+            [
+                y + 1.402 * cr,
+                y - 0.344136 * cb - 0.714136 * cr,
+                y + 1.772 * cb,
+            ],
+            axis=-1,
+        )
+    out = np.clip(np.rint(rgb), 0, maxval)
+    return np.ascontiguousarray(out.astype(arr.dtype))
+
+
+def expand_segmented(words: NDArray[Any]) -> NDArray[Any]:
+    """Expand Segmented Palette Color LUT Data, PS3.3 C.7.9.2.
+
+    Opcode 0 discrete, 1 linear (from the previous last value, rounded),
+    2 indirect (copy segments starting at a 32-bit word offset).
+    """
+    out: list[float] = []
+    _expand_into(words.tolist(), 0, len(words), out, depth=0)
+    return np.rint(np.asarray(out, np.float64)).astype(np.int64)
+
+
+def _expand_into(w: list[int], pos: int, end: int, out: list[float], depth: int) -> None:
+    if depth > 2:
+        raise Unsupported("Nested indirect segments in Segmented Palette Color LUT Data")
+    while pos < end:
+        opcode, length = w[pos], w[pos + 1]
+        if opcode == 0:  # PS3.3 C.7.9.2.1 discrete segment
+            out.extend(w[pos + 2 : pos + 2 + length])
+            pos += 2 + length
+        elif opcode == 1:  # PS3.3 C.7.9.2.2 linear segment
+            if not out:
+                raise Unsupported("Segmented LUT starts with a linear segment")
+            y0, y1 = out[-1], w[pos + 2]
+            out.extend(y0 + (y1 - y0) * (i + 1) / length for i in range(length))
+            pos += 3
+        elif opcode == 2:  # PS3.3 C.7.9.2.3 indirect segment
+            offset = w[pos + 2] | (w[pos + 3] << 16)
+            _expand_count(w, offset, length, out, depth + 1)
+            pos += 4
+        else:
+            raise Unsupported(f"Unknown Segmented Palette Color LUT opcode {opcode}")
+
+
+def _expand_count(w: list[int], pos: int, count: int, out: list[float], depth: int) -> None:
+    for _ in range(count):
+        start = pos
+        opcode = w[pos]
+        pos += {0: 2 + w[pos + 1], 1: 3, 2: 4}.get(opcode, 2)
+        _expand_into(w, start, pos, out, depth)
+
+
+def palette_from_dataset(ds: Dataset) -> Palette | None:
+    """Read the Palette Color LUTs of a PALETTE COLOR image, PS3.3 C.7.9."""
+    if ds.get("PhotometricInterpretation") != "PALETTE COLOR":
+        return None
+    channels: list[NDArray[Any]] = []
+    first = 0
+    bits = 16
+    little = is_little_endian(ds)
+    for name in _CHANNELS:
+        desc_tag, data_tag, seg_tag = _LUT_TAGS[name]
+        desc = ds.get(f"{name}PaletteColorLookupTableDescriptor")
+        if desc is None or len(desc) != 3:
+            raise Unsupported(f"Missing or invalid {desc_tag} {name} Palette Color LUT Descriptor")
+        # PS3.3 C.7.6.3.1.5: 0 entries means 2^16.
+        entries = int(desc[0]) or 65536
+        first, bits = int(desc[1]), int(desc[2])
+        if f"Segmented{name}PaletteColorLookupTableData" in ds:
+            # PS3.3 C.7.9.2: segmented data is always 16-bit words.
+            words = lut_data(ds, f"Segmented{name}PaletteColorLookupTableData", None, 16, little)
+            data = expand_segmented(words)
+        elif f"{name}PaletteColorLookupTableData" in ds:
+            data = lut_data(ds, f"{name}PaletteColorLookupTableData", entries, bits, little)
+        else:
+            raise Unsupported(f"Missing {data_tag} / {seg_tag} {name} Palette Color LUT Data")
+        if bits <= 8:
+            data = data & 0xFF
+        channels.append(data[:entries])
+    size = min(len(c) for c in channels)
+    if size == 0:
+        raise Unsupported("Empty Palette Color LUT Data")
+    lut = np.stack([c[:size] for c in channels], axis=-1)
+    dtype = np.uint8 if bits <= 8 else np.uint16
+    return Palette(first, np.ascontiguousarray(lut.astype(dtype)), bits)
+
+
+def apply_palette(arr: NDArray[Any], palette: Palette | None) -> NDArray[Any]:
+    """Map palette indices to (rows, cols, 3) RGB LUT values, PS3.3 C.7.6.3.1.5.
+
+    Indices outside the LUT clamp to its first/last entry.  Returns ``arr``
+    unchanged when there is no palette.
+    """
+    if palette is None:
+        return arr
+    last = palette.lut.shape[0] - 1
+    index = np.clip(arr.astype(np.int64) - palette.first_mapped, 0, last)
+    return np.ascontiguousarray(palette.lut[index])
+
+
+def to_8bit(arr: NDArray[Any], bits: int) -> NDArray[Any]:
+    """Scale colour samples of ``bits`` bits to 0..255 (rounded).
+
+    Returns ``arr`` unchanged when it already is 8-bit.
+    """
+    if arr.dtype == np.uint8 and bits <= 8:
+        return arr
+    maxval = (1 << bits) - 1
+    scaled = (np.minimum(arr.astype(np.uint64), maxval) * 255 + maxval // 2) // maxval
+    return np.ascontiguousarray(scaled.astype(np.uint8))

@@ -1,0 +1,247 @@
+"""Reading datasets and decoding exactly one frame to stored values.
+
+Decoding is delegated to pydicom 3's pixel decoders (which decode only
+the fragments of the requested frame) with two local fallbacks pydicom
+3.0 lacks: RLE Lossless with Bits Allocated 1 and Deflated Image Frame
+Compression.  Colour frames are returned as RGB (PS3.3 C.7.6.3.1.2).
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+import zlib
+from typing import Any
+
+import numpy as np
+import pydicom
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+from pydicom.encaps import get_frame
+from pydicom.errors import InvalidDicomError
+from pydicom.pixels.decoders.base import get_decoder
+from pydicom.pixels.utils import as_pixel_options
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    RLELossless,
+)
+
+from .color import ybr_to_rgb
+from .errors import FrameNotFound, TooLarge, Unsupported
+
+#: PS3.5 A.4.13 Deflated Image Frame Compression (not in pydicom 3.0).
+DEFLATED_IMAGE_FRAME = UID("1.2.840.10008.1.2.8.1")
+
+#: Pixel data elements, PS3.3 C.7.6.3 / C.7.6.24.
+PIXEL_KEYWORDS: tuple[str, ...] = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+
+_YBR_TO_CONVERT = ("YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
+
+
+def read_dataset(data: bytes | memoryview) -> Dataset:
+    """Parse a DICOM file (with or without preamble/meta) from memory.
+
+    A file that cannot be parsed raises :class:`Unsupported`.
+    When the File Meta Information lacks (0002,0010) Transfer Syntax UID,
+    the syntax pydicom detected while reading is recorded there.
+    """
+    buffer = io.BytesIO(bytes(data))
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                ds = pydicom.dcmread(buffer)
+            except InvalidDicomError:
+                # No preamble/"DICM": read as a bare dataset.
+                buffer.seek(0)
+                ds = pydicom.dcmread(buffer, force=True)
+    except Exception as exc:  # pydicom raises many exception types
+        raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
+    truncated = [str(w.message) for w in caught if "End of file" in str(w.message)]
+    if len(ds) == 0 or (truncated and not any(k in ds for k in PIXEL_KEYWORDS)):
+        reason = truncated[0] if truncated else "no data element could be parsed"
+        raise Unsupported(f"Unreadable or truncated DICOM file: {reason}")
+    if "TransferSyntaxUID" not in ds.file_meta:
+        implicit, little = ds.original_encoding
+        if implicit is not None and little is not None:
+            if implicit:
+                ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+            else:
+                ds.file_meta.TransferSyntaxUID = (
+                    ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+                )
+    return ds
+
+
+def frame_count(ds: Dataset) -> int:
+    """Value of (0028,0008) Number of Frames, 1 when absent."""
+    raw = ds.get("NumberOfFrames")
+    if raw is None or raw == "":
+        return 1
+    try:
+        count = int(raw)
+    except (TypeError, ValueError):
+        raise Unsupported(f"Invalid (0028,0008) Number of Frames value {raw!r}") from None
+    if count < 1:
+        raise Unsupported(f"Invalid (0028,0008) Number of Frames value {raw!r}")
+    return count
+
+
+def _pixel_keyword(ds: Dataset) -> str:
+    for keyword in PIXEL_KEYWORDS:
+        if keyword in ds:
+            return keyword
+    raise Unsupported("No (7FE0,0010) Pixel Data, Float or Double Float Pixel Data")
+
+
+def _required_int(ds: Dataset, keyword: str, tag: str) -> int:
+    value = ds.get(keyword)
+    if value is None:
+        raise Unsupported(f"Missing required {tag} {keyword}")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise Unsupported(f"Invalid {tag} {keyword} value {value!r}") from None
+
+
+def check_size(ds: Dataset, max_megapixels: float | None) -> None:
+    """Raise :class:`TooLarge` when Rows*Columns*Samples exceeds the limit."""
+    rows = _required_int(ds, "Rows", "(0028,0010)")
+    cols = _required_int(ds, "Columns", "(0028,0011)")
+    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    if max_megapixels is not None and rows * cols * samples > max_megapixels * 1e6:
+        raise TooLarge(
+            f"Frame of {rows}x{cols}x{samples} samples exceeds the limit "
+            f"of {max_megapixels} megapixels"
+        )
+
+
+def _transfer_syntax(ds: Dataset) -> UID:
+    tsyntax = ds.file_meta.get("TransferSyntaxUID")
+    if tsyntax is None:
+        raise Unsupported("Missing (0002,0010) Transfer Syntax UID")
+    return UID(tsyntax)
+
+
+def _unpack_native(buf: bytes, ds: Dataset) -> NDArray[Any]:
+    """Unpack one natively encoded little-endian frame (1 sample)."""
+    rows, cols = int(ds.Rows), int(ds.Columns)
+    bits = int(ds.BitsAllocated)
+    if bits == 1:
+        flat = np.unpackbits(np.frombuffer(buf, np.uint8), bitorder="little")
+        if flat.size < rows * cols:
+            raise Unsupported("Pixel data of the frame is shorter than Rows x Columns")
+        return flat[: rows * cols].reshape(rows, cols)
+    if bits not in (8, 16, 32) or int(ds.get("SamplesPerPixel", 1)) != 1:
+        raise Unsupported(f"Unsupported (0028,0100) Bits Allocated value {bits} here")
+    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
+    need = rows * cols * dtype.itemsize
+    if len(buf) < need:
+        raise Unsupported("Pixel data of the frame is shorter than Rows x Columns")
+    return np.frombuffer(buf, dtype, rows * cols).reshape(rows, cols).astype(dtype.newbyteorder("="))
+
+
+def _packbits(segment: bytes) -> bytes:
+    """Decode one PackBits RLE segment, PS3.5 G.3.2."""
+    out = bytearray()
+    pos, end = 0, len(segment)
+    while pos < end:
+        header = segment[pos]
+        pos += 1
+        if header < 128:
+            out += segment[pos : pos + header + 1]
+            pos += header + 1
+        elif header > 128:
+            out += segment[pos : pos + 1] * (257 - header)
+            pos += 1
+    return bytes(out)
+
+
+def _rle_1bit_frame(ds: Dataset, index: int) -> NDArray[Any]:
+    """RLE Lossless frame with Bits Allocated 1: one segment of packed bits."""
+    frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
+    n_segments = int(np.frombuffer(frame, "<u4", 1)[0])
+    if n_segments != 1:
+        raise Unsupported(f"RLE frame with 1 bit allocated has {n_segments} segments")
+    start = int(np.frombuffer(frame, "<u4", 1, 4)[0])
+    return _unpack_native(_packbits(frame[start:]), ds)
+
+
+def _deflated_frame(ds: Dataset, index: int) -> NDArray[Any]:
+    """PS3.5 A.4.13: each frame is a raw deflate stream of native pixels."""
+    frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
+    try:
+        buf = zlib.decompressobj(-zlib.MAX_WBITS).decompress(frame)
+    except zlib.error as exc:
+        raise Unsupported(f"Corrupt deflated frame {index}: {exc}") from exc
+    return _unpack_native(buf, ds)
+
+
+def _decode_with_pydicom(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any]:
+    try:
+        decoder = get_decoder(tsyntax)
+    except NotImplementedError:
+        raise Unsupported(
+            f"Unsupported (0002,0010) Transfer Syntax UID {tsyntax} ({tsyntax.name})"
+        ) from None
+    if not decoder.is_available:
+        raise Unsupported(
+            f"No decoder installed for (0002,0010) Transfer Syntax UID "
+            f"{tsyntax} ({tsyntax.name})"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr, meta = decoder.as_array(
+                ds, index=index, validate=True, raw=True, **as_pixel_options(ds)
+            )
+    except Exception as exc:  # decoder plugins raise assorted exceptions
+        raise Unsupported(
+            f"Cannot decode frame {index} with (0002,0010) Transfer Syntax UID "
+            f"{tsyntax} ({tsyntax.name}): {exc}"
+        ) from exc
+    photometric = str(meta.get("photometric_interpretation", ""))
+    if arr.ndim == 3 and photometric in _YBR_TO_CONVERT:
+        # PS3.3 C.7.6.3.1.2: YBR_* colour is shown as RGB.
+        arr = ybr_to_rgb(arr, photometric, int(ds.get("BitsStored", ds.BitsAllocated)))
+    return arr
+
+
+def decode_frame(
+    ds: Dataset, index: int, *, max_megapixels: float | None = None
+) -> NDArray[Any]:
+    """Decode frame ``index`` (0-based) to stored values, native byte order.
+
+    Grey: 2-D array; colour: (rows, columns, 3) RGB of uint8/uint16.
+    PALETTE COLOR stays as indices.  Sizes are checked before decoding.
+    """
+    keyword = _pixel_keyword(ds)
+    count = frame_count(ds)
+    if not 0 <= index < count:
+        raise FrameNotFound(f"Frame {index} not found: the instance has {count} frame(s)")
+    check_size(ds, max_megapixels)
+    for keyword_required, tag in (
+        ("BitsAllocated", "(0028,0100)"),
+        ("PhotometricInterpretation", "(0028,0004)"),
+    ):
+        if keyword_required not in ds:
+            raise Unsupported(f"Missing required {tag} {keyword_required}")
+    tsyntax = _transfer_syntax(ds)
+    bits = _required_int(ds, "BitsAllocated", "(0028,0100)")
+    if keyword == "PixelData" and tsyntax == DEFLATED_IMAGE_FRAME:
+        arr = _deflated_frame(ds, index)
+    elif keyword == "PixelData" and tsyntax == RLELossless and bits == 1:
+        arr = _rle_1bit_frame(ds, index)
+    else:
+        arr = _decode_with_pydicom(ds, index, tsyntax)
+    if arr.ndim == 3 and arr.dtype.itemsize > 2:
+        # Colour is delivered as at most 16 bits per sample.
+        shift = max(0, int(ds.get("BitsStored", bits)) - 16)
+        arr = (arr >> shift).astype(np.uint16)
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return np.ascontiguousarray(arr)

@@ -1,0 +1,132 @@
+"""Output stage: display fractions to gray8/gray16/rgb24/rgba32, signed16.
+
+Grayscale frames of integers spanning at most 2^16 values go through a
+precomputed table: the VOI transform, inversion and quantisation are
+evaluated once per possible value, then one ``numpy.take`` pass maps the
+frame (PS3.3 C.11: Modality LUT -> VOI LUT -> Presentation LUT).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import BadParameter
+
+#: A VOI transform: modality values -> display fractions in [0, 1].
+Transfer = Callable[[NDArray[Any]], NDArray[np.float64]]
+
+_UNSIGNED = {1: np.uint8, 2: np.uint16}
+_TABLE_MAX = 1 << 16
+
+
+def _quantise(y: NDArray[np.float64], levels: int, inverse: bool) -> NDArray[Any]:
+    """Round fractions to 0..levels; PS3.3 C.11.6.1 INVERSE flips them."""
+    q = np.rint(np.clip(y, 0.0, 1.0) * levels)
+    if inverse:
+        q = levels - q
+    return q.astype(np.uint8 if levels <= 255 else np.uint16)
+
+
+def _table_index(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]] | None:
+    """(index array, value of each table entry) for the table path, or None."""
+    if arr.dtype.kind not in "ui" or arr.size == 0:
+        return None
+    if arr.dtype.itemsize <= 2:
+        utype = _UNSIGNED[arr.dtype.itemsize]
+        # Each possible bit pattern is a table entry: no copy of the frame.
+        values = np.arange(1 << (8 * arr.dtype.itemsize), dtype=utype).view(arr.dtype)
+        return arr.view(utype), values
+    lo, hi = int(arr.min()), int(arr.max())
+    if hi - lo >= _TABLE_MAX:
+        return None
+    index = (arr - lo).astype(np.uint16) if lo else arr.astype(np.uint16)
+    return index, np.arange(lo, hi + 1, dtype=np.int64)
+
+
+def grey_levels(
+    arr: NDArray[Any], transfer: Transfer, levels: int, inverse: bool, channels: int = 1
+) -> NDArray[Any]:
+    """Map modality values to 0..levels, one pass via a table when possible.
+
+    ``channels`` 3 or 4 replicates the grey (alpha = levels for 4),
+    giving (rows, cols, channels); 1 gives (rows, cols).
+    """
+    table_path = _table_index(arr)
+    if table_path is not None:
+        index, values = table_path
+        table = _quantise(transfer(values), levels, inverse)
+        if channels > 1:
+            table = _expand_channels(table, levels, channels)
+        return np.ascontiguousarray(np.take(table, index, axis=0))
+    grey = _quantise(transfer(arr), levels, inverse)
+    if channels > 1:
+        grey = _expand_channels(grey, levels, channels)
+    return np.ascontiguousarray(grey)
+
+
+def _expand_channels(grey: NDArray[Any], levels: int, channels: int) -> NDArray[Any]:
+    out = np.repeat(grey[..., np.newaxis], channels, axis=-1)
+    if channels == 4:
+        out[..., 3] = levels
+    return out
+
+
+def signed16(arr: NDArray[Any]) -> NDArray[np.int16]:
+    """Modality values as int16, losslessly, or :class:`BadParameter`."""
+    if arr.ndim != 2:
+        raise BadParameter("format=signed16 is only available for grayscale images")
+    if arr.dtype == np.int16:
+        return np.ascontiguousarray(arr)
+    if arr.size:
+        if arr.dtype.kind == "f" and not np.array_equal(arr, np.rint(arr)):
+            raise BadParameter(
+                "format=signed16 needs integral modality values; this frame has "
+                "fractional values (use gray16)"
+            )
+        lo, hi = arr.min(), arr.max()
+        if lo < -32768 or hi > 32767:
+            raise BadParameter(
+                f"format=signed16 needs modality values in -32768..32767, "
+                f"this frame has {lo}..{hi} (use gray16)"
+            )
+    return np.ascontiguousarray(arr.astype(np.int16))
+
+
+def luma(rgb: NDArray[Any]) -> NDArray[np.float64]:
+    """ITU-R BT.601 luma of RGB samples (same scale as the input)."""
+    r, g, b = (rgb[..., i].astype(np.float64) for i in range(3))
+    out: NDArray[np.float64] = 0.299 * r + 0.587 * g + 0.114 * b
+    return out
+
+
+def color_output(rgb8: NDArray[np.uint8], fmt: str, invert: bool) -> NDArray[Any]:
+    """8-bit RGB to the requested format; ``invert`` complements the colours."""
+    if invert:
+        rgb8 = 255 - rgb8
+    if fmt == "rgb24":
+        return np.ascontiguousarray(rgb8)
+    if fmt == "rgba32":
+        alpha = np.full(rgb8.shape[:2] + (1,), 255, np.uint8)
+        return np.ascontiguousarray(np.concatenate([rgb8, alpha], axis=-1))
+    y = luma(rgb8)
+    if fmt == "gray8":
+        return np.ascontiguousarray(np.rint(y).astype(np.uint8))
+    if fmt == "gray16":
+        return np.ascontiguousarray(np.rint(y * 257).astype(np.uint16))
+    raise BadParameter(f"format={fmt} is not available for colour images")
+
+
+def apply_padding_alpha(out: NDArray[Any], mask: NDArray[np.bool_] | None) -> NDArray[Any]:
+    """Alpha 0 on padding pixels of an RGBA image, PS3.3 C.7.5.1.1.2.
+
+    Returns ``out`` unchanged when there is no mask or no alpha channel.
+    """
+    if mask is None or out.ndim != 3 or out.shape[-1] != 4:
+        return out
+    result = out.copy()
+    result[..., 3][mask] = 0
+    return result

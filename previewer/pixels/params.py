@@ -1,0 +1,184 @@
+"""Parsing of the rendering query parameters into :class:`RenderParams`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .errors import BadParameter
+
+#: Output formats, see :mod:`.output`.
+FORMATS: tuple[str, ...] = ("gray8", "gray16", "signed16", "rgb24", "rgba32")
+
+#: Query spelling -> DICOM (0028,1056) VOI LUT Function defined term.
+WINDOW_FUNCTIONS: dict[str, str] = {
+    "linear": "LINEAR",
+    "linear_exact": "LINEAR_EXACT",
+    "sigmoid": "SIGMOID",
+}
+
+#: Largest accepted value of size/width/height.
+MAX_BOX = 16384
+
+
+@dataclass(frozen=True)
+class Window:
+    """A window to apply: center, width and DICOM VOI LUT Function name."""
+
+    center: float
+    width: float
+    function: str = "LINEAR"
+
+
+@dataclass(frozen=True)
+class RenderParams:
+    """Every parameter that changes the rendered pixels.
+
+    ``format`` None means: gray8 for grayscale, rgb24 for colour.
+    ``max_width``/``max_height`` None mean unbounded along that axis.
+    """
+
+    window: Window | None = None
+    voi: int | None = None
+    format: str | None = None
+    invert: bool = False
+    max_width: int | None = None
+    max_height: int | None = None
+    transparent_padding: bool = False
+
+    def cache_key(self) -> str:
+        """Canonical string of all parameters, equal iff the output is."""
+        if self.window is None:
+            win = "-"
+        else:
+            win = f"{self.window.center!r},{self.window.width!r},{self.window.function}"
+        return ";".join(
+            [
+                f"window={win}",
+                f"voi={'-' if self.voi is None else self.voi}",
+                f"format={self.format or 'auto'}",
+                f"invert={int(self.invert)}",
+                f"box={self.max_width or '-'}x{self.max_height or '-'}",
+                f"padding={'transparent' if self.transparent_padding else '-'}",
+            ]
+        )
+
+
+def _number(name: str, text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadParameter(f"Parameter '{name}' must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise BadParameter(f"Parameter '{name}' must be a finite number, got {text!r}")
+    return value
+
+
+def _positive_int(name: str, text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_BOX:
+        raise BadParameter(
+            f"Parameter '{name}' must be an integer from 1 to {MAX_BOX}, got {text!r}"
+        )
+    return value
+
+
+def _check_width(width: float, function: str) -> None:
+    # PS3.3 C.11.2.1.2.1: LINEAR needs width >= 1; C.11.2.1.3: others > 0.
+    if function == "LINEAR" and width < 1:
+        raise BadParameter(f"Window width must be >= 1 for linear, got {width!r}")
+    if width <= 0:
+        raise BadParameter(f"Window width must be > 0, got {width!r}")
+
+
+def _parse_window(query: Mapping[str, str]) -> Window | None:
+    has_split = "window-center" in query or "window-width" in query
+    if "window" in query:
+        if has_split:
+            raise BadParameter(
+                "Give either 'window' or 'window-center'+'window-width', not both"
+            )
+        parts = query["window"].split(",")
+        if len(parts) not in (2, 3):
+            raise BadParameter(
+                "Parameter 'window' must be C,W or C,W,F with F one of "
+                f"{'|'.join(WINDOW_FUNCTIONS)}, got {query['window']!r}"
+            )
+        center = _number("window", parts[0])
+        width = _number("window", parts[1])
+        fname = parts[2].strip().lower() if len(parts) == 3 else "linear"
+    elif has_split:
+        if "window-center" not in query or "window-width" not in query:
+            raise BadParameter("'window-center' and 'window-width' must be given together")
+        center = _number("window-center", query["window-center"])
+        width = _number("window-width", query["window-width"])
+        fname = "linear"
+    else:
+        return None
+    if fname not in WINDOW_FUNCTIONS:
+        raise BadParameter(
+            f"Window function must be one of {'|'.join(WINDOW_FUNCTIONS)}, got {fname!r}"
+        )
+    function = WINDOW_FUNCTIONS[fname]
+    _check_width(width, function)
+    return Window(center, width, function)
+
+
+def _parse_flag(query: Mapping[str, str], name: str) -> bool:
+    value = query.get(name, "0")
+    if value not in ("0", "1"):
+        raise BadParameter(f"Parameter '{name}' must be 0 or 1, got {value!r}")
+    return value == "1"
+
+
+def parse_params(query: Mapping[str, str]) -> RenderParams:
+    """Parse the rendering parameters of ``query``; unknown keys are ignored.
+
+    Raises :class:`BadParameter` naming the parameter and accepted values.
+    """
+    window = _parse_window(query)
+    voi: int | None = None
+    if "voi" in query:
+        text = query["voi"]
+        if not text.isdigit():
+            raise BadParameter(f"Parameter 'voi' must be an integer >= 0, got {text!r}")
+        voi = int(text)
+        if window is not None:
+            raise BadParameter("Parameters 'voi' and 'window' are mutually exclusive")
+    fmt = query.get("format")
+    if fmt is not None and fmt not in FORMATS:
+        raise BadParameter(
+            f"Parameter 'format' must be one of {'|'.join(FORMATS)}, got {fmt!r}"
+        )
+    padding = query.get("padding")
+    if padding is not None and padding != "transparent":
+        raise BadParameter(f"Parameter 'padding' must be 'transparent', got {padding!r}")
+    if padding is not None:
+        if fmt not in (None, "rgba32"):
+            raise BadParameter(
+                f"Parameter 'padding=transparent' needs format=rgba32, got {fmt!r}"
+            )
+        fmt = "rgba32"
+    max_w: int | None = None
+    max_h: int | None = None
+    if "size" in query:
+        if "width" in query or "height" in query:
+            raise BadParameter("Give either 'size' or 'width'/'height', not both")
+        max_w = max_h = _positive_int("size", query["size"])
+    if "width" in query:
+        max_w = _positive_int("width", query["width"])
+    if "height" in query:
+        max_h = _positive_int("height", query["height"])
+    return RenderParams(
+        window=window,
+        voi=voi,
+        format=fmt,
+        invert=_parse_flag(query, "invert"),
+        max_width=max_w,
+        max_height=max_h,
+        transparent_padding=padding is not None,
+    )
