@@ -14,13 +14,19 @@ from pydicom.dataset import Dataset
 from previewer.pixels.decode import PIXEL_KEYWORDS, read_dataset
 
 #: pydicom's own test files (with sub-folders such as dicomdirtests/).
-PYDICOM_DIR = Path(os.path.dirname(pydicom.data.get_testdata_file("CT_small.dcm") or ""))
+PYDICOM_DIR = Path(
+    os.path.dirname(pydicom.data.get_testdata_file("CT_small.dcm") or "")
+)
 #: The pydicom-data package's files.
-PYDICOM_DATA_DIR = Path(
-    pydicom.__file__
-).parent.parent / "data_store" / "data"
-#: Shared extra files (HTJ2K, float maps, JPEG-LS, non-byte-aligned 1-bit).
-EXTRA_DIR = Path("/work/shared/dicom/extra")
+PYDICOM_DATA_DIR = Path(pydicom.__file__).parent.parent / "data_store" / "data"
+#: Shared extra files (HTJ2K, float maps, JPEG-LS, non-byte-aligned 1-bit):
+#: the project's shared/ folder beside the repository (as CI lays it out).
+EXTRA_DIR = Path(
+    os.environ.get(
+        "PREVIEWER_EXTRA_DICOM",
+        Path(__file__).resolve().parents[2] / "shared" / "dicom" / "extra",
+    )
+)
 
 CORPORA: dict[str, Path] = {
     "pydicom": PYDICOM_DIR,
@@ -60,7 +66,13 @@ def image_files() -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = []
     for label, root in CORPORA.items():
         for path in sorted(root.rglob("*")):
-            if not path.is_file() or path.suffix in (".json", ".txt", ".gz", ".icc", ".dump"):
+            if not path.is_file() or path.suffix in (
+                ".json",
+                ".txt",
+                ".gz",
+                ".icc",
+                ".dump",
+            ):
                 continue
             try:
                 with warnings.catch_warnings():
@@ -69,7 +81,7 @@ def image_files() -> list[tuple[str, Path]]:
                 is_image = any(k in ds for k in PIXEL_KEYWORDS)
                 if not is_image:
                     read_dataset(path.read_bytes())
-            except Exception:
+            except Exception:  # noqa: BLE001 - any unreadable .dcm counts as an image
                 is_image = path.suffix == ".dcm"
             if is_image:
                 found.append((f"{label}/{path.relative_to(root)}", path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pixels_corpus import load, load_pydicom
 from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
 
 from previewer.pixels.color import (
@@ -15,7 +16,6 @@ from previewer.pixels.color import (
     ybr_to_rgb,
 )
 from previewer.pixels.decode import decode_frame
-from pixels_corpus import load, load_pydicom
 
 #: Files whose stored samples are YBR_FULL / YBR_FULL_422 (decoded raw).
 YBR_FILES = (
@@ -57,7 +57,9 @@ class TestYbrToRgb:
     def test_grey_axis(self) -> None:
         """Y with centred chroma gives R = G = B = Y (synthetic, no file has it)."""
         arr = np.array([[[0, 128, 128], [77, 128, 128], [255, 128, 128]]], np.uint8)
-        assert np.array_equal(ybr_to_rgb(arr, "YBR_FULL", 8)[0], [[0] * 3, [77] * 3, [255] * 3])
+        assert np.array_equal(
+            ybr_to_rgb(arr, "YBR_FULL", 8)[0], [[0] * 3, [77] * 3, [255] * 3]
+        )
 
     def test_rct_inverts_forward_transform(self) -> None:
         """YBR_RCT inverse undoes the JPEG 2000 forward RCT (synthetic: decoders hide it)."""
@@ -96,7 +98,14 @@ class TestPaletteFromDataset:
 
 class TestApplyPalette:
     @pytest.mark.parametrize(
-        "name", [PALETTE_8, PALETTE_SEGMENTED_16, PALETTE_SEGMENTED_16_BE, PALETTE_NO_META, PALETTE_EXAMPLE]
+        "name",
+        [
+            PALETTE_8,
+            PALETTE_SEGMENTED_16,
+            PALETTE_SEGMENTED_16_BE,
+            PALETTE_NO_META,
+            PALETTE_EXAMPLE,
+        ],
     )
     def test_matches_pydicom_apply_color_lut(self, name: str) -> None:
         """Palette mapping equals pydicom's apply_color_lut exactly."""
@@ -112,7 +121,13 @@ class TestApplyPalette:
         lut = np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]], np.uint8)
         palette = Palette(first_mapped=10, lut=lut, bits=8)
         got = apply_palette(np.array([[0, 10, 11, 12, 200]]), palette)
-        assert got[0].tolist() == [[1, 2, 3], [1, 2, 3], [4, 5, 6], [7, 8, 9], [7, 8, 9]]
+        assert got[0].tolist() == [
+            [1, 2, 3],
+            [1, 2, 3],
+            [4, 5, 6],
+            [7, 8, 9],
+            [7, 8, 9],
+        ]
 
     def test_no_palette_returns_input(self) -> None:
         """Without a palette the input is returned unchanged."""
@@ -145,4 +160,8 @@ class TestTo8Bit:
 
     def test_twelve_bit_endpoints(self) -> None:
         """0 and 4095 map to 0 and 255, the middle to 128."""
-        assert to_8bit(np.array([0, 2048, 4095], np.uint16), 12).tolist() == [0, 128, 255]
+        assert to_8bit(np.array([0, 2048, 4095], np.uint16), 12).tolist() == [
+            0,
+            128,
+            255,
+        ]

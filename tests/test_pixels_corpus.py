@@ -6,12 +6,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pixels_corpus import image_files
 
 from previewer.pixels.decode import frame_count, read_dataset
 from previewer.pixels.errors import PixelError, Unsupported
 from previewer.pixels.params import RenderParams
 from previewer.pixels.render import default_window, display, modality_frame
-from pixels_corpus import image_files
 
 #: Files that cannot render: corpus id -> (expected error, reason).
 EXPECTED_FAILURES: dict[str, tuple[type[PixelError], str]] = {
@@ -63,7 +63,11 @@ def _render_all(path: Path) -> int:
         assert out.format == ("rgb24" if frame.is_color else "gray8")
         assert out.array.shape == expected_shape
         assert out.array.dtype == np.uint8 and out.array.flags.c_contiguous
-        values = frame.array[np.isfinite(frame.array)] if frame.array.dtype.kind == "f" else frame.array
+        values = (
+            frame.array[np.isfinite(frame.array)]
+            if frame.array.dtype.kind == "f"
+            else frame.array
+        )
         auto = not frame.is_color and not frame.windows and not frame.voi_luts
         if auto and values.size and values.min() != values.max():
             # The derived window never gives a blank image.
@@ -90,5 +94,7 @@ def test_counts(capsys: pytest.CaptureFixture[str]) -> None:
     total = len(FILES)
     failing = len(EXPECTED_FAILURES)
     with capsys.disabled():
-        print(f"\ncorpus: rendered={total - failing} expected-failure={failing} total={total}")
+        print(
+            f"\ncorpus: rendered={total - failing} expected-failure={failing} total={total}"
+        )
     assert total - failing > 150

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pydicom
 import pytest
+from pixels_corpus import find, load, load_pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian
 
 from previewer.pixels.decode import decode_frame, frame_count, read_dataset
 from previewer.pixels.errors import FrameNotFound, TooLarge, Unsupported
-from pixels_corpus import find, load, load_pydicom
 
 CT_SMALL = "CT_small.dcm"
 MR_SMALL = "MR_small.dcm"
@@ -116,7 +116,9 @@ class TestReadDataset:
 
 
 class TestFrameCount:
-    @pytest.mark.parametrize(("name", "count"), [(CT_SMALL, 1), (EMRI, 10), (RTDOSE, 15)])
+    @pytest.mark.parametrize(
+        ("name", "count"), [(CT_SMALL, 1), (EMRI, 10), (RTDOSE, 15)]
+    )
     def test_counts(self, name: str, count: int) -> None:
         """Number of Frames, or 1 when absent."""
         assert frame_count(load(name)) == count
@@ -151,7 +153,9 @@ class TestDecodeFrame:
         assert np.array_equal(got, expected)
 
     @pytest.mark.parametrize(("compressed", "reference"), LOSSY_PAIRS)
-    def test_lossy_pairs_within_tolerance(self, compressed: str, reference: str) -> None:
+    def test_lossy_pairs_within_tolerance(
+        self, compressed: str, reference: str
+    ) -> None:
         """Lossy J2K matches the decompressed reference within the tolerance."""
         got = decode_frame(load(compressed), 0).astype(np.int64)
         expected = decode_frame(load(reference), 0).astype(np.int64)
@@ -180,14 +184,18 @@ class TestDecodeFrame:
     def test_matches_pydicom_for_middle_frame(self) -> None:
         """Only frame n is decoded and it equals pydicom's full decode [n]."""
         full = load_pydicom(EMRI).pixel_array
-        assert np.array_equal(decode_frame(load("emri_small_jpeg_ls_lossless.dcm"), 6), full[6])
+        assert np.array_equal(
+            decode_frame(load("emri_small_jpeg_ls_lossless.dcm"), 6), full[6]
+        )
 
     def test_native_byte_order(self) -> None:
         """Big endian data is returned in native byte order, C-contiguous."""
         arr = decode_frame(load("MR_small_bigendian.dcm"), 0)
         assert arr.dtype.isnative and arr.flags.c_contiguous
 
-    @pytest.mark.parametrize(("name", "dtype"), [(FLOAT_MAP, np.float32), (DOUBLE_MAP, np.float64)])
+    @pytest.mark.parametrize(
+        ("name", "dtype"), [(FLOAT_MAP, np.float32), (DOUBLE_MAP, np.float64)]
+    )
     def test_float_pixel_data(self, name: str, dtype: type) -> None:
         """Float and Double Float Pixel Data decode as float arrays."""
         arr = decode_frame(load(name), 0)

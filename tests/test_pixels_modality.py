@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from pixels_corpus import load, load_pydicom
 from pydicom.pixels import apply_modality_lut
 
 from previewer.pixels.decode import decode_frame
@@ -14,7 +15,6 @@ from previewer.pixels.modality import (
     apply_rescale,
     smallest_int_dtype,
 )
-from pixels_corpus import load, load_pydicom
 
 MODALITY_LUT_FILE = "mlut_18.dcm"
 #: Files with Rescale Slope/Intercept (integral and fractional).
@@ -25,8 +25,15 @@ ENHANCED_CT = "eCT_Supplemental.dcm"
 class TestSmallestIntDtype:
     @pytest.mark.parametrize(
         ("low", "high", "dtype"),
-        [(0, 255, np.uint8), (-1, 1, np.int8), (0, 256, np.uint16), (-1024, 3071, np.int16),
-         (0, 70000, np.uint32), (-1, 70000, np.int32), (-(2**40), 0, np.int64)],
+        [
+            (0, 255, np.uint8),
+            (-1, 1, np.int8),
+            (0, 256, np.uint16),
+            (-1024, 3071, np.int16),
+            (0, 70000, np.uint32),
+            (-1, 70000, np.int32),
+            (-(2**40), 0, np.int64),
+        ],
     )
     def test_choice(self, low: int, high: int, dtype: type) -> None:
         """The smallest integer type holding the range is chosen."""
@@ -60,6 +67,11 @@ class TestApplyRescale:
         got = apply_rescale(arr, Rescale(2.0, -70000.0))
         assert got.tolist() == [-70000, 61070]
 
+    def test_negative_intercept_on_unsigned_range(self) -> None:
+        """Stored 1024..2000 with intercept -1024 (as in dicomdirtests CTs) does not overflow."""
+        arr = np.array([1024, 2000], np.uint16)
+        assert apply_rescale(arr, Rescale(1.0, -1024.0)).tolist() == [0, 976]
+
     def test_input_not_modified(self) -> None:
         """The input array is left untouched."""
         arr = np.array([1, 2], np.int16)
@@ -79,8 +91,16 @@ class TestApplyLut:
 
     def test_clamps_outside_lut(self) -> None:
         """Values outside the LUT take the first/last entry (synthetic)."""
-        lut = Lut(first_mapped=-1, data=np.array([100, 200, 300]), bits=16, explanation="")
-        assert apply_lut(np.array([-5, -1, 0, 1, 9]), lut).tolist() == [100, 100, 200, 300, 300]
+        lut = Lut(
+            first_mapped=-1, data=np.array([100, 200, 300]), bits=16, explanation=""
+        )
+        assert apply_lut(np.array([-5, -1, 0, 1, 9]), lut).tolist() == [
+            100,
+            100,
+            200,
+            300,
+            300,
+        ]
 
 
 class TestApplyModality:

@@ -33,7 +33,10 @@ def _direct(arr: NDArray[Any], levels: int, inverse: bool) -> NDArray[np.int64]:
 
 
 class TestGreyLevels:
-    @pytest.mark.parametrize("dtype", [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.uint32, np.float32])
+    @pytest.mark.parametrize(
+        "dtype",
+        [np.uint8, np.int8, np.uint16, np.int16, np.int32, np.uint32, np.float32],
+    )
     @pytest.mark.parametrize("inverse", [False, True])
     def test_table_path_equals_direct(self, dtype: type, inverse: bool) -> None:
         """Table lookups equal the direct computation for every dtype (synthetic ramp)."""
@@ -67,7 +70,10 @@ class TestGreyLevels:
     def test_wide_int32_uses_direct_path(self) -> None:
         """int32 spanning more than 2^16 values still maps correctly."""
         arr = np.array([[-100000, 100, 100000]], np.int32)
-        assert np.array_equal(grey_levels(arr, _transfer, 255, False).astype(np.int64), _direct(arr, 255, False))
+        assert np.array_equal(
+            grey_levels(arr, _transfer, 255, False).astype(np.int64),
+            _direct(arr, 255, False),
+        )
 
     def test_input_not_modified(self) -> None:
         """The frame is left untouched."""
@@ -84,7 +90,9 @@ class TestSigned16:
 
     def test_int32_in_range(self) -> None:
         """int32 values within int16 convert losslessly."""
-        assert signed16(np.array([[-32768, 32767]], np.int32)).tolist() == [[-32768, 32767]]
+        assert signed16(np.array([[-32768, 32767]], np.int32)).tolist() == [
+            [-32768, 32767]
+        ]
 
     def test_out_of_range(self) -> None:
         """Values beyond int16 raise BadParameter with the range."""
@@ -105,7 +113,9 @@ class TestSigned16:
 class TestLuma:
     def test_weights(self) -> None:
         """BT.601 weights: pure red/green/blue and white."""
-        rgb = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]]], np.uint8)
+        rgb = np.array(
+            [[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255]]], np.uint8
+        )
         assert np.allclose(luma(rgb)[0], [76.245, 149.685, 29.07, 255.0])
 
 

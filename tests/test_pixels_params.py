@@ -15,15 +15,23 @@ class TestParseParams:
 
     def test_window_two_values_is_linear(self) -> None:
         """window=C,W defaults to the LINEAR function."""
-        assert parse_params({"window": "40,400"}).window == Window(40.0, 400.0, "LINEAR")
+        assert parse_params({"window": "40,400"}).window == Window(
+            40.0, 400.0, "LINEAR"
+        )
 
     @pytest.mark.parametrize(
         ("text", "function"),
-        [("linear", "LINEAR"), ("linear_exact", "LINEAR_EXACT"), ("sigmoid", "SIGMOID")],
+        [
+            ("linear", "LINEAR"),
+            ("linear_exact", "LINEAR_EXACT"),
+            ("sigmoid", "SIGMOID"),
+        ],
     )
     def test_window_function_names(self, text: str, function: str) -> None:
         """The third window value selects the VOI LUT Function."""
-        assert parse_params({"window": f"-10.5,2.5,{text}"}).window == Window(-10.5, 2.5, function)
+        assert parse_params({"window": f"-10.5,2.5,{text}"}).window == Window(
+            -10.5, 2.5, function
+        )
 
     def test_split_window_parameters(self) -> None:
         """window-center and window-width are accepted as Orthanc does."""
@@ -52,7 +60,9 @@ class TestParseParams:
             ({"padding": "transparent", "format": "gray8"}, "rgba32"),
         ],
     )
-    def test_bad_values_name_the_parameter(self, query: dict[str, str], needle: str) -> None:
+    def test_bad_values_name_the_parameter(
+        self, query: dict[str, str], needle: str
+    ) -> None:
         """Malformed values raise BadParameter naming parameter or accepted values."""
         with pytest.raises(BadParameter) as info:
             parse_params(query)
@@ -61,7 +71,9 @@ class TestParseParams:
 
     def test_sigmoid_accepts_width_below_one(self) -> None:
         """SIGMOID and LINEAR_EXACT accept 0 < width < 1, unlike LINEAR."""
-        assert parse_params({"window": "0,0.25,sigmoid"}).window == Window(0.0, 0.25, "SIGMOID")
+        assert parse_params({"window": "0,0.25,sigmoid"}).window == Window(
+            0.0, 0.25, "SIGMOID"
+        )
 
     def test_padding_implies_rgba32(self) -> None:
         """padding=transparent selects rgba32 output."""
@@ -112,7 +124,10 @@ class TestCacheKey:
     )
     def test_differs_for_each_parameter(self, query: dict[str, str]) -> None:
         """Changing any rendering parameter changes the key."""
-        assert parse_params(query).cache_key() != parse_params({"window": "40,400"}).cache_key()
+        assert (
+            parse_params(query).cache_key()
+            != parse_params({"window": "40,400"}).cache_key()
+        )
         assert parse_params(query).cache_key() != parse_params({}).cache_key()
 
     def test_padding_differs_from_plain_rgba(self) -> None:

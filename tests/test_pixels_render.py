@@ -9,18 +9,26 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from pixels_corpus import find, load, load_pydicom
 from pydicom.pixels import apply_modality_lut
 
 from previewer.pixels.decode import decode_frame
 from previewer.pixels.errors import BadParameter, FrameNotFound, TooLarge
 from previewer.pixels.output import grey_levels
 from previewer.pixels.params import RenderParams, Window, parse_params
-from previewer.pixels.render import default_window, display, info, modality_frame, render
+from previewer.pixels.render import (
+    default_window,
+    display,
+    info,
+    modality_frame,
+    render,
+)
 from previewer.pixels.voi import window_linear
-from pixels_corpus import find, load, load_pydicom
 
 DCMJ2PNM = shutil.which("dcmj2pnm")
-needs_dcmtk = pytest.mark.skipif(DCMJ2PNM is None, reason="dcmtk dcmj2pnm not installed")
+needs_dcmtk = pytest.mark.skipif(
+    DCMJ2PNM is None, reason="dcmtk dcmj2pnm not installed"
+)
 
 CT_SMALL = "CT_small.dcm"
 CT_PADDED = "693_UNCR.dcm"
@@ -80,7 +88,9 @@ def _dcmj2pnm(path: Path, *args: str) -> np.ndarray:
         pos = end
     assert fields[0] == b"P5" and fields[3] == b"255"
     width, height = int(fields[1]), int(fields[2])
-    return np.frombuffer(out[pos + 1 : pos + 1 + width * height], np.uint8).reshape(height, width)
+    return np.frombuffer(out[pos + 1 : pos + 1 + width * height], np.uint8).reshape(
+        height, width
+    )
 
 
 class TestAgainstDcmtk:
@@ -96,19 +106,24 @@ class TestAgainstDcmtk:
     @pytest.mark.parametrize(("name", "center", "width"), DCMTK_EXPLICIT_WINDOW)
     def test_explicit_window(self, name: str, center: float, width: float) -> None:
         """gray8 with window=C,W is within 1 level of dcmj2pnm +Ww C W."""
-        expected = _dcmj2pnm(find(name), "+Ww", str(center), str(width)).astype(np.int64)
+        expected = _dcmj2pnm(find(name), "+Ww", str(center), str(width)).astype(
+            np.int64
+        )
         got = render(load(name), 0, parse_params({"window": f"{center},{width}"})).array
         assert np.abs(got.astype(np.int64) - expected).max() <= 1
-
 
     @needs_dcmtk
     def test_fractional_rescale_narrow_window(self) -> None:
         """dcmtk floors fractional modality values; with that, a narrow window agrees within 1."""
         name, center, width = "MR2_UNCR.dcm", 1234.5, 77.0
-        expected = _dcmj2pnm(find(name), "+Ww", str(center), str(width)).astype(np.int64)
+        expected = _dcmj2pnm(find(name), "+Ww", str(center), str(width)).astype(
+            np.int64
+        )
         frame = modality_frame(load(name), 0)
         floored = np.floor(frame.array)
-        got = grey_levels(floored, lambda x: window_linear(x, center, width), 255, False)
+        got = grey_levels(
+            floored, lambda x: window_linear(x, center, width), 255, False
+        )
         assert np.abs(got.astype(np.int64) - expected).max() <= 1
 
 
@@ -116,13 +131,17 @@ class TestModalityFrame:
     def test_holds_no_dataset(self) -> None:
         """The frame keeps plain values only, and a read-only array."""
         frame = modality_frame(load(CT_SMALL), 0)
-        assert not any(type(v).__name__.endswith("Dataset") for v in vars(frame).values())
+        assert not any(
+            type(v).__name__.endswith("Dataset") for v in vars(frame).values()
+        )
         assert not frame.array.flags.writeable
 
     def test_modality_values(self) -> None:
         """The array equals pydicom's apply_modality_lut of the stored values."""
         frame = modality_frame(load(CT_SMALL), 0)
-        expected = apply_modality_lut(decode_frame(load(CT_SMALL), 0), load_pydicom(CT_SMALL))
+        expected = apply_modality_lut(
+            decode_frame(load(CT_SMALL), 0), load_pydicom(CT_SMALL)
+        )
         assert np.array_equal(frame.array, expected)
 
     def test_enhanced_per_frame_window(self) -> None:
@@ -151,7 +170,9 @@ class TestDisplay:
     def test_signed16_equals_ct_small_modality_values(self) -> None:
         """signed16 of CT_small equals stored * slope + intercept exactly."""
         ds = load_pydicom(CT_SMALL)
-        expected = ds.pixel_array.astype(np.int64) * int(ds.RescaleSlope) + int(ds.RescaleIntercept)
+        expected = ds.pixel_array.astype(np.int64) * int(ds.RescaleSlope) + int(
+            ds.RescaleIntercept
+        )
         out = render(load(CT_SMALL), 0, parse_params({"format": "signed16"}))
         assert out.array.dtype == np.int16 and out.format == "signed16"
         assert np.array_equal(out.array.astype(np.int64), expected)
@@ -168,6 +189,21 @@ class TestDisplay:
         plain = display(frame, RenderParams()).array.astype(np.int64)
         inverted = display(frame, parse_params({"invert": "1"})).array.astype(np.int64)
         assert np.array_equal(inverted, 255 - plain)
+
+    def test_presentation_lut_inverse(self) -> None:
+        """Presentation LUT Shape INVERSE displays 255 - gray8 (no corpus file has it)."""
+        plain = render(load(MR_SMALL), 0, RenderParams()).array.astype(np.int64)
+        ds = load_pydicom(MR_SMALL)
+        ds.PresentationLUTShape = "INVERSE"
+        inverse = render(ds, 0, RenderParams()).array.astype(np.int64)
+        assert np.array_equal(inverse, 255 - plain)
+
+    def test_monochrome1_invert_param_reverts(self) -> None:
+        """invert=1 on MONOCHROME1 equals the same data shown as MONOCHROME2."""
+        ds = load_pydicom(MONOCHROME1)
+        shown = render(ds, 0, parse_params({"invert": "1"})).array
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        assert np.array_equal(shown, render(ds, 0, RenderParams()).array)
 
     def test_gray16_consistent_with_gray8(self) -> None:
         """gray16 is the same display at 0..65535."""
@@ -189,7 +225,9 @@ class TestDisplay:
         frame = modality_frame(load(CT_PADDED), 0)
         out = display(frame, parse_params({"padding": "transparent"}))
         assert out.format == "rgba32"
-        assert np.array_equal(out.array[..., 3] == 0, decode_frame(load(CT_PADDED), 0) == -2000)
+        assert np.array_equal(
+            out.array[..., 3] == 0, decode_frame(load(CT_PADDED), 0) == -2000
+        )
 
     def test_window_reported(self) -> None:
         """The window used is reported; explicit windows override stored ones."""
@@ -216,7 +254,11 @@ class TestDisplay:
     def test_palette_rgb24(self) -> None:
         """16-bit segmented palette renders to 8-bit RGB."""
         out = render(load(PALETTE_16), 0, RenderParams())
-        assert out.format == "rgb24" and out.array.shape == (480, 640, 3) and out.window is None
+        assert (
+            out.format == "rgb24"
+            and out.array.shape == (480, 640, 3)
+            and out.window is None
+        )
 
     def test_colour_gray8(self) -> None:
         """Colour images can be rendered as gray8 luma."""
@@ -243,7 +285,11 @@ class TestDisplay:
         frame = modality_frame(load(EMRI), 0)
         window = default_window(frame)
         assert window is not None and window.function == "LINEAR_EXACT"
-        assert display(frame, RenderParams()).window == (window.center, window.width, window.function)
+        assert display(frame, RenderParams()).window == (
+            window.center,
+            window.width,
+            window.function,
+        )
 
 
 class TestInfo:
@@ -265,7 +311,10 @@ class TestInfo:
     def test_undecodable_has_reason(self) -> None:
         """An undecodable file reports decodable false with a reason."""
         result = info(load(TRUNCATED))
-        assert result["decodable"] is False and "Explicit VR Little Endian" in result["reason"]
+        assert (
+            result["decodable"] is False
+            and "Explicit VR Little Endian" in result["reason"]
+        )
 
     def test_voi_lut_explanations(self) -> None:
         """VOI LUTs are listed."""

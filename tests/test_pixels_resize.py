@@ -20,7 +20,13 @@ class TestFitSize:
             (3, 3000, (10, 10), (1, 10)),
         ],
     )
-    def test_fit(self, rows: int, cols: int, box: tuple[int | None, int | None], expected: tuple[int, int]) -> None:
+    def test_fit(
+        self,
+        rows: int,
+        cols: int,
+        box: tuple[int | None, int | None],
+        expected: tuple[int, int],
+    ) -> None:
         """Fits the box, keeps the aspect ratio, never upscales."""
         assert fit_size(rows, cols, box[0], box[1]) == expected
 
@@ -30,7 +36,9 @@ class TestAreaResize:
         """Halving averages 2x2 blocks (synthetic)."""
         arr = np.arange(16, dtype=np.float64).reshape(4, 4).astype(np.uint16) * 100
         expected = arr.reshape(2, 2, 2, 2).mean(axis=(1, 3))
-        assert np.array_equal(area_resize(arr, 2, 2), np.rint(expected).astype(np.uint16))
+        assert np.array_equal(
+            area_resize(arr, 2, 2), np.rint(expected).astype(np.uint16)
+        )
 
     def test_fractional_factor_preserves_mean(self) -> None:
         """Area averaging keeps a constant image constant at any ratio."""

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pixels_corpus import load, load_pydicom
 from pydicom.pixels import apply_voi_lut as pydicom_apply_voi_lut
 from pydicom.pixels import apply_windowing
 
@@ -23,7 +24,6 @@ from previewer.pixels.voi import (
     window_linear_exact,
     window_sigmoid,
 )
-from pixels_corpus import load, load_pydicom
 
 VOI_LUT_FILE = "vlut_04.dcm"
 WINDOWED_FILES = ("MR_small.dcm", "693_UNCR.dcm", "RG3_UNCR.dcm")
@@ -125,7 +125,9 @@ class TestApplyWindow:
 
     def test_unknown_function_named(self) -> None:
         """An unknown VOI LUT Function names the tag and value."""
-        with pytest.raises(Unsupported, match=r"\(0028,1056\) VOI LUT Function value 'FOO'"):
+        with pytest.raises(
+            Unsupported, match=r"\(0028,1056\) VOI LUT Function value 'FOO'"
+        ):
             apply_window(np.zeros(2), Window(0.0, 10.0, "FOO"))
 
 

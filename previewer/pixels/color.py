@@ -78,9 +78,13 @@ def expand_segmented(words: NDArray[Any]) -> NDArray[Any]:
     return np.rint(np.asarray(out, np.float64)).astype(np.int64)
 
 
-def _expand_into(w: list[int], pos: int, end: int, out: list[float], depth: int) -> None:
+def _expand_into(
+    w: list[int], pos: int, end: int, out: list[float], depth: int
+) -> None:
     if depth > 2:
-        raise Unsupported("Nested indirect segments in Segmented Palette Color LUT Data")
+        raise Unsupported(
+            "Nested indirect segments in Segmented Palette Color LUT Data"
+        )
     while pos < end:
         opcode, length = w[pos], w[pos + 1]
         if opcode == 0:  # PS3.3 C.7.9.2.1 discrete segment
@@ -100,7 +104,9 @@ def _expand_into(w: list[int], pos: int, end: int, out: list[float], depth: int)
             raise Unsupported(f"Unknown Segmented Palette Color LUT opcode {opcode}")
 
 
-def _expand_count(w: list[int], pos: int, count: int, out: list[float], depth: int) -> None:
+def _expand_count(
+    w: list[int], pos: int, count: int, out: list[float], depth: int
+) -> None:
     for _ in range(count):
         start = pos
         opcode = w[pos]
@@ -120,18 +126,26 @@ def palette_from_dataset(ds: Dataset) -> Palette | None:
         desc_tag, data_tag, seg_tag = _LUT_TAGS[name]
         desc = ds.get(f"{name}PaletteColorLookupTableDescriptor")
         if desc is None or len(desc) != 3:
-            raise Unsupported(f"Missing or invalid {desc_tag} {name} Palette Color LUT Descriptor")
+            raise Unsupported(
+                f"Missing or invalid {desc_tag} {name} Palette Color LUT Descriptor"
+            )
         # PS3.3 C.7.6.3.1.5: 0 entries means 2^16.
         entries = int(desc[0]) or 65536
         first, bits = int(desc[1]), int(desc[2])
         if f"Segmented{name}PaletteColorLookupTableData" in ds:
             # PS3.3 C.7.9.2: segmented data is always 16-bit words.
-            words = lut_data(ds, f"Segmented{name}PaletteColorLookupTableData", None, 16, little)
+            words = lut_data(
+                ds, f"Segmented{name}PaletteColorLookupTableData", None, 16, little
+            )
             data = expand_segmented(words)
         elif f"{name}PaletteColorLookupTableData" in ds:
-            data = lut_data(ds, f"{name}PaletteColorLookupTableData", entries, bits, little)
+            data = lut_data(
+                ds, f"{name}PaletteColorLookupTableData", entries, bits, little
+            )
         else:
-            raise Unsupported(f"Missing {data_tag} / {seg_tag} {name} Palette Color LUT Data")
+            raise Unsupported(
+                f"Missing {data_tag} / {seg_tag} {name} Palette Color LUT Data"
+            )
         if bits <= 8:
             data = data & 0xFF
         channels.append(data[:entries])

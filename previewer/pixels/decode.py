@@ -36,7 +36,11 @@ from .errors import FrameNotFound, TooLarge, Unsupported
 DEFLATED_IMAGE_FRAME = UID("1.2.840.10008.1.2.8.1")
 
 #: Pixel data elements, PS3.3 C.7.6.3 / C.7.6.24.
-PIXEL_KEYWORDS: tuple[str, ...] = ("PixelData", "FloatPixelData", "DoubleFloatPixelData")
+PIXEL_KEYWORDS: tuple[str, ...] = (
+    "PixelData",
+    "FloatPixelData",
+    "DoubleFloatPixelData",
+)
 
 _YBR_TO_CONVERT = ("YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 
@@ -78,13 +82,17 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
 
 def frame_count(ds: Dataset) -> int:
     """Value of (0028,0008) Number of Frames, 1 when absent."""
-    raw = ds.get("NumberOfFrames")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # invalid IS values are reported below
+        raw = ds.get("NumberOfFrames")
     if raw is None or raw == "":
         return 1
     try:
         count = int(raw)
     except (TypeError, ValueError):
-        raise Unsupported(f"Invalid (0028,0008) Number of Frames value {raw!r}") from None
+        raise Unsupported(
+            f"Invalid (0028,0008) Number of Frames value {raw!r}"
+        ) from None
     if count < 1:
         raise Unsupported(f"Invalid (0028,0008) Number of Frames value {raw!r}")
     return count
@@ -142,7 +150,11 @@ def _unpack_native(buf: bytes, ds: Dataset) -> NDArray[Any]:
     need = rows * cols * dtype.itemsize
     if len(buf) < need:
         raise Unsupported("Pixel data of the frame is shorter than Rows x Columns")
-    return np.frombuffer(buf, dtype, rows * cols).reshape(rows, cols).astype(dtype.newbyteorder("="))
+    return (
+        np.frombuffer(buf, dtype, rows * cols)
+        .reshape(rows, cols)
+        .astype(dtype.newbyteorder("="))
+    )
 
 
 def _packbits(segment: bytes) -> bytes:
@@ -222,7 +234,9 @@ def decode_frame(
     keyword = _pixel_keyword(ds)
     count = frame_count(ds)
     if not 0 <= index < count:
-        raise FrameNotFound(f"Frame {index} not found: the instance has {count} frame(s)")
+        raise FrameNotFound(
+            f"Frame {index} not found: the instance has {count} frame(s)"
+        )
     check_size(ds, max_megapixels)
     for keyword_required, tag in (
         ("BitsAllocated", "(0028,0100)"),

@@ -48,14 +48,18 @@ class Rescale:
     type: str = ""
 
 
-def lut_data(item: Dataset, keyword: str, count: int | None, bits: int, little: bool) -> NDArray[Any]:
+def lut_data(
+    item: Dataset, keyword: str, count: int | None, bits: int, little: bool
+) -> NDArray[Any]:
     """LUT Data as int64: a US value list, or OW bytes in file byte order."""
     value = item[keyword].value
     if isinstance(value, bytes | bytearray):
         if bits <= 8 and count is not None and len(value) == count:
             return np.frombuffer(value, np.uint8).astype(np.int64)
         usable = len(value) - len(value) % 2
-        return np.frombuffer(value[:usable], "<u2" if little else ">u2").astype(np.int64)
+        return np.frombuffer(value[:usable], "<u2" if little else ">u2").astype(
+            np.int64
+        )
     if isinstance(value, int):
         return np.array([value], np.int64)
     return np.asarray(list(value), np.int64)
@@ -115,7 +119,9 @@ def rescale_for_frame(ds: Dataset, index: int) -> Rescale:
 def _lut(item: Dataset, signed: bool, little: bool, explanation_key: str) -> Lut:
     desc = _as_list(item.get("LUTDescriptor"))
     if len(desc) != 3 or "LUTData" not in item:
-        raise Unsupported(f"Invalid (0028,3002) LUT Descriptor {desc!r} or missing (0028,3006) LUT Data")
+        raise Unsupported(
+            f"Invalid (0028,3002) LUT Descriptor {desc!r} or missing (0028,3006) LUT Data"
+        )
     # PS3.3 C.11.1.1.1: 0 entries means 2^16; first value US or SS.
     entries = int(desc[0]) or 65536
     first, bits = int(desc[1]), int(desc[2])
@@ -124,7 +130,12 @@ def _lut(item: Dataset, signed: bool, little: bool, explanation_key: str) -> Lut
     data = lut_data(item, "LUTData", entries, bits, little)[:entries]
     if data.size == 0:
         raise Unsupported("Empty (0028,3006) LUT Data")
-    return Lut(first, np.ascontiguousarray(data), bits, str(item.get(explanation_key, "") or ""))
+    return Lut(
+        first,
+        np.ascontiguousarray(data),
+        bits,
+        str(item.get(explanation_key, "") or ""),
+    )
 
 
 def modality_lut(ds: Dataset) -> Lut | None:
@@ -136,7 +147,9 @@ def modality_lut(ds: Dataset) -> Lut | None:
     return _lut(seq[0], signed, is_little_endian(ds), "LUTExplanation")
 
 
-def voi_for_frame(ds: Dataset, index: int) -> tuple[tuple[StoredWindow, ...], tuple[Lut, ...]]:
+def voi_for_frame(
+    ds: Dataset, index: int
+) -> tuple[tuple[StoredWindow, ...], tuple[Lut, ...]]:
     """Stored windows and VOI LUTs for a frame, PS3.3 C.11.2 / C.7.6.16.2.10."""
     source = _first_item(ds, index, "FrameVOILUTSequence") or ds
     centers = _as_list(source.get("WindowCenter"))

@@ -44,7 +44,16 @@ def apply_rescale(arr: NDArray[Any], rescale: Rescale) -> NDArray[Any]:
         lo, hi = int(arr.min()), int(arr.max())
         # The dtype must hold stored, scaled and final values alike.
         scaled = (lo * int(slope), hi * int(slope))
-        ends = (*scaled, scaled[0] + int(intercept), scaled[1] + int(intercept), lo, hi)
+        offset = int(intercept)
+        ends = (
+            *scaled,
+            scaled[0] + offset,
+            scaled[1] + offset,
+            lo,
+            hi,
+            offset,
+            int(slope),
+        )
         dtype = smallest_int_dtype(min(ends), max(ends))
         out = arr.astype(dtype)
         if slope != 1.0:
@@ -72,7 +81,9 @@ def apply_lut(arr: NDArray[Any], lut: Lut) -> NDArray[Any]:
     return np.ascontiguousarray(table[index])
 
 
-def apply_modality(arr: NDArray[Any], rescale: Rescale, lut: Lut | None) -> NDArray[Any]:
+def apply_modality(
+    arr: NDArray[Any], rescale: Rescale, lut: Lut | None
+) -> NDArray[Any]:
     """Modality LUT stage: the Modality LUT Sequence if present, else rescale.
 
     PS3.3 C.11.1: either a Modality LUT Sequence or Rescale Slope/Intercept.

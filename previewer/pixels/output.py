@@ -120,7 +120,9 @@ def color_output(rgb8: NDArray[np.uint8], fmt: str, invert: bool) -> NDArray[Any
     raise BadParameter(f"format={fmt} is not available for colour images")
 
 
-def apply_padding_alpha(out: NDArray[Any], mask: NDArray[np.bool_] | None) -> NDArray[Any]:
+def apply_padding_alpha(
+    out: NDArray[Any], mask: NDArray[np.bool_] | None
+) -> NDArray[Any]:
     """Alpha 0 on padding pixels of an RGBA image, PS3.3 C.7.5.1.1.2.
 
     Returns ``out`` unchanged when there is no mask or no alpha channel.

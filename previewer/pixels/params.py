@@ -69,7 +69,9 @@ def _number(name: str, text: str) -> float:
     try:
         value = float(text)
     except ValueError:
-        raise BadParameter(f"Parameter '{name}' must be a number, got {text!r}") from None
+        raise BadParameter(
+            f"Parameter '{name}' must be a number, got {text!r}"
+        ) from None
     if not math.isfinite(value):
         raise BadParameter(f"Parameter '{name}' must be a finite number, got {text!r}")
     return value
@@ -113,7 +115,9 @@ def _parse_window(query: Mapping[str, str]) -> Window | None:
         fname = parts[2].strip().lower() if len(parts) == 3 else "linear"
     elif has_split:
         if "window-center" not in query or "window-width" not in query:
-            raise BadParameter("'window-center' and 'window-width' must be given together")
+            raise BadParameter(
+                "'window-center' and 'window-width' must be given together"
+            )
         center = _number("window-center", query["window-center"])
         width = _number("window-width", query["window-width"])
         fname = "linear"
@@ -156,7 +160,9 @@ def parse_params(query: Mapping[str, str]) -> RenderParams:
         )
     padding = query.get("padding")
     if padding is not None and padding != "transparent":
-        raise BadParameter(f"Parameter 'padding' must be 'transparent', got {padding!r}")
+        raise BadParameter(
+            f"Parameter 'padding' must be 'transparent', got {padding!r}"
+        )
     if padding is not None:
         if fmt not in (None, "rgba32"):
             raise BadParameter(

@@ -79,7 +79,9 @@ class Rendered:
     window: tuple[float, float, str] | None
 
 
-def _padding_mask(arr: NDArray[Any], limits: tuple[int, int] | None) -> NDArray[np.bool_] | None:
+def _padding_mask(
+    arr: NDArray[Any], limits: tuple[int, int] | None
+) -> NDArray[np.bool_] | None:
     """Pixels within the Pixel Padding range, PS3.3 C.7.5.1.1.2."""
     if limits is None or arr.ndim != 2 or arr.dtype.kind not in "ui":
         return None
@@ -90,7 +92,9 @@ def _padding_mask(arr: NDArray[Any], limits: tuple[int, int] | None) -> NDArray[
     return mask
 
 
-def modality_frame(ds: Dataset, index: int, *, max_megapixels: float | None = None) -> ModalityFrame:
+def modality_frame(
+    ds: Dataset, index: int, *, max_megapixels: float | None = None
+) -> ModalityFrame:
     """Decode frame ``index`` and apply the Modality LUT stage (PS3.3 C.11.1)."""
     stored = decode_frame(ds, index, max_megapixels=max_megapixels)
     photometric = str(ds.get("PhotometricInterpretation", "")).strip()
@@ -152,7 +156,9 @@ def default_window(frame: ModalityFrame) -> Window | None:
     return auto_window(frame.array, frame.padding_mask)
 
 
-def _choose_voi(frame: ModalityFrame, params: RenderParams) -> tuple[Transfer, Window | None]:
+def _choose_voi(
+    frame: ModalityFrame, params: RenderParams
+) -> tuple[Transfer, Window | None]:
     """The VOI transform: explicit window, voi=K, or the default (PS3.3 C.11.2)."""
     if params.window is not None:
         return _window_transfer(params.window), params.window
@@ -201,7 +207,11 @@ def display(frame: ModalityFrame, params: RenderParams) -> Rendered:
 
 
 def render(
-    ds: Dataset, index: int, params: RenderParams, *, max_megapixels: float | None = None
+    ds: Dataset,
+    index: int,
+    params: RenderParams,
+    *,
+    max_megapixels: float | None = None,
 ) -> Rendered:
     """display(modality_frame(ds, index)) in one call."""
     return display(modality_frame(ds, index, max_megapixels=max_megapixels), params)
@@ -234,12 +244,15 @@ def _int_or_none(value: Any) -> int | None:
 
 def info(ds: Dataset, *, max_megapixels: float | None = None) -> dict[str, Any]:
     """JSON-serialisable description of the image and its default rendering."""
-    tsyntax = ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    tsyntax = (
+        ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
+    )
     result: dict[str, Any] = {
         "rows": _int_or_none(ds.get("Rows")),
         "columns": _int_or_none(ds.get("Columns")),
         "frames": None,
-        "photometric_interpretation": str(ds.get("PhotometricInterpretation", "")) or None,
+        "photometric_interpretation": str(ds.get("PhotometricInterpretation", ""))
+        or None,
         "bits_allocated": _int_or_none(ds.get("BitsAllocated")),
         "bits_stored": _int_or_none(ds.get("BitsStored")),
         "pixel_representation": _int_or_none(ds.get("PixelRepresentation")),
@@ -267,7 +280,12 @@ def info(ds: Dataset, *, max_megapixels: float | None = None) -> dict[str, Any]:
         return result
     result["decodable"] = True
     result["windows"] = [
-        {"center": w.center, "width": w.width, "function": w.function, "explanation": w.explanation}
+        {
+            "center": w.center,
+            "width": w.width,
+            "function": w.function,
+            "explanation": w.explanation,
+        }
         for w in frame.windows
     ]
     result["voi_luts"] = [{"explanation": lut.explanation} for lut in frame.voi_luts]

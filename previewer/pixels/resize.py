@@ -8,7 +8,9 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def fit_size(rows: int, cols: int, max_w: int | None, max_h: int | None) -> tuple[int, int]:
+def fit_size(
+    rows: int, cols: int, max_w: int | None, max_h: int | None
+) -> tuple[int, int]:
     """(rows, cols) fitting the box with the same aspect ratio, never larger."""
     scale = 1.0
     if max_w is not None:
@@ -55,7 +57,9 @@ def area_resize(arr: NDArray[Any], rows: int, cols: int) -> NDArray[Any]:
     else:
         channels = arr.shape[2]
         # Rows first: (rows, in_cols * channels), then columns per channel.
-        tmp = (wr @ data.reshape(in_rows, in_cols * channels)).reshape(rows, in_cols, channels)
+        tmp = (wr @ data.reshape(in_rows, in_cols * channels)).reshape(
+            rows, in_cols, channels
+        )
         out = np.einsum("oc,rck->rok", wc, tmp)
     if arr.dtype.kind in "ui":
         info = np.iinfo(arr.dtype)
@@ -63,8 +67,9 @@ def area_resize(arr: NDArray[Any], rows: int, cols: int) -> NDArray[Any]:
     return np.ascontiguousarray(out.astype(arr.dtype))
 
 
-def resize_to_box(arr: NDArray[Any], max_w: int | None, max_h: int | None) -> NDArray[Any]:
+def resize_to_box(
+    arr: NDArray[Any], max_w: int | None, max_h: int | None
+) -> NDArray[Any]:
     """Fit ``arr`` in max_w x max_h keeping its aspect ratio, never upscale."""
     rows, cols = fit_size(arr.shape[0], arr.shape[1], max_w, max_h)
     return area_resize(arr, rows, cols)
-

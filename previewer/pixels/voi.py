@@ -28,7 +28,9 @@ def window_linear(x: NDArray[Any], center: float, width: float) -> NDArray[np.fl
     c - 0.5 - (w-1)/2 and to 1 above c - 0.5 + (w-1)/2.
     """
     if width < 1:
-        raise Unsupported(f"Window width {width!r} < 1 is invalid for (0028,1056) LINEAR")
+        raise Unsupported(
+            f"Window width {width!r} < 1 is invalid for (0028,1056) LINEAR"
+        )
     xf = np.asarray(x, np.float64)
     low = center - 0.5 - (width - 1) / 2
     high = center - 0.5 + (width - 1) / 2
@@ -40,23 +42,31 @@ def window_linear(x: NDArray[Any], center: float, width: float) -> NDArray[np.fl
     return np.clip(y, 0.0, 1.0)
 
 
-def window_linear_exact(x: NDArray[Any], center: float, width: float) -> NDArray[np.float64]:
+def window_linear_exact(
+    x: NDArray[Any], center: float, width: float
+) -> NDArray[np.float64]:
     """LINEAR_EXACT window, PS3.3 C.11.2.1.3.2 (width > 0).
 
     y = (x - c) / w + 0.5, 0 at or below c - w/2, 1 above c + w/2.
     """
     if width <= 0:
-        raise Unsupported(f"Window width {width!r} <= 0 is invalid for (0028,1056) LINEAR_EXACT")
+        raise Unsupported(
+            f"Window width {width!r} <= 0 is invalid for (0028,1056) LINEAR_EXACT"
+        )
     xf = np.asarray(x, np.float64)
     y = (xf - center) / width + 0.5
-    y = np.where(xf <= center - width / 2, 0.0, np.where(xf > center + width / 2, 1.0, y))
+    y = np.where(
+        xf <= center - width / 2, 0.0, np.where(xf > center + width / 2, 1.0, y)
+    )
     return np.clip(y, 0.0, 1.0)
 
 
 def window_sigmoid(x: NDArray[Any], center: float, width: float) -> NDArray[np.float64]:
     """SIGMOID window, PS3.3 C.11.2.1.3.1: y = 1 / (1 + exp(-4 (x - c) / w))."""
     if width <= 0:
-        raise Unsupported(f"Window width {width!r} <= 0 is invalid for (0028,1056) SIGMOID")
+        raise Unsupported(
+            f"Window width {width!r} <= 0 is invalid for (0028,1056) SIGMOID"
+        )
     xf = np.asarray(x, np.float64)
     with np.errstate(over="ignore"):
         return 1.0 / (1.0 + np.exp(-4.0 * (xf - center) / width))
@@ -70,7 +80,9 @@ def apply_window(x: NDArray[Any], window: Window) -> NDArray[np.float64]:
         return window_linear_exact(x, window.center, window.width)
     if window.function == "SIGMOID":  # PS3.3 C.11.2.1.3.1
         return window_sigmoid(x, window.center, window.width)
-    raise Unsupported(f"Unsupported (0028,1056) VOI LUT Function value {window.function!r}")
+    raise Unsupported(
+        f"Unsupported (0028,1056) VOI LUT Function value {window.function!r}"
+    )
 
 
 def apply_voi_lut(x: NDArray[Any], lut: Lut) -> NDArray[np.float64]:
@@ -79,7 +91,9 @@ def apply_voi_lut(x: NDArray[Any], lut: Lut) -> NDArray[np.float64]:
     Values below the first mapped value use the first entry, above the
     last mapped value the last entry.
     """
-    index = np.clip(np.rint(np.asarray(x, np.float64)) - lut.first_mapped, 0, lut.data.size - 1)
+    index = np.clip(
+        np.rint(np.asarray(x, np.float64)) - lut.first_mapped, 0, lut.data.size - 1
+    )
     top = float((1 << lut.bits) - 1)
     y: NDArray[np.float64] = lut.data.astype(np.float64)[index.astype(np.intp)] / top
     return np.clip(y, 0.0, 1.0)
