@@ -46,6 +46,20 @@ typedef enum {
     ...
 } OrthancPluginContentType;
 
+typedef enum {
+    OrthancPluginChangeType_Deleted,
+    OrthancPluginChangeType_OrthancStopped,
+    ...
+} OrthancPluginChangeType;
+
+typedef enum {
+    OrthancPluginResourceType_Patient,
+    OrthancPluginResourceType_Study,
+    OrthancPluginResourceType_Series,
+    OrthancPluginResourceType_Instance,
+    ...
+} OrthancPluginResourceType;
+
 typedef struct {
     void*    data;
     uint32_t size;
@@ -70,6 +84,8 @@ typedef OrthancPluginErrorCode (*OrthancPluginRestCallback)(
     OrthancPluginRestOutput*, const char*, const OrthancPluginHttpRequest*);
 typedef OrthancPluginErrorCode (*OrthancPluginOnStoredInstanceCallback)(
     const OrthancPluginDicomInstance*, const char*);
+typedef OrthancPluginErrorCode (*OrthancPluginOnChangeCallback)(
+    OrthancPluginChangeType, OrthancPluginResourceType, const char*);
 typedef OrthancPluginErrorCode (*OrthancPluginStorageCreate)(
     const char*, const void*, int64_t, OrthancPluginContentType);
 typedef OrthancPluginErrorCode (*OrthancPluginStorageRead)(
@@ -128,6 +144,9 @@ char* OrthancPluginGetConfigurationPath(OrthancPluginContext*);
 void OrthancPluginRegisterRestCallbackNoLock(OrthancPluginContext*, const char*, OrthancPluginRestCallback);
 const char* OrthancPluginGetErrorDescription(OrthancPluginContext*, OrthancPluginErrorCode);
 void OrthancPluginSendHttpStatus(OrthancPluginContext*, OrthancPluginRestOutput*, uint16_t, const char*, uint32_t);
+void OrthancPluginRegisterOnChangeCallback(OrthancPluginContext*, OrthancPluginOnChangeCallback);
+void OrthancPluginCompressAndAnswerJpegImage(OrthancPluginContext*, OrthancPluginRestOutput*,
+    OrthancPluginPixelFormat, uint32_t, uint32_t, uint32_t, const void*, uint8_t);
 void OrthancPluginSetHttpErrorDetails(OrthancPluginContext*, OrthancPluginRestOutput*, const char*, uint8_t);
 
 /* the C allocator: Orthanc frees what a storage-area read callback returns with free() */

@@ -35,6 +35,8 @@ class Config:
     max_megapixels: float = 256.0
     thumbnail_size: int = 128
     serialize_requests: bool = False
+    warm_on_ingest: bool = True
+    png_encoder: str = "orthanc"
     test_modules: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -58,6 +60,10 @@ _OPTIONS: dict[str, Option] = {
                              "box of the viewer's thumbnails, in pixels"),
     "serialize_requests": Option("SerializeRequests", bool, lambda v: True, "true or false",
                                  "run previewer requests one at a time under Orthanc's REST lock"),
+    "warm_on_ingest": Option("WarmOnIngest", bool, lambda v: True, "true or false",
+                             "decode and pre-render the thumbnail of each new instance in the background"),
+    "png_encoder": Option("PngEncoder", str, lambda v: v in ("orthanc", "fast"), '"orthanc" or "fast"',
+                          "default PNG encoder: Orthanc's libpng, or the fast numpy + ISA-L one"),
     "test_modules": Option("TestModules", tuple, lambda v: all(isinstance(p, str) for p in v),
                            "a list of paths of Python files",
                            "test-only modules to load (used by the test suite)"),
@@ -69,6 +75,10 @@ OPTIONS = {option.key: option for option in _OPTIONS.values()}
 def _convert(option: Option, value: Any) -> Any:
     if option.kind is bool:
         if not isinstance(value, bool):
+            raise ConfigError(f'"{SECTION}.{option.key}" must be {option.expected}, not {value!r}')
+        return value
+    if option.kind is str:
+        if not isinstance(value, str):
             raise ConfigError(f'"{SECTION}.{option.key}" must be {option.expected}, not {value!r}')
         return value
     if option.kind is tuple:

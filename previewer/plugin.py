@@ -43,6 +43,7 @@ def initialize(context: Any) -> int:
 
 def finalize() -> None:
     """Stop background work before Orthanc unloads the plugin."""
+    app.shutdown()
     for module in _modules:
         stop = getattr(module, "finalize", None)
         if stop is not None:

@@ -53,6 +53,7 @@ class Response:
     headers: dict[str, str] = field(default_factory=dict)
     pixels: Any = None           # numpy array, answered through CompressAndAnswerPngImage
     pixel_format: str = ""
+    jpeg_quality: int = 0        # > 0: answered through CompressAndAnswerJpegImage
     location: str = ""           # for redirects
     allow: str = ""              # for 405
 
@@ -67,6 +68,10 @@ class Response:
     @classmethod
     def png(cls, pixels: Any, pixel_format: str) -> Response:
         return cls(pixels=pixels, pixel_format=pixel_format, media_type="image/png")
+
+    @classmethod
+    def jpeg(cls, pixels: Any, pixel_format: str, quality: int) -> Response:
+        return cls(pixels=pixels, pixel_format=pixel_format, jpeg_quality=quality, media_type="image/jpeg")
 
     @classmethod
     def redirect(cls, location: str) -> Response:
@@ -117,6 +122,8 @@ class Output(Protocol):
 
     def answer(self, body: bytes, mime_type: str) -> None: ...
     def png(self, format_name: str, width: int, height: int, pitch: int, pixels: Any) -> None: ...
+    def jpeg(self, format_name: str, width: int, height: int, pitch: int, pixels: Any,
+             quality: int) -> None: ...
     def redirect(self, location: str) -> None: ...
     def send_http_status_code(self, status: int) -> None: ...
     def send_http_status(self, status: int, body: bytes) -> None: ...
@@ -179,7 +186,10 @@ def send(output: Output, response: Response) -> None:
     elif response.pixels is not None:
         pixels = response.pixels
         height, width = pixels.shape[:2]
-        output.png(response.pixel_format, width, height, pixels.strides[0], pixels)
+        if response.jpeg_quality:
+            output.jpeg(response.pixel_format, width, height, pixels.strides[0], pixels, response.jpeg_quality)
+        else:
+            output.png(response.pixel_format, width, height, pixels.strides[0], pixels)
     elif response.status == 200:
         output.answer(response.body, response.media_type)
     elif response.status >= 400:

@@ -190,6 +190,16 @@ def rest_api_delete(uri: str) -> None:
     check(lib.OrthancPluginRestApiDelete(_context, _bytes(uri)), "RestApiDelete")
 
 
+def instance_exists(instance_id: str) -> bool:
+    """Whether Orthanc holds an instance of this Orthanc ID (one index lookup)."""
+    with _memory_buffer() as buffer:
+        code = lib.OrthancPluginRestApiGet(_context, buffer, _bytes(f"/instances/{instance_id}/metadata"))
+    if code in (ERROR_UNKNOWN_RESOURCE, ERROR_INEXISTENT_ITEM):
+        return False
+    check(code, "RestApiGet")
+    return True
+
+
 def lookup_patient(patient_id: str) -> str | None:
     """Orthanc ID of the patient with this PatientID, or None."""
     return _take_string(lib.OrthancPluginLookupPatient(_context, _bytes(patient_id)))
@@ -258,6 +268,12 @@ class RestOutput:
         with ffi.from_buffer(pixels) as data:
             lib.OrthancPluginCompressAndAnswerPngImage(
                 _context, self._output, PIXEL_FORMATS[format_name], width, height, pitch, data)
+
+    def jpeg(self, format_name: str, width: int, height: int, pitch: int, pixels: Any, quality: int) -> None:
+        """Let Orthanc compress and send a JPEG (gray8 or rgb24 pixels)."""
+        with ffi.from_buffer(pixels) as data:
+            lib.OrthancPluginCompressAndAnswerJpegImage(
+                _context, self._output, PIXEL_FORMATS[format_name], width, height, pitch, data, quality)
 
     def redirect(self, location: str) -> None:
         lib.OrthancPluginRedirect(_context, self._output, _bytes(location))
@@ -337,6 +353,7 @@ class DicomInstance:
 
 RestHandler = Callable[[RestOutput, str, HttpRequest], None]
 StoredHandler = Callable[[DicomInstance, str], None]
+ChangeHandler = Callable[[str, str, str], None]
 
 
 class StorageArea(Protocol):
@@ -351,6 +368,7 @@ class StorageArea(Protocol):
 
 _rest_handlers: list[tuple[re.Pattern[str], RestHandler]] = []
 _stored_handlers: list[StoredHandler] = []
+_change_handlers: list[ChangeHandler] = []
 _storage: list[StorageArea] = []
 _registration_lock = threading.Lock()
 
@@ -393,6 +411,30 @@ def register_on_stored_instance(handler: StoredHandler) -> None:
         lib.OrthancPluginRegisterOnStoredInstanceCallback(_context, lib._previewer_on_stored)
 
 
+_CHANGES = {
+    lib.OrthancPluginChangeType_Deleted: "deleted",
+    lib.OrthancPluginChangeType_OrthancStopped: "stopped",
+}
+_RESOURCES = {
+    lib.OrthancPluginResourceType_Patient: "patient",
+    lib.OrthancPluginResourceType_Study: "study",
+    lib.OrthancPluginResourceType_Series: "series",
+    lib.OrthancPluginResourceType_Instance: "instance",
+}
+
+
+def register_on_change(handler: ChangeHandler) -> None:
+    """Call ``handler(change, resource_type, resource_id)`` for Orthanc's changes.
+
+    Only the changes the previewer uses are named ("deleted", "stopped");
+    others arrive as "other".  Orthanc calls this from its own change thread.
+    """
+    first = not _change_handlers
+    _change_handlers.append(handler)
+    if first:
+        lib.OrthancPluginRegisterOnChangeCallback(_context, lib._previewer_on_change)
+
+
 def register_storage_area(area: StorageArea) -> None:
     """Replace Orthanc's file storage with ``area`` (only during Initialize)."""
     if _storage:
@@ -421,6 +463,15 @@ def _previewer_on_stored(instance: Any, instance_id: Any) -> int:
     wrapped = DicomInstance(instance)
     for handler in list(_stored_handlers):
         handler(wrapped, identifier)
+    return SUCCESS
+
+
+@ffi.def_extern(error=ERROR_PLUGIN)
+@_guarded("change", ERROR_PLUGIN)
+def _previewer_on_change(change: int, resource_type: int, resource_id: Any) -> int:
+    identifier = ffi.string(resource_id).decode("ascii", "replace") if resource_id != ffi.NULL else ""
+    for handler in list(_change_handlers):
+        handler(_CHANGES.get(change, "other"), _RESOURCES.get(resource_type, "other"), identifier)
     return SUCCESS
 
 

@@ -1,26 +1,40 @@
-"""The previewer's endpoints: instance PNGs and their information.
+"""The previewer's endpoints: instance PNGs (or JPEGs) and their information.
 
 Endpoints are plain functions of a :class:`~previewer.routes.Request` that
 return a :class:`~previewer.routes.Response`; :mod:`previewer.app` lists them
 in the route table.  They reach Orthanc through :class:`Store`, so that they
 can be tested with a store that is not Orthanc.
+
+A frame is decoded once and kept, after the Modality LUT, in the store's
+cache; a new window costs only the VOI step and the encoding.  Small renders
+(thumbnails) are kept too.  Every cached answer first checks that the
+instance still exists, so a deleted instance is never served.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import hashlib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from . import __version__, png
+from .cache import LruCache
 from .pixels import decode, render
 from .pixels.errors import PixelError
 from .pixels.params import RenderParams, parse_params
-from .routes import HttpError, Request, Response
+from .routes import Endpoint, HttpError, Request, Response
 
 #: Query parameters the PNG routes accept (others get 400).
 PNG_PARAMETERS = frozenset({
     "window", "window-center", "window-width", "voi", "format", "invert",
-    "size", "width", "height", "padding",
+    "size", "width", "height", "padding", "encoder", "quality",
 })
+ENCODERS = ("orthanc", "fast")
+#: Renders up to this size are cached whole (thumbnails, small previews).
+SMALL_RENDER_BYTES = 256 * 1024
+#: Orthanc's identifiers: the SHA-1 of the DICOM identifiers, in five groups.
+_ORTHANC_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{8}){4}")
 
 
 class UnknownInstance(LookupError):
@@ -29,25 +43,30 @@ class UnknownInstance(LookupError):
 
 @dataclass
 class Store:
-    """Where DICOM files come from: Orthanc, or a test double."""
+    """Where DICOM files come from (Orthanc, or a test double), and the caches."""
 
     dicom: Callable[[str], bytes]
+    exists: Callable[[str], bool]
+    cache: LruCache = field(default_factory=lambda: LruCache(256 * 2**20))
     max_megapixels: float | None = None
+    encoder: str = "orthanc"
 
 
-def _frame_params(request: Request) -> RenderParams:
-    unknown = sorted(set(request.query) - PNG_PARAMETERS)
-    if unknown:
-        raise HttpError(400, f"unknown query parameter '{unknown[0]}'",
-                        accepted=sorted(PNG_PARAMETERS))
-    return parse_params(request.query)
+def _check_id(instance_id: str) -> None:
+    if not _ORTHANC_ID.fullmatch(instance_id):
+        raise HttpError(404, f"unknown instance '{instance_id[:100]}'", instance=instance_id[:100])
+
+
+def _unknown(instance_id: str) -> HttpError:
+    return HttpError(404, f"unknown instance '{instance_id}'", instance=instance_id)
 
 
 def _dataset(store: Store, instance_id: str) -> Any:
+    _check_id(instance_id)
     try:
         data = store.dicom(instance_id)
     except UnknownInstance:
-        raise HttpError(404, f"unknown instance '{instance_id}'", instance=instance_id) from None
+        raise _unknown(instance_id) from None
     try:
         return decode.read_dataset(data)
     except PixelError:
@@ -64,34 +83,125 @@ def _pixel_error(error: PixelError, instance_id: str, frame: int | None = None) 
     return HttpError(error.status, error.message, **details)
 
 
+def _frame_size(frame: render.ModalityFrame) -> int:
+    mask = frame.padding_mask.nbytes if frame.padding_mask is not None else 0
+    return int(frame.array.nbytes) + mask + 1024
+
+
+def modality_frame(store: Store, instance_id: str, index: int) -> render.ModalityFrame:
+    """Frame ``index`` after the Modality LUT, from the cache or decoded now."""
+    key = (instance_id, "frame", index)
+    frame: render.ModalityFrame | None = store.cache.get(key)
+    if frame is None:
+        dataset = _dataset(store, instance_id)
+        frame = render.modality_frame(dataset, index, max_megapixels=store.max_megapixels)
+        store.cache.put(key, frame, _frame_size(frame))
+    elif not store.exists(instance_id):
+        store.cache.forget(instance_id)
+        raise _unknown(instance_id)
+    return frame
+
+
+def rendered_frame(store: Store, instance_id: str, index: int, params: RenderParams) -> render.Rendered:
+    """The rendered frame; small renders are cached whole."""
+    key = (instance_id, "render", index, params.cache_key())
+    cached: render.Rendered | None = store.cache.get(key)
+    if cached is not None:
+        if store.exists(instance_id):
+            return cached
+        store.cache.forget(instance_id)
+        raise _unknown(instance_id)
+    result = render.display(modality_frame(store, instance_id, index), params)
+    if result.array.nbytes <= SMALL_RENDER_BYTES:
+        store.cache.put(key, result, int(result.array.nbytes) + 512)
+    return result
+
+
+def warm(store: Store, instance_id: str, thumbnail: RenderParams) -> None:
+    """Decode frame 0 into the cache and pre-render its thumbnail."""
+    rendered_frame(store, instance_id, 0, thumbnail)
+
+
+def _wants_jpeg(headers: Mapping[str, str]) -> bool:
+    """True when the client's Accept asks for JPEG rather than PNG."""
+    accepted = [part.split(";")[0].strip().lower() for part in headers.get("accept", "").split(",")]
+    return "image/jpeg" in accepted and "image/png" not in accepted
+
+
+def _options(request: Request, store: Store) -> tuple[RenderParams, str, int | None]:
+    unknown = sorted(set(request.query) - PNG_PARAMETERS)
+    if unknown:
+        raise HttpError(400, f"unknown query parameter '{unknown[0][:100]}'", accepted=sorted(PNG_PARAMETERS))
+    encoder = request.query.get("encoder", store.encoder)
+    if encoder not in ENCODERS:
+        raise HttpError(400, f"parameter 'encoder' must be one of {', '.join(ENCODERS)}, not {encoder[:100]!r}")
+    text = request.query.get("quality", "90")
+    if not text.isdigit() or not 1 <= int(text) <= 100:
+        raise HttpError(400, f"parameter 'quality' must be an integer in 1..100, not {text[:100]!r}")
+    return parse_params(request.query), encoder, (int(text) if _wants_jpeg(request.headers) else None)
+
+
+def _etag(instance_id: str, frame: int, params: RenderParams, encoder: str, quality: int | None) -> str:
+    text = f"{__version__}|{instance_id}|{frame}|{params.cache_key()}|{encoder}|{quality}"
+    return '"' + hashlib.sha1(text.encode()).hexdigest()[:24] + '"'
+
+
+def _matches(header: str, etag: str) -> bool:
+    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
+    return etag in tags or "*" in tags
+
+
 def frame_png(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/frames/{frame}/png (and /png for frame 0)."""
     instance_id = request.params["id"]
     frame = int(request.params.get("frame", 0))
+    _check_id(instance_id)
     try:
-        params = _frame_params(request)
-        dataset = _dataset(store, instance_id)
-        rendered = render.render(dataset, frame, params, max_megapixels=store.max_megapixels)
+        params, encoder, quality = _options(request, store)
+        etag = _etag(instance_id, frame, params, encoder, quality)
+        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
+        if _matches(request.headers.get("if-none-match", ""), etag):
+            if not store.exists(instance_id):
+                store.cache.forget(instance_id)
+                raise _unknown(instance_id)
+            return Response(status=304, headers=headers)
+        rendered = rendered_frame(store, instance_id, frame, params)
     except PixelError as error:
         raise _pixel_error(error, instance_id, frame) from None
-    return Response.png(rendered.array, rendered.format)
+    if quality is not None:
+        response = Response.jpeg(*_jpeg_pixels(rendered), quality)
+    elif encoder == "fast":
+        response = Response(body=png.encode(rendered.array, rendered.format), media_type="image/png")
+    else:
+        response = Response.png(rendered.array, rendered.format)
+    response.headers.update(headers)
+    return response
+
+
+def _jpeg_pixels(rendered: render.Rendered) -> tuple[Any, str]:
+    """JPEG holds 8-bit grey or RGB: other formats are answered as their 8-bit twin."""
+    array, name = rendered.array, rendered.format
+    if name == "rgba32":
+        return array[:, :, :3].copy(), "rgb24"
+    if name in ("gray16", "signed16"):
+        raise HttpError(400, f"format={name} cannot be sent as JPEG; ask for image/png")
+    return array, name
 
 
 def instance_info(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/info: what a viewer needs to show the instance."""
     instance_id = request.params["id"]
     try:
-        info = render.info(_dataset(store, instance_id))
+        info = render.info(_dataset(store, instance_id), max_megapixels=store.max_megapixels)
     except PixelError as error:
         raise _pixel_error(error, instance_id) from None
     return Response.json({"id": instance_id, **info})
 
 
-def bind(store: Store, endpoint: Callable[[Store, Request], Response]) -> Callable[[Request], Response]:
+def bind(store: Store, endpoint: Callable[[Store, Request], Response]) -> Endpoint:
     """An endpoint with its store filled in, for the route table."""
     def call(request: Request) -> Response:
         return endpoint(store, request)
     call.__name__ = endpoint.__name__
     call.__doc__ = endpoint.__doc__
     return call
-

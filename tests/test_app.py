@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import io
+import time
+from pathlib import Path
 
 import numpy as np
 import pydicom
 from PIL import Image
 
-from conftest import CT_SMALL, RGB_FILE
+from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess
 
 
@@ -80,3 +82,73 @@ class TestErrors:
     def test_orthanc_still_serves(self, orthanc: OrthancProcess) -> None:
         """After the error cases, Orthanc is still up."""
         assert orthanc.get("/system").status_code == 200
+
+
+class TestCaching:
+    def test_if_none_match_gets_304(self, orthanc: OrthancProcess, ct_id: str) -> None:
+        """A repeat request with the ETag gets 304 with the ETag."""
+        first = orthanc.get(f"/previewer/instances/{ct_id}/png", params={"window": "40,400"})
+        etag = first.headers["ETag"]
+        assert first.headers["Cache-Control"] == "private, no-cache"
+        again = orthanc.get(f"/previewer/instances/{ct_id}/png", params={"window": "40,400"},
+                            headers={"If-None-Match": etag})
+        assert again.status_code == 304 and again.content == b""
+        assert again.headers["ETag"] == etag
+
+    def test_deleted_instance_is_404_after_caching(self, orthanc: OrthancProcess) -> None:
+        """After DELETE, the routes answer 404 although the frame was cached."""
+        instance_id = orthanc.upload(MR_SMALL)["ID"]
+        first = orthanc.get(f"/previewer/instances/{instance_id}/png")
+        assert first.status_code == 200
+        assert orthanc.http.delete(orthanc.url + f"/instances/{instance_id}").status_code == 200
+        for query in ({}, {"window": "100,200"}):
+            assert orthanc.get(f"/previewer/instances/{instance_id}/png", params=query).status_code == 404
+        cached = orthanc.get(f"/previewer/instances/{instance_id}/png",
+                             headers={"If-None-Match": first.headers["ETag"]})
+        assert cached.status_code == 404
+
+    def test_new_window_hits_the_frame_cache(self, orthanc: OrthancProcess, ct_id: str) -> None:
+        """A new window on a decoded frame is a cache hit."""
+        orthanc.get(f"/previewer/instances/{ct_id}/png")
+        before = orthanc.get("/previewer/stats").json()["cache"]["hits"]
+        assert orthanc.get(f"/previewer/instances/{ct_id}/png", params={"window": "7,77"}).status_code == 200
+        assert orthanc.get("/previewer/stats").json()["cache"]["hits"] > before
+
+    def test_warm_up_on_ingest(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """A new instance is decoded in the background after it is stored."""
+        source = tmp_path / "ct.dcm"
+        ds = pydicom.dcmread(CT_SMALL)
+        ds.SOPInstanceUID = pydicom.uid.generate_uid()
+        ds.save_as(source)
+        before = orthanc.get("/previewer/stats").json()["warmup"]["done"]
+        orthanc.upload(source)
+        deadline = time.monotonic() + 20
+        while orthanc.get("/previewer/stats").json()["warmup"]["done"] <= before:
+            assert time.monotonic() < deadline, "the warm-up worker did not run"
+            time.sleep(0.1)
+
+
+class TestEncoders:
+    def test_fast_encoder_matches_orthancs(self, orthanc: OrthancProcess, ct_id: str) -> None:
+        """encoder=fast and Orthanc's libpng give the same pixels."""
+        default = _png(orthanc, f"/previewer/instances/{ct_id}/png")
+        fast = _png(orthanc, f"/previewer/instances/{ct_id}/png?encoder=fast")
+        assert np.array_equal(np.asarray(default), np.asarray(fast))
+
+    def test_accept_jpeg(self, orthanc: OrthancProcess, ct_id: str) -> None:
+        """Accept: image/jpeg answers a JPEG of the same size, close to the PNG."""
+        answer = orthanc.get(f"/previewer/instances/{ct_id}/png", params={"quality": "95"},
+                             headers={"Accept": "image/jpeg"})
+        assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/jpeg"
+        jpeg = np.asarray(Image.open(io.BytesIO(answer.content)), dtype=float)
+        reference = np.asarray(_png(orthanc, f"/previewer/instances/{ct_id}/png"), dtype=float)
+        assert jpeg.shape == reference.shape
+        assert np.abs(jpeg - reference).mean() < 3
+
+    def test_signed16_round_trip(self, orthanc: OrthancProcess, ct_id: str) -> None:
+        """Reading the signed16 PNG back as int16 gives CT_small's modality values."""
+        image = _png(orthanc, f"/previewer/instances/{ct_id}/png?format=signed16")
+        values = np.asarray(image).astype(np.uint16).view(np.int16)
+        ds = pydicom.dcmread(CT_SMALL)
+        expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
+        assert np.array_equal(values, expected.astype(np.int16))

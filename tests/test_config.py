@@ -17,8 +17,9 @@ class TestFromSection:
     def test_values_are_typed(self) -> None:
         """Each option is converted to its type."""
         config = from_section({"CacheSizeMB": 64, "MaxMegapixels": 50, "ThumbnailSize": 96,
-                               "SerializeRequests": True, "TestModules": ["/x.py"]})
-        assert config == Config(64, 50.0, 96, True, ("/x.py",))
+                               "SerializeRequests": True, "WarmOnIngest": False, "PngEncoder": "fast",
+                               "TestModules": ["/x.py"]})
+        assert config == Config(64, 50.0, 96, True, False, "fast", ("/x.py",))
 
     @pytest.mark.parametrize("section, option", [
         ({"CacheSizeMB": -1}, "CacheSizeMB"),
@@ -28,6 +29,9 @@ class TestFromSection:
         ({"ThumbnailSize": 4}, "ThumbnailSize"),
         ({"SerializeRequests": "yes"}, "SerializeRequests"),
         ({"TestModules": "x.py"}, "TestModules"),
+        ({"WarmOnIngest": 1}, "WarmOnIngest"),
+        ({"PngEncoder": "zopfli"}, "PngEncoder"),
+        ({"PngEncoder": 3}, "PngEncoder"),
         ({"CacheSizeMb": 3}, "CacheSizeMb"),
     ])
     def test_invalid_value_names_the_option(self, section: dict[str, object], option: str) -> None:

@@ -1,0 +1,156 @@
+"""The PNG and info endpoints, with a store that is not Orthanc."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import CT_SMALL, RGB_FILE
+from previewer import views
+from previewer.cache import LruCache
+from previewer.routes import HttpError, Request, Response
+
+CT_ID = "11111111-22222222-33333333-44444444-55555555"
+RGB_ID = "aaaaaaaa-bbbbbbbb-cccccccc-dddddddd-eeeeeeee"
+
+
+class FakeStore:
+    """Files by ID, counting reads; ``deleted`` IDs no longer exist."""
+
+    def __init__(self) -> None:
+        self.files = {CT_ID: CT_SMALL.read_bytes(), RGB_ID: Path(RGB_FILE).read_bytes()}
+        self.reads = 0
+        self.deleted: set[str] = set()
+
+    def dicom(self, instance_id: str) -> bytes:
+        self.reads += 1
+        if instance_id not in self.files or instance_id in self.deleted:
+            raise views.UnknownInstance(instance_id)
+        return self.files[instance_id]
+
+    def exists(self, instance_id: str) -> bool:
+        return instance_id in self.files and instance_id not in self.deleted
+
+
+@pytest.fixture
+def fake() -> FakeStore:
+    return FakeStore()
+
+
+@pytest.fixture
+def store(fake: FakeStore) -> views.Store:
+    return views.Store(dicom=fake.dicom, exists=fake.exists, cache=LruCache(64 * 2**20))
+
+
+def _request(instance_id: str, frame: int = 0, query: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None) -> Request:
+    return Request("GET", "/", {"id": instance_id, "frame": frame}, query or {}, headers or {})
+
+
+class TestFramePng:
+    def test_decodes_once_for_many_windows(self, store: views.Store, fake: FakeStore) -> None:
+        """A new window on a cached frame reads no file again."""
+        for window in ("40,400", "-600,1500", "300,2000"):
+            response = views.frame_png(store, _request(CT_ID, query={"window": window}))
+            assert response.pixels is not None and response.pixel_format == "gray8"
+        assert fake.reads == 1
+
+    def test_windows_change_the_pixels(self, store: views.Store) -> None:
+        """Two windows give two different images."""
+        a = views.frame_png(store, _request(CT_ID, query={"window": "40,400"})).pixels
+        b = views.frame_png(store, _request(CT_ID, query={"window": "1000,100"})).pixels
+        assert not np.array_equal(a, b)
+
+    def test_deleted_instance_is_404_even_when_cached(self, store: views.Store, fake: FakeStore) -> None:
+        """After deletion, a cached frame is never served."""
+        views.frame_png(store, _request(CT_ID))
+        fake.deleted.add(CT_ID)
+        with pytest.raises(HttpError) as error:
+            views.frame_png(store, _request(CT_ID, query={"window": "1,2"}))
+        assert error.value.status == 404
+        assert len(store.cache) == 0
+
+    def test_etag_gives_304(self, store: views.Store) -> None:
+        """A repeat request with If-None-Match gets 304 and the same ETag."""
+        first = views.frame_png(store, _request(CT_ID))
+        etag = first.headers["ETag"]
+        assert first.headers["Cache-Control"].startswith("private")
+        again = views.frame_png(store, _request(CT_ID, headers={"if-none-match": etag}))
+        assert again.status == 304 and again.headers["ETag"] == etag
+
+    def test_etag_differs_per_parameter(self, store: views.Store) -> None:
+        """Every rendering parameter is part of the ETag."""
+        tags = {views.frame_png(store, _request(CT_ID, query=query)).headers["ETag"]
+                for query in ({}, {"window": "1,2"}, {"invert": "1"}, {"size": "64"}, {"format": "gray16"},
+                              {"encoder": "fast"})}
+        assert len(tags) == 6
+
+    def test_etag_of_deleted_instance_is_404(self, store: views.Store, fake: FakeStore) -> None:
+        """If-None-Match on a deleted instance gets 404, not 304."""
+        etag = views.frame_png(store, _request(CT_ID)).headers["ETag"]
+        fake.deleted.add(CT_ID)
+        with pytest.raises(HttpError) as error:
+            views.frame_png(store, _request(CT_ID, headers={"if-none-match": etag}))
+        assert error.value.status == 404
+
+    def test_fast_encoder_gives_the_same_pixels(self, store: views.Store) -> None:
+        """encoder=fast answers a PNG whose pixels equal the rendered array."""
+        default = views.frame_png(store, _request(RGB_ID))
+        fast = views.frame_png(store, _request(RGB_ID, query={"encoder": "fast"}))
+        assert fast.media_type == "image/png" and fast.pixels is None
+        assert np.array_equal(np.asarray(Image.open(io.BytesIO(fast.body))), default.pixels)
+
+    def test_accept_jpeg(self, store: views.Store) -> None:
+        """Accept: image/jpeg answers through the JPEG call with the quality asked."""
+        response = views.frame_png(store, _request(CT_ID, query={"quality": "70"},
+                                                   headers={"accept": "image/jpeg"}))
+        assert response.media_type == "image/jpeg" and response.jpeg_quality == 70
+        default = views.frame_png(store, _request(CT_ID, headers={"accept": "image/jpeg"}))
+        assert default.jpeg_quality == 90
+
+    def test_browser_accept_stays_png(self, store: views.Store) -> None:
+        """A browser's image Accept header keeps PNG."""
+        response = views.frame_png(store, _request(CT_ID, headers={
+            "accept": "image/avif,image/webp,image/apng,image/svg+xml,image/*,*/*;q=0.8"}))
+        assert response.jpeg_quality == 0
+
+    @pytest.mark.parametrize("query, name", [
+        ({"colour": "red"}, "colour"),
+        ({"encoder": "zopfli"}, "encoder"),
+        ({"quality": "0"}, "quality"),
+        ({"quality": "x"}, "quality"),
+        ({"format": "cmyk"}, "format"),
+    ])
+    def test_bad_parameters_are_400(self, store: views.Store, query: dict[str, str], name: str) -> None:
+        """A bad parameter gets 400 naming it."""
+        with pytest.raises(Exception) as error:
+            views.frame_png(store, _request(CT_ID, query=query))
+        assert getattr(error.value, "status", None) == 400
+        assert name in str(error.value)
+
+    def test_malformed_id_is_404_without_a_read(self, store: views.Store, fake: FakeStore) -> None:
+        """An ID that is not an Orthanc ID gets 404 without asking the store."""
+        with pytest.raises(HttpError) as error:
+            views.frame_png(store, _request("x" * 5000))
+        assert error.value.status == 404 and fake.reads == 0
+
+    def test_thumbnail_warm_up_fills_the_cache(self, store: views.Store, fake: FakeStore) -> None:
+        """warm() decodes once; the thumbnail request then reads nothing."""
+        from previewer.pixels.params import parse_params
+        views.warm(store, CT_ID, parse_params({"size": "64"}))
+        reads = fake.reads
+        response = views.frame_png(store, _request(CT_ID, query={"size": "64"}))
+        assert fake.reads == reads and response.pixels.shape == (64, 64)
+
+
+class TestInstanceInfo:
+    def test_info_names_size_and_window(self, store: views.Store) -> None:
+        """/info answers rows, columns and the window used."""
+        response: Response = views.instance_info(store, _request(CT_ID))
+        info = json.loads(response.body)
+        assert (info["rows"], info["columns"], info["frames"]) == (128, 128, 1)
+        assert info["id"] == CT_ID
