@@ -68,7 +68,7 @@ def _start_warmer(store: Store, config: Config) -> Warmer:
 
 def install(config: Config) -> Router:
     """Register every route of the table with Orthanc, and the callbacks."""
-    store = Store(dicom=_dicom_from_orthanc, exists=sdk.instance_exists,
+    store = Store(dicom=_dicom_from_orthanc, version=sdk.instance_file_uuid,
                   cache=LruCache(config.cache_size_mb * 2**20),
                   max_megapixels=config.max_megapixels, encoder=config.png_encoder)
     router = Router(routes(store), sdk.log_error)

@@ -13,6 +13,7 @@ package touches ``lib`` or ``ffi`` (apart from the buffer hand-off in
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import threading
 import traceback
@@ -190,14 +191,20 @@ def rest_api_delete(uri: str) -> None:
     check(lib.OrthancPluginRestApiDelete(_context, _bytes(uri)), "RestApiDelete")
 
 
-def instance_exists(instance_id: str) -> bool:
-    """Whether Orthanc holds an instance of this Orthanc ID (one index lookup)."""
+def instance_file_uuid(instance_id: str) -> str | None:
+    """The UUID of the instance's stored DICOM file, or None if there is no such instance.
+
+    One index lookup.  It changes whenever the file is replaced (Orthanc's
+    "OverwriteInstances"), so it versions everything cached for the instance.
+    """
     with _memory_buffer() as buffer:
-        code = lib.OrthancPluginRestApiGet(_context, buffer, _bytes(f"/instances/{instance_id}/metadata"))
-    if code in (ERROR_UNKNOWN_RESOURCE, ERROR_INEXISTENT_ITEM):
-        return False
-    check(code, "RestApiGet")
-    return True
+        code = lib.OrthancPluginRestApiGet(
+            _context, buffer, _bytes(f"/instances/{instance_id}/attachments/dicom/info"))
+        if code in (ERROR_UNKNOWN_RESOURCE, ERROR_INEXISTENT_ITEM):
+            return None
+        check(code, "RestApiGet")
+        info = json.loads(bytes(ffi.buffer(buffer.data, buffer.size)))
+    return str(info["Uuid"])
 
 
 def lookup_patient(patient_id: str) -> str | None:

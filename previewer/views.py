@@ -7,8 +7,11 @@ can be tested with a store that is not Orthanc.
 
 A frame is decoded once and kept, after the Modality LUT, in the store's
 cache; a new window costs only the VOI step and the encoding.  Small renders
-(thumbnails) are kept too.  Every cached answer first checks that the
-instance still exists, so a deleted instance is never served.
+(thumbnails) are kept too.  Every request first asks the store for the
+version of the instance (the UUID of its stored file): an unknown instance is
+404 at once, so a deleted instance is never served from a cache, and the
+version is part of every cache key and ETag, so a replaced file is never
+mistaken for the old one.
 """
 from __future__ import annotations
 
@@ -46,7 +49,7 @@ class Store:
     """Where DICOM files come from (Orthanc, or a test double), and the caches."""
 
     dicom: Callable[[str], bytes]
-    exists: Callable[[str], bool]
+    version: Callable[[str], str | None]
     cache: LruCache = field(default_factory=lambda: LruCache(256 * 2**20))
     max_megapixels: float | None = None
     encoder: str = "orthanc"
@@ -88,30 +91,35 @@ def _frame_size(frame: render.ModalityFrame) -> int:
     return int(frame.array.nbytes) + mask + 1024
 
 
-def modality_frame(store: Store, instance_id: str, index: int) -> render.ModalityFrame:
+def _version(store: Store, instance_id: str) -> str:
+    """The instance's version; 404 (and its cache entries dropped) when it is gone."""
+    _check_id(instance_id)
+    version = store.version(instance_id)
+    if version is None:
+        store.cache.forget(instance_id)
+        raise _unknown(instance_id)
+    return version
+
+
+def modality_frame(store: Store, instance_id: str, version: str, index: int) -> render.ModalityFrame:
     """Frame ``index`` after the Modality LUT, from the cache or decoded now."""
-    key = (instance_id, "frame", index)
+    key = (instance_id, version, "frame", index)
     frame: render.ModalityFrame | None = store.cache.get(key)
     if frame is None:
         dataset = _dataset(store, instance_id)
         frame = render.modality_frame(dataset, index, max_megapixels=store.max_megapixels)
         store.cache.put(key, frame, _frame_size(frame))
-    elif not store.exists(instance_id):
-        store.cache.forget(instance_id)
-        raise _unknown(instance_id)
     return frame
 
 
-def rendered_frame(store: Store, instance_id: str, index: int, params: RenderParams) -> render.Rendered:
+def rendered_frame(store: Store, instance_id: str, version: str, index: int,
+                   params: RenderParams) -> render.Rendered:
     """The rendered frame; small renders are cached whole."""
-    key = (instance_id, "render", index, params.cache_key())
+    key = (instance_id, version, "render", index, params.cache_key())
     cached: render.Rendered | None = store.cache.get(key)
     if cached is not None:
-        if store.exists(instance_id):
-            return cached
-        store.cache.forget(instance_id)
-        raise _unknown(instance_id)
-    result = render.display(modality_frame(store, instance_id, index), params)
+        return cached
+    result = render.display(modality_frame(store, instance_id, version, index), params)
     if result.array.nbytes <= SMALL_RENDER_BYTES:
         store.cache.put(key, result, int(result.array.nbytes) + 512)
     return result
@@ -119,7 +127,7 @@ def rendered_frame(store: Store, instance_id: str, index: int, params: RenderPar
 
 def warm(store: Store, instance_id: str, thumbnail: RenderParams) -> None:
     """Decode frame 0 into the cache and pre-render its thumbnail."""
-    rendered_frame(store, instance_id, 0, thumbnail)
+    rendered_frame(store, instance_id, _version(store, instance_id), 0, thumbnail)
 
 
 def _wants_jpeg(headers: Mapping[str, str]) -> bool:
@@ -141,8 +149,9 @@ def _options(request: Request, store: Store) -> tuple[RenderParams, str, int | N
     return parse_params(request.query), encoder, (int(text) if _wants_jpeg(request.headers) else None)
 
 
-def _etag(instance_id: str, frame: int, params: RenderParams, encoder: str, quality: int | None) -> str:
-    text = f"{__version__}|{instance_id}|{frame}|{params.cache_key()}|{encoder}|{quality}"
+def _etag(instance_id: str, version: str, frame: int, params: RenderParams, encoder: str,
+          quality: int | None) -> str:
+    text = f"{__version__}|{instance_id}|{version}|{frame}|{params.cache_key()}|{encoder}|{quality}"
     return '"' + hashlib.sha1(text.encode()).hexdigest()[:24] + '"'
 
 
@@ -155,17 +164,14 @@ def frame_png(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/frames/{frame}/png (and /png for frame 0)."""
     instance_id = request.params["id"]
     frame = int(request.params.get("frame", 0))
-    _check_id(instance_id)
     try:
         params, encoder, quality = _options(request, store)
-        etag = _etag(instance_id, frame, params, encoder, quality)
+        version = _version(store, instance_id)
+        etag = _etag(instance_id, version, frame, params, encoder, quality)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         if _matches(request.headers.get("if-none-match", ""), etag):
-            if not store.exists(instance_id):
-                store.cache.forget(instance_id)
-                raise _unknown(instance_id)
             return Response(status=304, headers=headers)
-        rendered = rendered_frame(store, instance_id, frame, params)
+        rendered = rendered_frame(store, instance_id, version, frame, params)
     except PixelError as error:
         raise _pixel_error(error, instance_id, frame) from None
     if quality is not None:

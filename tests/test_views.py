@@ -25,6 +25,7 @@ class FakeStore:
         self.files = {CT_ID: CT_SMALL.read_bytes(), RGB_ID: Path(RGB_FILE).read_bytes()}
         self.reads = 0
         self.deleted: set[str] = set()
+        self.versions = {CT_ID: "v1", RGB_ID: "v1"}
 
     def dicom(self, instance_id: str) -> bytes:
         self.reads += 1
@@ -32,8 +33,10 @@ class FakeStore:
             raise views.UnknownInstance(instance_id)
         return self.files[instance_id]
 
-    def exists(self, instance_id: str) -> bool:
-        return instance_id in self.files and instance_id not in self.deleted
+    def version(self, instance_id: str) -> str | None:
+        if instance_id not in self.files or instance_id in self.deleted:
+            return None
+        return self.versions[instance_id]
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def fake() -> FakeStore:
 
 @pytest.fixture
 def store(fake: FakeStore) -> views.Store:
-    return views.Store(dicom=fake.dicom, exists=fake.exists, cache=LruCache(64 * 2**20))
+    return views.Store(dicom=fake.dicom, version=fake.version, cache=LruCache(64 * 2**20))
 
 
 def _request(instance_id: str, frame: int = 0, query: dict[str, str] | None = None,
@@ -96,6 +99,14 @@ class TestFramePng:
         with pytest.raises(HttpError) as error:
             views.frame_png(store, _request(CT_ID, headers={"if-none-match": etag}))
         assert error.value.status == 404
+
+    def test_replaced_file_is_decoded_again_with_a_new_etag(self, store: views.Store, fake: FakeStore) -> None:
+        """When the stored file changes (OverwriteInstances), nothing cached is reused."""
+        first = views.frame_png(store, _request(CT_ID))
+        fake.versions[CT_ID] = "v2"
+        again = views.frame_png(store, _request(CT_ID, headers={"if-none-match": first.headers["ETag"]}))
+        assert again.status == 200 and again.headers["ETag"] != first.headers["ETag"]
+        assert fake.reads == 2
 
     def test_fast_encoder_gives_the_same_pixels(self, store: views.Store) -> None:
         """encoder=fast answers a PNG whose pixels equal the rendered array."""
