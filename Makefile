@@ -47,6 +47,9 @@ test: setup
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
 
+contact-sheet: setup
+	$(PY) tests/contact_sheet.py test-artifacts/contact-sheet.png
+
 typecheck: setup
 	$(VENV)/bin/mypy previewer
 
