@@ -3,6 +3,6 @@
 ``_previewer_native`` exists only inside Orthanc, where cffi's embedding
 start-up registers it; everything else imports ``ffi`` and ``lib`` from here.
 """
-from _previewer_native import ffi, lib  # type: ignore[import-not-found]
+from _previewer_native import ffi, lib
 
 __all__ = ["ffi", "lib"]

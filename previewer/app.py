@@ -5,7 +5,7 @@ from . import sdk, viewer, views
 from .cache import LruCache
 from .config import Config
 from .pixels.params import parse_params
-from .routes import Request, Response, Route, Router, send
+from .routes import Endpoint, Request, Response, Route, Router, send
 from .views import Store, UnknownInstance
 from .warmup import Warmer
 
@@ -23,7 +23,7 @@ def _dicom_from_orthanc(instance_id: str) -> bytes:
         raise
 
 
-def _stats(store: Store) -> views.Endpoint:
+def _stats(store: Store) -> Endpoint:
     def stats(request: Request) -> Response:
         """GET /previewer/stats: cache and warm-up counters."""
         warm = _warmers[0].stats.__dict__ if _warmers else None
@@ -62,7 +62,10 @@ def _start_warmer(store: Store, config: Config) -> Warmer:
 
     warmer = Warmer(work, failed)
     warmer.start()
-    sdk.register_on_stored_instance(lambda instance, instance_id: warmer.submit(instance_id) and None)
+    def enqueue(instance: sdk.DicomInstance, instance_id: str) -> None:
+        warmer.submit(instance_id)
+
+    sdk.register_on_stored_instance(enqueue)
     return warmer
 
 

@@ -397,6 +397,15 @@ def _guarded(name: str, failure: int) -> Callable[[Callable[..., int]], Callable
     return wrap
 
 
+def _c_callback(name: str, failure: int) -> Callable[[Callable[..., int]], Callable[..., int]]:
+    """Make ``body`` the Python side of the extern "Python" function of its name, guarded."""
+    def register(body: Callable[..., int]) -> Callable[..., int]:
+        guarded = _guarded(name, failure)(body)
+        ffi.def_extern(name=body.__name__, error=failure)(guarded)
+        return guarded
+    return register
+
+
 def register_rest_callback(regex: str, handler: RestHandler, *, lock: bool = False) -> None:
     """Route URIs that fully match ``regex`` to ``handler``.
 
@@ -452,8 +461,7 @@ def register_storage_area(area: StorageArea) -> None:
         lib._previewer_storage_remove)
 
 
-@ffi.def_extern(error=ERROR_PLUGIN)
-@_guarded("REST", ERROR_PLUGIN)
+@_c_callback("REST", ERROR_PLUGIN)
 def _previewer_on_rest(output: Any, url: Any, request: Any) -> int:
     path = ffi.string(url).decode("utf-8", "replace")
     for pattern, handler in _rest_handlers:
@@ -463,8 +471,7 @@ def _previewer_on_rest(output: Any, url: Any, request: Any) -> int:
     return ERROR_UNKNOWN_RESOURCE
 
 
-@ffi.def_extern(error=ERROR_PLUGIN)
-@_guarded("stored-instance", ERROR_PLUGIN)
+@_c_callback("stored-instance", ERROR_PLUGIN)
 def _previewer_on_stored(instance: Any, instance_id: Any) -> int:
     identifier = ffi.string(instance_id).decode("ascii", "replace")
     wrapped = DicomInstance(instance)
@@ -473,8 +480,7 @@ def _previewer_on_stored(instance: Any, instance_id: Any) -> int:
     return SUCCESS
 
 
-@ffi.def_extern(error=ERROR_PLUGIN)
-@_guarded("change", ERROR_PLUGIN)
+@_c_callback("change", ERROR_PLUGIN)
 def _previewer_on_change(change: int, resource_type: int, resource_id: Any) -> int:
     identifier = ffi.string(resource_id).decode("ascii", "replace") if resource_id != ffi.NULL else ""
     for handler in list(_change_handlers):
@@ -482,16 +488,14 @@ def _previewer_on_change(change: int, resource_type: int, resource_id: Any) -> i
     return SUCCESS
 
 
-@ffi.def_extern(error=ERROR_STORAGE_AREA_PLUGIN)
-@_guarded("storage-create", ERROR_STORAGE_AREA_PLUGIN)
+@_c_callback("storage-create", ERROR_STORAGE_AREA_PLUGIN)
 def _previewer_storage_create(uuid: Any, content: Any, size: int, content_type: int) -> int:
     data = bytes(ffi.buffer(content, size)) if size else b""
     _storage[0].create(ffi.string(uuid).decode("ascii"), data, CONTENT_TYPES.get(content_type, "unknown"))
     return SUCCESS
 
 
-@ffi.def_extern(error=ERROR_STORAGE_AREA_PLUGIN)
-@_guarded("storage-read", ERROR_STORAGE_AREA_PLUGIN)
+@_c_callback("storage-read", ERROR_STORAGE_AREA_PLUGIN)
 def _previewer_storage_read(content: Any, size: Any, uuid: Any, content_type: int) -> int:
     data = _storage[0].read(ffi.string(uuid).decode("ascii"), CONTENT_TYPES.get(content_type, "unknown"))
     # Orthanc takes ownership and releases this block with free().
@@ -504,8 +508,7 @@ def _previewer_storage_read(content: Any, size: Any, uuid: Any, content_type: in
     return SUCCESS
 
 
-@ffi.def_extern(error=ERROR_STORAGE_AREA_PLUGIN)
-@_guarded("storage-remove", ERROR_STORAGE_AREA_PLUGIN)
+@_c_callback("storage-remove", ERROR_STORAGE_AREA_PLUGIN)
 def _previewer_storage_remove(uuid: Any, content_type: int) -> int:
     _storage[0].remove(ffi.string(uuid).decode("ascii"), CONTENT_TYPES.get(content_type, "unknown"))
     return SUCCESS
