@@ -144,6 +144,7 @@ char* OrthancPluginGetConfigurationPath(OrthancPluginContext*);
 void OrthancPluginRegisterRestCallbackNoLock(OrthancPluginContext*, const char*, OrthancPluginRestCallback);
 const char* OrthancPluginGetErrorDescription(OrthancPluginContext*, OrthancPluginErrorCode);
 void OrthancPluginSendHttpStatus(OrthancPluginContext*, OrthancPluginRestOutput*, uint16_t, const char*, uint32_t);
+void OrthancPluginExtendOrthancExplorer(OrthancPluginContext*, const char*);
 void OrthancPluginRegisterOnChangeCallback(OrthancPluginContext*, OrthancPluginOnChangeCallback);
 void OrthancPluginCompressAndAnswerJpegImage(OrthancPluginContext*, OrthancPluginRestOutput*,
     OrthancPluginPixelFormat, uint32_t, uint32_t, uint32_t, const void*, uint8_t);

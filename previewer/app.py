@@ -1,7 +1,9 @@
 """The previewer's route table and its installation into Orthanc."""
 from __future__ import annotations
 
-from . import sdk, viewer, views
+from pathlib import Path
+
+from . import dicomweb, links, sdk, viewer, views
 from .cache import LruCache
 from .config import Config
 from .pixels.params import parse_params
@@ -33,14 +35,64 @@ def _stats(store: Store) -> Endpoint:
     return stats
 
 
-def routes(store: Store) -> list[Route]:
+EXPLORER_JS = Path(__file__).resolve().parent / "assets" / "explorer.js"
+
+
+def _resolver() -> links.Resolver:
+    return links.Resolver(
+        lookup={
+            "PatientID": sdk.lookup_patient,
+            "StudyInstanceUID": sdk.lookup_study,
+            "AccessionNumber": sdk.lookup_study_with_accession_number,
+            "SeriesInstanceUID": sdk.lookup_series,
+            "SOPInstanceUID": sdk.lookup_instance,
+        },
+        rest_get=viewer.orthanc_rest_get,
+        rest_post=sdk.rest_api_post,
+    )
+
+
+def _dicomweb_routes(store: Store, resolver: links.Resolver, thumbnail_size: int) -> list[Route]:
+    base = PREFIX + "/dicom-web/studies/{study}"
+    instance = base + "/series/{series}/instances/{instance}"
+
+    def rendered(request: Request) -> Response:
+        return dicomweb.rendered(store, resolver, request)
+
+    def instance_thumbnail(request: Request) -> Response:
+        return dicomweb.rendered(store, resolver, request, thumbnail=thumbnail_size)
+
+    def thumbnail(request: Request) -> Response:
+        return dicomweb.thumbnail(store, resolver, request, thumbnail_size)
+
+    def series_rendered(request: Request) -> Response:
+        return dicomweb.thumbnail(store, resolver, request, None)
+
+    return [
+        Route(instance + "/rendered", rendered),
+        Route(instance + "/frames/{frames}/rendered", rendered),
+        Route(instance + "/thumbnail", instance_thumbnail),
+        Route(base + "/series/{series}/thumbnail", thumbnail),
+        Route(base + "/series/{series}/rendered", series_rendered),
+        Route(base + "/thumbnail", thumbnail),
+    ]
+
+
+def routes(store: Store, thumbnail_size: int = 128) -> list[Route]:
     """The explicit route table of the previewer."""
+    resolver = _resolver()
+
+    def open_link(request: Request) -> Response:
+        return links.open_link(resolver, request)
+
     return [
         Route(PREFIX + "/stats", _stats(store)),
+        Route(PREFIX + "/open", open_link),
+        *_dicomweb_routes(store, resolver, thumbnail_size),
         Route(PREFIX + "/instances/{id}/frames/{frame:int}/png", views.bind(store, views.frame_png)),
         Route(PREFIX + "/instances/{id}/png", views.bind(store, views.frame_png)),
         Route(PREFIX + "/instances/{id}/info", views.bind(store, views.instance_info)),
-        *viewer.routes(viewer.orthanc_rest_get),  # last: it ends with the static catch-all
+        *viewer.routes(viewer.orthanc_rest_get, thumbnail_size=thumbnail_size),  # last: static catch-all
     ]
 
 
@@ -74,7 +126,7 @@ def install(config: Config) -> Router:
     store = Store(dicom=_dicom_from_orthanc, version=sdk.instance_file_uuid,
                   cache=LruCache(config.cache_size_mb * 2**20),
                   max_megapixels=config.max_megapixels, encoder=config.png_encoder)
-    router = Router(routes(store), sdk.log_error)
+    router = Router(routes(store, config.thumbnail_size), sdk.log_error)
 
     def on_rest(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
         send(output, router.handle(request.method, url, request.query, request.headers, request.body))
@@ -82,6 +134,7 @@ def install(config: Config) -> Router:
     for regex in router.regexes():
         sdk.register_rest_callback(regex, on_rest, lock=config.serialize_requests)
     sdk.register_on_change(_on_change(store))
+    sdk.extend_orthanc_explorer(EXPLORER_JS.read_text(encoding="utf-8"))
     if config.warm_on_ingest:
         _warmers.append(_start_warmer(store, config))
     return router

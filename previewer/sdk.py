@@ -154,6 +154,11 @@ def configuration_path() -> str | None:
     return _take_string(lib.OrthancPluginGetConfigurationPath(_context))
 
 
+def extend_orthanc_explorer(javascript: str) -> None:
+    """Add JavaScript to Orthanc Explorer's pages."""
+    lib.OrthancPluginExtendOrthancExplorer(_context, _bytes(javascript))
+
+
 def dicom_for_instance(instance_id: str) -> bytes:
     """The DICOM file of an instance, by Orthanc ID."""
     return _filled(lambda b: lib.OrthancPluginGetDicomForInstance(_context, b, _bytes(instance_id)),

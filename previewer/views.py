@@ -91,7 +91,7 @@ def _frame_size(frame: render.ModalityFrame) -> int:
     return int(frame.array.nbytes) + mask + 1024
 
 
-def _version(store: Store, instance_id: str) -> str:
+def instance_version(store: Store, instance_id: str) -> str:
     """The instance's version; 404 (and its cache entries dropped) when it is gone."""
     _check_id(instance_id)
     version = store.version(instance_id)
@@ -127,7 +127,7 @@ def rendered_frame(store: Store, instance_id: str, version: str, index: int,
 
 def warm(store: Store, instance_id: str, thumbnail: RenderParams) -> None:
     """Decode frame 0 into the cache and pre-render its thumbnail."""
-    rendered_frame(store, instance_id, _version(store, instance_id), 0, thumbnail)
+    rendered_frame(store, instance_id, instance_version(store, instance_id), 0, thumbnail)
 
 
 def _wants_jpeg(headers: Mapping[str, str]) -> bool:
@@ -166,7 +166,7 @@ def frame_png(store: Store, request: Request) -> Response:
     frame = int(request.params.get("frame", 0))
     try:
         params, encoder, quality = _options(request, store)
-        version = _version(store, instance_id)
+        version = instance_version(store, instance_id)
         etag = _etag(instance_id, version, frame, params, encoder, quality)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         if _matches(request.headers.get("if-none-match", ""), etag):
