@@ -1,6 +1,7 @@
 """Start-up and shut-down of the plugin inside Orthanc (called from native/init.py)."""
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
 import traceback
 from types import ModuleType
@@ -25,6 +26,8 @@ def _load_test_module(path: str, config: Config) -> ModuleType:
 def initialize(context: Any) -> int:
     """Read the configuration and register everything; 1 on success, -1 on failure."""
     sdk.bind(context)
+    # A fatal signal prints every Python thread's stack to stderr (Orthanc's log).
+    faulthandler.enable(all_threads=True)
     try:
         config = load(sdk.configuration_path())
         sdk.log_warning(f"Orthanc Previewer {__version__}: {config.describe()}")
