@@ -1,0 +1,1 @@
+"""Benchmarks of the Orthanc Previewer: ``python -m benchmarks.run [--quick]``."""
