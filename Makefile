@@ -8,7 +8,7 @@ PLUGIN := build/libOrthancPreviewer.so
 DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
 
-.PHONY: all setup system build run test test-fast typecheck contact-sheet clean
+.PHONY: all setup system build run test test-fast typecheck contact-sheet bench bench-quick clean
 
 all: setup
 
@@ -46,6 +46,12 @@ test: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+bench-quick: setup
+	$(PY) -m benchmarks.run --quick
 
 contact-sheet: setup
 	$(PY) tests/contact_sheet.py test-artifacts/contact-sheet.png
