@@ -65,5 +65,5 @@ def encode(pixels: Any, format_name: str, level: int = 1) -> bytes:
     if (array.shape[2] if array.ndim == 3 else 1) != channels:
         raise ValueError(f"{format_name} needs {channels} channel(s), not shape {array.shape}")
     header = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
-    data = deflate.zlib_compress(up_filter(_rows(array, format_name)).tobytes(), level)
+    data = bytes(deflate.zlib_compress(up_filter(_rows(array, format_name)).tobytes(), level))
     return _SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")

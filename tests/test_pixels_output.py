@@ -156,3 +156,21 @@ class TestApplyPaddingAlpha:
         """RGB output is returned unchanged."""
         out = np.zeros((1, 2, 3), np.uint8)
         assert apply_padding_alpha(out, np.array([[True, False]])) is out
+
+
+class TestGreyLevelsValueRange:
+    """The table kept to the frame's (min, max) gives the same pixels as the full table."""
+
+    @pytest.mark.parametrize("dtype", [np.int16, np.uint16])
+    def test_same_output_as_the_full_table(self, dtype: type) -> None:
+        """Synthetic frames (edge case: random values of both signs) map identically."""
+        rng = np.random.default_rng(3)
+        low = -1024 if dtype is np.int16 else 0
+        arr = rng.integers(low, low + 3000, (40, 50)).astype(dtype)
+        window = Window(500.0, 900.0, "LINEAR")
+
+        def transfer(x: np.ndarray) -> np.ndarray:
+            return apply_window(x, window)
+        full = grey_levels(arr, transfer, 255, False)
+        ranged = grey_levels(arr, transfer, 255, False, 1, (int(arr.min()), int(arr.max())))
+        assert np.array_equal(full, ranged)

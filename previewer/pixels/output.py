@@ -47,18 +47,46 @@ def _table_index(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]] | None:
     return index, np.arange(lo, hi + 1, dtype=np.int64)
 
 
+def _table(
+    values: NDArray[Any],
+    transfer: Transfer,
+    levels: int,
+    inverse: bool,
+    value_range: tuple[int, int] | None,
+) -> NDArray[Any]:
+    """The quantised transfer of every table entry.
+
+    With the frame's (min, max) known, only the entries the frame can use
+    are evaluated; the others stay 0 (no pixel indexes them).
+    """
+    if value_range is None or len(values) != 1 << 16 or values.dtype.itemsize != 2:
+        return _quantise(transfer(values), levels, inverse)
+    lo, hi = value_range
+    used = np.arange(lo, hi + 1, dtype=np.int64)
+    slots = used.astype(values.dtype).view(np.uint16)
+    table = np.zeros(len(values), np.uint8 if levels <= 255 else np.uint16)
+    table[slots] = _quantise(transfer(used), levels, inverse)
+    return table
+
+
 def grey_levels(
-    arr: NDArray[Any], transfer: Transfer, levels: int, inverse: bool, channels: int = 1
+    arr: NDArray[Any],
+    transfer: Transfer,
+    levels: int,
+    inverse: bool,
+    channels: int = 1,
+    value_range: tuple[int, int] | None = None,
 ) -> NDArray[Any]:
     """Map modality values to 0..levels, one pass via a table when possible.
 
     ``channels`` 3 or 4 replicates the grey (alpha = levels for 4),
-    giving (rows, cols, channels); 1 gives (rows, cols).
+    giving (rows, cols, channels); 1 gives (rows, cols).  ``value_range``,
+    the frame's (min, max) when known, keeps the table to the values used.
     """
     table_path = _table_index(arr)
     if table_path is not None:
         index, values = table_path
-        table = _quantise(transfer(values), levels, inverse)
+        table = _table(values, transfer, levels, inverse, value_range)
         if channels > 1:
             table = _expand_channels(table, levels, channels)
         return np.ascontiguousarray(np.take(table, index, axis=0))

@@ -59,6 +59,7 @@ class ModalityFrame:
     inverse: bool
     rescale: Rescale
     modality_lut_used: bool
+    value_range: tuple[int, int] | None = None
 
     @property
     def is_color(self) -> bool:
@@ -90,6 +91,13 @@ def _padding_mask(
         return None
     mask.flags.writeable = False
     return mask
+
+
+def _value_range(arr: NDArray[Any]) -> tuple[int, int] | None:
+    """(min, max) of an integer grey frame, kept so each window evaluates only those values."""
+    if arr.ndim != 2 or arr.dtype.kind not in "ui" or arr.size == 0:
+        return None
+    return int(arr.min()), int(arr.max())
 
 
 def modality_frame(
@@ -126,6 +134,7 @@ def modality_frame(
         inverse=presentation_inverse(ds),
         rescale=rescale,
         modality_lut_used=lut is not None,
+        value_range=_value_range(array),
     )
 
 
@@ -198,7 +207,7 @@ def display(frame: ModalityFrame, params: RenderParams) -> Rendered:
         levels = 65535 if fmt == "gray16" else 255
         # PS3.3 C.11.6.1 / C.7.6.3.1.2: MONOCHROME1 or INVERSE shown inverted.
         inverse = frame.inverse != params.invert
-        out = grey_levels(frame.array, transfer, levels, inverse, _CHANNELS[fmt])
+        out = grey_levels(frame.array, transfer, levels, inverse, _CHANNELS[fmt], frame.value_range)
     if params.transparent_padding:
         out = apply_padding_alpha(out, frame.padding_mask)
     out = resize_to_box(out, params.max_width, params.max_height)
@@ -247,6 +256,8 @@ def info(ds: Dataset, *, max_megapixels: float | None = None) -> dict[str, Any]:
     tsyntax = (
         ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     )
+    if not isinstance(tsyntax, str):
+        tsyntax = None  # a corrupt (0002,0010) value is reported as absent
     result: dict[str, Any] = {
         "rows": _int_or_none(ds.get("Rows")),
         "columns": _int_or_none(ds.get("Columns")),
