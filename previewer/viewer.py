@@ -36,7 +36,7 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +105,7 @@ def contained_file(root: Path, relative: str) -> Path:
     within the resolved ``root``; hidden names and unknown extensions are not
     served.  Nothing is opened before these checks.
     """
-    not_found = HttpError(404, f"no viewer file '{relative}'")
+    not_found = HttpError(404, f"no viewer file '{relative[:200]}'")
     if "\x00" in relative or "\\" in relative:
         raise not_found
     base = os.path.realpath(root)
@@ -247,7 +247,7 @@ def _dot(a: Iterable[float], b: Iterable[float]) -> float:
     return sum(x * y for x, y in zip(a, b))
 
 
-def order_instances(instances: list[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str]:
+def order_instances(instances: Sequence[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], str]:
     """The instances of a series in viewing order, and how that order was found.
 
     With an Image Position (Patient) and one common Image Orientation
@@ -362,9 +362,10 @@ def studies(rest_get: RestGet, request: Request) -> Response:
             {d for d in (_tag(s.get("MainDicomTags", {}), "SeriesDescription") for s in children) if d})
         if matches(summary, query):
             found.append(summary)
-    # Patients by name then ID; each patient's studies newest first.
+    # Patients by name (nameless ones last) then ID; each patient's studies newest first.
     found.sort(key=lambda s: (s["date"], s["time"]), reverse=True)
-    found.sort(key=lambda s: (s["patient"]["name"].lower(), s["patient"]["patient_id"], s["patient"]["id"]))
+    found.sort(key=lambda s: (not s["patient"]["name"], s["patient"]["name"].lower(),
+                              s["patient"]["patient_id"], s["patient"]["id"]))
     for summary in found:
         del summary["series_descriptions"]
     return Response.json({
@@ -486,7 +487,8 @@ def instance_tags(rest_get: RestGet, request: Request) -> Response:
 
 def orthanc_rest_get(uri: str) -> bytes:
     """``sdk.rest_api_get``, with Orthanc's unknown-resource errors as :class:`UnknownResource`."""
-    from . import sdk  # importable only inside Orthanc; this module is tested without it
+    # Imported here: sdk loads only inside Orthanc, and this module is tested without it.
+    from . import sdk
 
     try:
         return sdk.rest_api_get(uri)

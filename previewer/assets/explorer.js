@@ -27,6 +27,8 @@
             .attr('id', 'previewer-open-' + page)
             .attr('href', '../previewer/open?' + spec[1] + '=' + encodeURIComponent(uid))
             .attr('data-role', 'button')
+            .attr('data-ajax', 'false')
+            .attr('rel', 'external')
             .attr('data-icon', 'search')
             .text('Open in Previewer');
           $('#' + page + ' div[data-role="content"]').first().prepend(link);

@@ -1,0 +1,560 @@
+// The series viewer: one canvas, the images of a series in viewing order
+// (slices and the frames of multi-frame instances alike), window/level,
+// zoom, pan, invert, cine, and an overlay with what is on screen.
+import { api, pngUrl } from './api.js';
+import { el, $ } from './dom.js';
+import * as format from './format.js';
+import { ImageLoader } from './loader.js';
+import { bindPointer } from './pointer.js';
+import { CT_PRESETS } from './presets.js';
+import { copyText, downloadPng } from './share.js';
+import { seriesCards } from './thumbnails.js';
+import { Viewport } from './viewport.js';
+
+const PREFETCH = 3;           // images fetched ahead while scrolling
+const PREFETCH_CINE = 8;
+// While window/level is dragged, large images are asked for at most this
+// size, which the server renders several times faster; the screen-sized
+// image follows when the button is released.
+const DRAG_BOX = 512;
+
+export class SeriesViewer {
+  constructor(section, tags) {
+    this.section = section;
+    this.tags = tags;
+    this.canvas = $('#canvas', section);
+    this.message = $('#viewport-message', section);
+    this.slider = $('#slider', section);
+    this.preset = $('#preset', section);
+    this.fps = $('#fps', section);
+    this.playButton = $('#play', section);
+    this.strip = $('#series-strip', section);
+    this.viewport = new Viewport(this.canvas, { onChange: () => this.viewChanged() });
+    this.loader = new ImageLoader({
+      onImage: (bitmap, meta) => this.showImage(bitmap, meta),
+      onError: (error, meta) => this.showError(error, meta),
+      onBusy: (busy) => {
+        this.canvas.dataset.busy = busy ? '1' : '0';
+        this.canvas.parentElement.dataset.busy = this.canvas.dataset.busy;
+      },
+    });
+    this.infos = new Map();     // instance id -> info (or a Promise of it)
+    this.series = null;
+    this.images = [];           // [{instance, frame, frames, number, location, position}]
+    this.index = 0;             // the image wanted
+    this.shownIndex = -1;       // the image on screen
+    this.window = null;         // null: auto; {voi}; {center, width}
+    this.invert = false;
+    this.tool = 'window';
+    this.playing = false;
+    this.renders = 0;
+    this.drag = null;
+    this.urlTimer = 0;
+    this.infoTimer = 0;
+    this.bindControls();
+    bindPointer(this.canvas, this);
+  }
+
+  // --- opening and closing ---------------------------------------------------------
+
+  /** Open a series; `params` (URLSearchParams) may restore image, window, invert, zoom, pan. */
+  async open(seriesId, params) {
+    this.close();
+    this.section.dataset.state = 'loading';
+    this.seriesId = seriesId;
+    let series;
+    try {
+      series = await api.series(seriesId);
+    } catch (error) {
+      this.showError(error);
+      return null;
+    }
+    if (this.seriesId !== seriesId) return null;
+    this.series = series;
+    this.images = series.instances.flatMap((instance, instanceIndex) =>
+      Array.from({ length: instance.frames }, (_, frame) => ({
+        instance: instance.id, frame, frames: instance.frames, instanceIndex,
+        number: instance.number, location: instance.location,
+      })));
+    this.slider.max = String(Math.max(1, this.images.length));
+    this.slider.disabled = this.images.length < 2;
+    this.playButton.disabled = this.images.length < 2;
+    this.applyParams(params);
+    this.fillPresets();
+    this.updateOverlay();
+    this.loadStrip(series.study.id);
+    if (!this.images.length) {
+      this.showError(new Error('This series has no images.'));
+      return series;
+    }
+    // The first image's size is needed to ask for an image of the screen's size.
+    const info = await this.infoFor(this.current.instance);
+    if (this.seriesId !== seriesId) return null;
+    if (info.columns && info.rows) this.viewport.setDims({ cols: info.columns, rows: info.rows });
+    if (params.get('zoom') !== null) {
+      this.viewport.setView({ zoom: Number(params.get('zoom')), pan: (params.get('pan') || '').split(',').map(Number) });
+    }
+    this.render();
+    return series;
+  }
+
+  close() {
+    this.stop();
+    this.loader.reset();
+    this.seriesId = null;
+    this.series = null;
+    this.images = [];
+    this.shownIndex = -1;
+    this.viewport.dims = null;
+    this.viewport.clear();
+    this.message.hidden = true;
+  }
+
+  applyParams(params) {
+    const image = Number.parseInt(params.get('image') || '1', 10);
+    this.index = clampIndex(image - 1, this.images.length);
+    this.invert = params.get('invert') === '1';
+    this.window = null;
+    const voi = params.get('voi');
+    const window = (params.get('window') || '').split(',').map(Number);
+    if (voi !== null && /^\d+$/.test(voi)) this.window = { voi: Number(voi) };
+    else if (window.length === 2 && window.every(Number.isFinite) && window[1] > 0) {
+      this.window = { center: window[0], width: window[1] };
+    }
+    this.viewport.fitted = true;
+    this.viewport.pan = { x: 0, y: 0 };
+    $('#invert', this.section).setAttribute('aria-pressed', String(this.invert));
+  }
+
+  async loadStrip(studyId) {
+    this.strip.replaceChildren();
+    try {
+      const study = await api.study(studyId);
+      if (!this.series || this.series.study.id !== studyId) return;
+      this.strip.replaceChildren(...seriesCards(study, { current: this.series.id, compact: true }));
+    } catch (error) {
+      this.strip.replaceChildren(el('p', { class: 'error', text: error.message }));
+    }
+  }
+
+  // --- information about instances ---------------------------------------------
+
+  /** The info of an instance (/instances/{id}/info), fetched once. */
+  infoFor(instanceId) {
+    if (!this.infos.has(instanceId)) {
+      const promise = api.info(instanceId).then((info) => {
+        this.infos.set(instanceId, info);
+        this.infoArrived(instanceId);
+        return info;
+      }, (error) => {
+        const info = { error: error.message };
+        this.infos.set(instanceId, info);
+        return info;
+      });
+      this.infos.set(instanceId, promise);
+    }
+    return Promise.resolve(this.infos.get(instanceId));
+  }
+
+  /** The info of an instance if it has arrived, else null. */
+  knownInfo(instanceId) {
+    const info = this.infos.get(instanceId);
+    return info && !(info instanceof Promise) && !info.error ? info : null;
+  }
+
+  infoArrived(instanceId) {
+    const shown = this.images[this.shownIndex];
+    if (shown && shown.instance === instanceId) {
+      const info = this.knownInfo(instanceId);
+      if (info && info.columns && info.rows) this.viewport.setDims({ cols: info.columns, rows: info.rows });
+    }
+    if (this.current && this.current.instance === instanceId) {
+      this.fillPresets();
+      this.updateOverlay();
+    }
+  }
+
+  get current() {
+    return this.images[this.index];
+  }
+
+  isColor(info = this.current && this.knownInfo(this.current.instance)) {
+    if (!info) return false;
+    return (info.samples_per_pixel || 1) > 1 || String(info.photometric_interpretation || '').startsWith('PALETTE');
+  }
+
+  /** The window on screen as {center, width, label}, or null if none applies or is known. */
+  effectiveWindow() {
+    const info = this.current && this.knownInfo(this.current.instance);
+    if (this.isColor(info)) return null;
+    if (this.window && 'center' in this.window) {
+      const preset = this.isCT() && CT_PRESETS.find((p) => p.center === this.window.center && p.width === this.window.width);
+      return { ...this.window, label: preset ? preset.name : '' };
+    }
+    if (!info) return null;
+    if (this.window && 'voi' in this.window) {
+      const stored = info.windows[this.window.voi];
+      return stored ? { center: stored.center, width: stored.width, label: stored.explanation || `file window ${this.window.voi + 1}` } : null;
+    }
+    if (info.default_window) {
+      const stored = info.windows.length && info.windows[0].center === info.default_window.center
+        && info.windows[0].width === info.default_window.width;
+      return { ...info.default_window, label: stored ? 'file' : 'auto' };
+    }
+    if (info.bits_stored) {
+      const slope = info.rescale_slope ?? 1;
+      const width = 2 ** info.bits_stored * Math.abs(slope);
+      return { center: (info.rescale_intercept ?? 0) + width / 2, width, label: 'auto' };
+    }
+    return null;
+  }
+
+  isCT() {
+    return this.series && this.series.modality === 'CT';
+  }
+
+  // --- rendering ---------------------------------------------------------------------
+
+  renderParams(size) {
+    return { window: this.window, invert: this.invert, size };
+  }
+
+  /** Ask for the current image with the current parameters. */
+  render() {
+    const image = this.current;
+    if (!image) return;
+    const info = this.knownInfo(image.instance);
+    const dims = info && info.columns && info.rows ? { cols: info.columns, rows: info.rows } : this.viewport.dims;
+    const size = this.viewport.requestSize(dims, this.drag && this.drag.mode === 'window' ? DRAG_BOX : Infinity);
+    this.canvas.dataset.state = this.shownIndex < 0 ? 'loading' : this.canvas.dataset.state;
+    const url = pngUrl(image.instance, image.frame, this.renderParams(size));
+    this.loader.request(url, { index: this.index, size, url });
+  }
+
+  prefetchAhead(direction = this.direction || 1) {
+    if (this.drag || !this.images.length) return;
+    const count = this.playing ? PREFETCH_CINE : PREFETCH;
+    const urls = [];
+    const size = this.viewport.requestSize();
+    for (let step = 1; step <= count && step < this.images.length; step += 1) {
+      let index = this.index + direction * step;
+      if (this.playing) index = (index + this.images.length) % this.images.length;
+      if (index < 0 || index >= this.images.length) break;
+      const image = this.images[index];
+      urls.push(pngUrl(image.instance, image.frame, this.renderParams(size)));
+    }
+    this.loader.prefetch(urls);
+  }
+
+  showImage(bitmap, meta) {
+    const image = this.images[meta.index];
+    if (!image) return;
+    const info = this.knownInfo(image.instance);
+    let dims = info && info.columns && info.rows ? { cols: info.columns, rows: info.rows } : null;
+    if (!dims && this.viewport.dims && this.shownIndex >= 0 && sameAspect(this.viewport.dims, bitmap)) dims = this.viewport.dims;
+    this.shownIndex = meta.index;
+    this.message.hidden = true;
+    this.viewport.show(bitmap, dims || { cols: bitmap.width, rows: bitmap.height });
+    this.renders += 1;
+    this.canvas.dataset.renders = String(this.renders);
+    this.canvas.dataset.url = meta.url;
+    this.canvas.dataset.state = 'ready';
+    this.section.dataset.state = 'ready';
+    this.updateOverlay();
+    if (!this.drag) this.prefetchAhead(this.direction || 1);
+  }
+
+  showError(error, meta) {
+    if (meta) this.shownIndex = meta.index;
+    this.viewport.clear();
+    this.message.replaceChildren(el('strong', { text: 'This image cannot be shown' }), el('span', { text: error.message }));
+    this.message.hidden = false;
+    this.canvas.dataset.state = 'error';
+    this.section.dataset.state = 'error';
+    this.updateOverlay();
+  }
+
+  // --- changes ------------------------------------------------------------------------
+
+  /** Show image `index` (clamped); `direction` guides prefetching. */
+  go(index, direction = Math.sign(index - this.index) || 1) {
+    const next = clampIndex(index, this.images.length);
+    if (next === this.index && this.shownIndex >= 0) return;
+    this.direction = direction;
+    this.index = next;
+    this.slider.value = String(next + 1);
+    this.render();
+    this.updateOverlay();
+    this.saveUrl();
+    this.tags.show(this.current.instance);
+    clearTimeout(this.infoTimer);
+    const instance = this.current.instance;
+    this.infoTimer = setTimeout(() => this.infoFor(instance), this.playing ? 1000 : 250);
+  }
+
+  step(delta) {
+    this.go(this.index + delta, Math.sign(delta));
+  }
+
+  setWindow(window) {
+    this.window = window;
+    this.fillPresets();
+    this.render();
+    this.updateOverlay();
+    this.saveUrl();
+  }
+
+  setInvert(invert) {
+    this.invert = invert;
+    $('#invert', this.section).setAttribute('aria-pressed', String(invert));
+    this.render();
+    this.updateOverlay();
+    this.saveUrl();
+  }
+
+  setTool(tool) {
+    this.tool = tool;
+    for (const button of this.section.querySelectorAll('[data-tool]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.tool === tool));
+    }
+    this.canvas.dataset.tool = tool;
+  }
+
+  viewChanged() {
+    this.updateOverlay();
+    this.saveUrl();
+    clearTimeout(this.sizeTimer);
+    // A bigger zoom may need a sharper image: ask once the zoom settles.
+    this.sizeTimer = setTimeout(() => this.render(), 120);
+  }
+
+  // --- cine -------------------------------------------------------------------------
+
+  play() {
+    if (this.images.length < 2 || this.playing) return;
+    this.playing = true;
+    this.playButton.textContent = '❚❚ Pause';
+    this.playButton.setAttribute('aria-pressed', 'true');
+    let last = 0;
+    const tick = (now) => {
+      if (!this.playing) return;
+      const interval = 1000 / clampFps(Number(this.fps.value));
+      if (this.shownIndex === this.index && now - last >= interval) {
+        last = now;
+        this.go((this.index + 1) % this.images.length, 1);
+      }
+      this.frameRequest = requestAnimationFrame(tick);
+    };
+    this.frameRequest = requestAnimationFrame(tick);
+  }
+
+  stop() {
+    if (!this.playing) return;
+    this.playing = false;
+    cancelAnimationFrame(this.frameRequest);
+    this.playButton.textContent = '▶ Play';
+    this.playButton.setAttribute('aria-pressed', 'false');
+  }
+
+  // --- overlay, presets and URL ---------------------------------------------------
+
+  updateOverlay() {
+    const series = this.series;
+    const set = (id, text) => { $(id, this.section).textContent = text; };
+    if (!series) {
+      for (const id of ['#ov-patient', '#ov-patient-detail', '#ov-study', '#ov-series', '#overlay-position',
+        '#overlay-location', '#overlay-window', '#overlay-zoom']) set(id, '');
+      return;
+    }
+    const patient = series.patient;
+    set('#ov-patient', format.personName(patient.name) || '(no name)');
+    set('#ov-patient-detail', [patient.patient_id && `ID ${patient.patient_id}`, patient.sex,
+      patient.birth_date && format.date(patient.birth_date)].filter(Boolean).join(' · '));
+    set('#ov-study', [series.study.description, format.date(series.study.date)].filter(Boolean).join(' · '));
+    set('#ov-series', [series.number !== null ? `Series ${series.number}` : 'Series', series.modality,
+      series.description].filter(Boolean).join(' · '));
+    const image = this.current;
+    if (image) {
+      const parts = [];
+      if (series.instances.length === 1 && image.frames > 1) parts.push(`Frame ${image.frame + 1} / ${image.frames}`);
+      else {
+        parts.push(`Image ${this.index + 1} / ${this.images.length}`);
+        if (image.frames > 1) parts.push(`frame ${image.frame + 1} / ${image.frames}`);
+        else if (image.number !== null) parts.push(`#${image.number}`);
+      }
+      set('#overlay-position', parts.join(' · '));
+      set('#overlay-location', image.location !== null ? `Loc ${image.location.toFixed(2)} mm` : '');
+    } else {
+      set('#overlay-position', 'No image');
+      set('#overlay-location', '');
+    }
+    const window = this.effectiveWindow();
+    const windowText = window
+      ? `C ${format.level(window.center)}  W ${format.level(window.width)}${window.label ? ` (${window.label})` : ''}`
+      : (this.isColor() ? 'Colour' : 'C/W auto');
+    set('#overlay-window', windowText + (this.invert ? ' · inverted' : ''));
+    set('#overlay-zoom', `Zoom ${Math.round(this.viewport.zoom * 100)}%${this.viewport.fitted ? ' (fit)' : ''}`);
+    $('#slider-label', this.section).textContent = image ? `${this.index + 1} / ${this.images.length}` : '';
+    this.slider.value = String(this.index + 1);
+  }
+
+  fillPresets() {
+    const info = this.current && this.knownInfo(this.current.instance);
+    const options = [el('option', { value: 'auto', text: 'Default window' })];
+    (info ? info.windows : []).forEach((w, i) => {
+      options.push(el('option', { value: `voi:${i}`, text: `${w.explanation || `File window ${i + 1}`} (${format.level(w.center)}/${format.level(w.width)})` }));
+    });
+    if (this.isCT()) {
+      options.push(...CT_PRESETS.map((p, i) => el('option', { value: `preset:${p.key}`, text: `${i + 1} · ${p.name} (${p.center}/${p.width})` })));
+    }
+    let value = 'auto';
+    if (this.window && 'voi' in this.window) value = `voi:${this.window.voi}`;
+    else if (this.window) {
+      const preset = this.isCT() && CT_PRESETS.find((p) => p.center === this.window.center && p.width === this.window.width);
+      if (preset) value = `preset:${preset.key}`;
+      else {
+        value = 'custom';
+        options.push(el('option', { value: 'custom', text: 'Custom', disabled: true }));
+      }
+    }
+    this.preset.replaceChildren(...options);
+    this.preset.value = value;
+    this.preset.disabled = this.isColor(info);
+  }
+
+  choosePreset(value) {
+    if (value === 'auto') this.setWindow(null);
+    else if (value.startsWith('voi:')) this.setWindow({ voi: Number(value.slice(4)) });
+    else if (value.startsWith('preset:')) {
+      const preset = CT_PRESETS.find((p) => p.key === value.slice(7));
+      if (preset) this.setWindow({ center: preset.center, width: preset.width });
+    }
+  }
+
+  /** The hash that reproduces this view. */
+  hash() {
+    const query = [`image=${this.index + 1}`];
+    if (this.window && 'voi' in this.window) query.push(`voi=${this.window.voi}`);
+    else if (this.window) query.push(`window=${this.window.center},${this.window.width}`);
+    if (this.invert) query.push('invert=1');
+    if (!this.viewport.fitted) {
+      const { zoom, pan } = this.viewport.view;
+      query.push(`zoom=${Number(zoom.toFixed(4))}`, `pan=${pan.map((v) => Number(v.toFixed(1))).join(',')}`);
+    }
+    return `#/series/${encodeURIComponent(this.seriesId)}?${query.join('&')}`;
+  }
+
+  saveUrl() {
+    if (!this.series) return;
+    clearTimeout(this.urlTimer);
+    this.urlTimer = setTimeout(() => {
+      if (this.series && location.hash.startsWith('#/series/')) history.replaceState(null, '', this.hash());
+    }, 150);
+  }
+
+  /** The full-resolution PNG of the view on screen, as an absolute URL. */
+  pngUrl() {
+    const image = this.current;
+    return image ? new URL(pngUrl(image.instance, image.frame, this.renderParams(null)), location.href).href : null;
+  }
+
+  copyUrl() {
+    const url = this.pngUrl();
+    if (!url) return;
+    $('#copy-url', this.section).dataset.url = url;
+    copyText(url, 'PNG URL copied');
+  }
+
+  download() {
+    const url = this.pngUrl();
+    if (url) downloadPng(url, `${this.series.modality || 'image'}-series${this.series.number ?? ''}-image${this.index + 1}.png`);
+  }
+
+  reset() {
+    this.stop();
+    this.invert = false;
+    $('#invert', this.section).setAttribute('aria-pressed', 'false');
+    this.viewport.fit();
+    this.setWindow(null);
+  }
+
+  /** A keyboard action (see shortcuts.js); true if handled. */
+  handle(action) {
+    const zoomStep = 1.25;
+    const actions = {
+      next: () => this.step(1),
+      previous: () => this.step(-1),
+      next10: () => this.step(10),
+      previous10: () => this.step(-10),
+      first: () => this.go(0, 1),
+      last: () => this.go(this.images.length - 1, -1),
+      play: () => (this.playing ? this.stop() : this.play()),
+      auto: () => this.setWindow(null),
+      invert: () => this.setInvert(!this.invert),
+      fit: () => this.viewport.fit(),
+      actual: () => this.viewport.actualSize(),
+      zoomIn: () => this.viewport.zoomBy(zoomStep),
+      zoomOut: () => this.viewport.zoomBy(1 / zoomStep),
+      reset: () => this.reset(),
+      tags: () => this.toggleTags(),
+    };
+    if (action.startsWith('preset:')) {
+      if (this.isCT()) this.choosePreset(action);
+      return true;
+    }
+    if (action.startsWith('tool:')) {
+      this.setTool(action.slice(5));
+      return true;
+    }
+    if (!actions[action]) return false;
+    actions[action]();
+    return true;
+  }
+
+  toggleTags(force) {
+    this.tags.toggle(force);
+    // Keys typed after closing must reach the viewer, not the hidden filter box.
+    if (!this.tags.open && this.tags.panel.contains(document.activeElement)) document.activeElement.blur();
+    $('#tags-button', this.section).setAttribute('aria-pressed', String(this.tags.open));
+    if (this.current) this.tags.show(this.current.instance);
+  }
+
+  // --- controls -----------------------------------------------------------------------
+
+  bindControls() {
+    const on = (selector, event, handler) => $(selector, this.section).addEventListener(event, handler);
+    for (const button of this.section.querySelectorAll('[data-tool]')) {
+      button.addEventListener('click', () => this.setTool(button.dataset.tool));
+    }
+    this.setTool('window');
+    on('#fit', 'click', () => this.viewport.fit());
+    on('#actual', 'click', () => this.viewport.actualSize());
+    on('#invert', 'click', () => this.setInvert(!this.invert));
+    on('#play', 'click', () => (this.playing ? this.stop() : this.play()));
+    on('#copy-url', 'click', () => this.copyUrl());
+    on('#download', 'click', () => this.download());
+    on('#tags-button', 'click', () => this.toggleTags());
+    on('#tags-close', 'click', () => this.toggleTags(false));
+    this.preset.addEventListener('change', () => {
+      this.choosePreset(this.preset.value);
+      this.preset.blur();   // the arrow keys go back to the images
+    });
+    this.slider.addEventListener('input', () => this.go(Number(this.slider.value) - 1));
+    this.fps.addEventListener('change', () => {
+      this.fps.value = String(clampFps(Number(this.fps.value)));
+      this.fps.blur();
+    });
+  }
+}
+
+function clampIndex(index, length) {
+  return Math.max(0, Math.min(length - 1, Number.isFinite(index) ? index : 0));
+}
+
+function clampFps(fps) {
+  return Math.max(1, Math.min(60, Number.isFinite(fps) ? Math.round(fps) : 10));
+}
+
+function sameAspect(dims, bitmap) {
+  return Math.abs(dims.cols / dims.rows - bitmap.width / bitmap.height) < 0.02;
+}
