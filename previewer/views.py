@@ -15,6 +15,7 @@ mistaken for the old one.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from .cache import LruCache
 from .pixels import decode, render
 from .pixels.errors import PixelError
 from .pixels.params import RenderParams, parse_params
+from .pixels.resize import area_resize, fit_size
 from .routes import Endpoint, HttpError, Request, Response
 
 #: Query parameters the PNG routes accept (others get 400).
@@ -112,6 +114,31 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int) -> 
     return frame
 
 
+def _downscaled(store: Store, instance_id: str, version: str, frame: render.ModalityFrame,
+                params: RenderParams) -> tuple[render.ModalityFrame, RenderParams]:
+    """The frame already fitted to the requested box, cached, and the parameters left to apply.
+
+    Downscaling averages the modality values (or RGB samples) before the
+    window, so that a new window on a large image costs only the small
+    image's lookup; palette indices and padding masks cannot be averaged, and
+    those frames are resized after display instead.
+    """
+    if (params.max_width is None and params.max_height is None) or frame.palette is not None \
+            or frame.padding_mask is not None:
+        return frame, params
+    rows, cols = fit_size(frame.array.shape[0], frame.array.shape[1], params.max_width, params.max_height)
+    if (rows, cols) == frame.array.shape[:2]:
+        return frame, params
+    key = (instance_id, version, "frame", frame.index, rows, cols)
+    small: render.ModalityFrame | None = store.cache.get(key)
+    if small is None:
+        array = area_resize(frame.array, rows, cols)
+        array.flags.writeable = False
+        small = dataclasses.replace(frame, array=array)
+        store.cache.put(key, small, _frame_size(small))
+    return small, dataclasses.replace(params, max_width=None, max_height=None)
+
+
 def rendered_frame(store: Store, instance_id: str, version: str, index: int,
                    params: RenderParams) -> render.Rendered:
     """The rendered frame; small renders are cached whole."""
@@ -119,7 +146,9 @@ def rendered_frame(store: Store, instance_id: str, version: str, index: int,
     cached: render.Rendered | None = store.cache.get(key)
     if cached is not None:
         return cached
-    result = render.display(modality_frame(store, instance_id, version, index), params)
+    frame, remaining = _downscaled(store, instance_id, version,
+                                   modality_frame(store, instance_id, version, index), params)
+    result = render.display(frame, remaining)
     if result.array.nbytes <= SMALL_RENDER_BYTES:
         store.cache.put(key, result, int(result.array.nbytes) + 512)
     return result
