@@ -158,6 +158,28 @@ class TestFramePng:
         assert fake.reads == reads and response.pixels.shape == (64, 64)
 
 
+    def test_downscaled_frame_is_cached_per_size(self, store: views.Store) -> None:
+        """A sized request keeps the fitted frame; a new window at that size reuses it."""
+        first = views.frame_png(store, _request(CT_ID, query={"size": "64", "window": "40,400"}))
+        entries = len(store.cache)
+        second = views.frame_png(store, _request(CT_ID, query={"size": "64", "window": "80,800"}))
+        assert first.pixels.shape == second.pixels.shape == (64, 64)
+        assert len(store.cache) == entries + 1      # only the new small render
+        assert store.cache.get((CT_ID, "v1", "frame", 0, 64, 64)) is not None
+
+    def test_downscaled_equals_windowing_the_averaged_values(self, store: views.Store) -> None:
+        """The sized image is the window applied to the area-averaged modality values."""
+        from previewer.pixels.params import parse_params
+        from previewer.pixels.render import display
+        from previewer.pixels.resize import area_resize
+        full = views.modality_frame(store, CT_ID, "v1", 0)
+        small = views.frame_png(store, _request(CT_ID, query={"size": "32", "window": "40,400"})).pixels
+        import dataclasses
+        expected = display(dataclasses.replace(full, array=area_resize(full.array, 32, 32)),
+                           parse_params({"window": "40,400"})).array
+        assert np.array_equal(small, expected)
+
+
 class TestInstanceInfo:
     def test_info_names_size_and_window(self, store: views.Store) -> None:
         """/info answers rows, columns and the window used."""
