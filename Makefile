@@ -5,10 +5,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PLUGIN := build/libOrthancPreviewer.so
-DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev
+DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
 
-.PHONY: all setup system build run test test-fast typecheck contact-sheet bench bench-quick clean
+.PHONY: all setup system build run test test-cluster test-fast typecheck contact-sheet bench bench-quick clean
 
 all: setup
 
@@ -42,7 +42,11 @@ run: setup
 	$(VENV)/bin/previewer serve --storage .orthanc-data
 
 test: setup
-	$(PY) -m pytest -q
+	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q
+
+# The multi-node test alone (2 Orthanc nodes + PostgreSQL + nginx; about 20 s).
+test-cluster: setup
+	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q tests/test_cluster.py
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"

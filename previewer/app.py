@@ -19,10 +19,8 @@ _warmers: list[Warmer] = []
 def _dicom_from_orthanc(instance_id: str) -> bytes:
     try:
         return sdk.dicom_for_instance(instance_id)
-    except sdk.OrthancError as error:
-        if error.code in (sdk.ERROR_UNKNOWN_RESOURCE, sdk.ERROR_INEXISTENT_ITEM):
-            raise UnknownInstance(instance_id) from None
-        raise
+    except sdk.OrthancNotFound:
+        raise UnknownInstance(instance_id) from None
 
 
 def _stats(store: Store) -> Endpoint:

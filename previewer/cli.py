@@ -92,6 +92,15 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
 
 
 def serve(args: argparse.Namespace) -> int:
+    if args.nodes > 1 or args.postgres is not None:
+        if args.nodes < 1:
+            print("previewer: --nodes must be at least 1", file=sys.stderr)
+            return 2
+        from . import cluster
+
+        balancer = args.balancer_port if args.balancer_port is not None else (8080 if args.nodes > 1 else 0)
+        return cluster.serve(Path(args.storage), args.nodes, args.http_port, args.dicom_port,
+                             args.postgres or "auto", args.postgres_port, balancer, not args.no_samples)
     storage = Path(args.storage).resolve()
     storage.mkdir(parents=True, exist_ok=True)
     config_file = storage / "orthanc.json"
@@ -125,6 +134,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--storage", default=os.path.join(os.getcwd(), "previewer-data"),
                      help="folder for Orthanc's database and configuration")
     run.add_argument("--no-samples", action="store_true", help="do not import the sample images")
+    run.add_argument("--nodes", type=int, default=1,
+                     help="run N Orthanc nodes on consecutive ports from --http-port/--dicom-port, sharing a "
+                          "PostgreSQL index and the storage folder (N > 1 implies --postgres auto)")
+    run.add_argument("--postgres", metavar="URL|auto",
+                     help="index in PostgreSQL: postgresql://user:password@host:port/database, or 'auto' for "
+                          "a local cluster created under --storage (see docs/CLUSTER.md)")
+    run.add_argument("--postgres-port", type=int, default=0,
+                     help="port of the 'auto' PostgreSQL on 127.0.0.1 (default: a free port)")
+    run.add_argument("--balancer-port", type=int, default=None,
+                     help="port of the round-robin nginx on 127.0.0.1 (default 8080 with --nodes > 1; 0: none)")
     commands.add_parser("plugin-path", help="print the path of the plugin, building it if needed")
     commands.add_parser("config", help="print the JSON to add to an existing Orthanc's configuration")
     args = parser.parse_args(argv)

@@ -63,6 +63,13 @@ class OrthancError(Exception):
         super().__init__(f"{call + ': ' if call else ''}Orthanc error {code}: {description}")
 
 
+class OrthancNotFound(OrthancError):
+    """The resource does not exist (Orthanc's "unknown resource" or "inexistent item")."""
+
+
+_NOT_FOUND = (ERROR_UNKNOWN_RESOURCE, ERROR_INEXISTENT_ITEM)
+
+
 def bind(context: Any) -> None:
     """Remember the plugin context that Orthanc passed to Initialize."""
     global _context
@@ -76,9 +83,10 @@ def error_description(code: int) -> str:
 
 
 def check(code: int, call: str = "") -> None:
-    """Raise :class:`OrthancError` unless ``code`` means success."""
+    """Raise :class:`OrthancError` (:class:`OrthancNotFound` for a missing resource) unless success."""
     if code != SUCCESS:
-        raise OrthancError(int(code), error_description(code), call)
+        kind = OrthancNotFound if code in _NOT_FOUND else OrthancError
+        raise kind(int(code), error_description(code), call)
 
 
 def _bytes(text: str) -> bytes:
@@ -205,7 +213,7 @@ def instance_file_uuid(instance_id: str) -> str | None:
     with _memory_buffer() as buffer:
         code = lib.OrthancPluginRestApiGet(
             _context, buffer, _bytes(f"/instances/{instance_id}/attachments/dicom/info"))
-        if code in (ERROR_UNKNOWN_RESOURCE, ERROR_INEXISTENT_ITEM):
+        if code in _NOT_FOUND:
             return None
         check(code, "RestApiGet")
         info = json.loads(bytes(ffi.buffer(buffer.data, buffer.size)))

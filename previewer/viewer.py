@@ -492,10 +492,8 @@ def orthanc_rest_get(uri: str) -> bytes:
 
     try:
         return sdk.rest_api_get(uri)
-    except sdk.OrthancError as error:
-        if error.code in (sdk.ERROR_UNKNOWN_RESOURCE, sdk.ERROR_INEXISTENT_ITEM):
-            raise UnknownResource(uri) from None
-        raise
+    except sdk.OrthancNotFound:
+        raise UnknownResource(uri) from None
 
 
 def bind(rest_get: RestGet, endpoint: Callable[..., Response], **options: Any) -> Callable[[Request], Response]:

@@ -1,0 +1,256 @@
+"""Two Orthanc nodes on one PostgreSQL index, with nginx in front (issue 7).
+
+Runs only with ``PREVIEWER_CLUSTER_TESTS=1`` (``make test-cluster`` sets it and
+installs postgresql, orthanc-postgresql and nginx): it starts a PostgreSQL
+cluster, two Orthanc nodes and nginx through the real command,
+``previewer serve --nodes 2 --postgres auto``, and stops them with SIGINT
+(Ctrl-C) at the end.  About 20-30 s on the 2-core reference machine.
+"""
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pydicom
+import pytest
+import requests
+from pydicom.uid import generate_uid
+
+from conftest import CT_SMALL, MR_SMALL, RGB_FILE
+from orthanc_process import ROOT
+
+pytestmark = pytest.mark.skipif(os.environ.get("PREVIEWER_CLUSTER_TESTS") != "1",
+                                reason="multi-node test: set PREVIEWER_CLUSTER_TESTS=1 (make test-cluster)")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+ARTIFACTS = ROOT / "test-artifacts" / "cluster"
+
+
+def fresh_copy(path: Path) -> bytes:
+    """The file with new Study/Series/SOP Instance UIDs (so each test owns its instance)."""
+    ds = pydicom.dcmread(path)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()
+
+
+@dataclass
+class Cluster:
+    process: subprocess.Popen[str]
+    folder: Path
+    a: str          # node 1
+    b: str          # node 2
+    balancer: str
+    http: requests.Session
+
+    def upload(self, url: str, data: bytes) -> str:
+        answer = self.http.post(url + "/instances", data=data, timeout=60)
+        answer.raise_for_status()
+        return str(answer.json()["ID"])
+
+    def stats(self, url: str) -> dict[str, Any]:
+        return self.http.get(url + "/previewer/stats", timeout=10).json()  # type: ignore[no-any-return]
+
+
+def _output(process: subprocess.Popen[str]) -> str:
+    try:
+        out, _ = process.communicate(timeout=5)
+    except subprocess.TimeoutExpired:
+        return ""
+    return out or ""
+
+
+@pytest.fixture(scope="module")
+def cluster(plugin_path: Path) -> Iterator[Cluster]:
+    from previewer.cluster import consecutive_free_ports, free_port
+
+    for tool in ("/usr/sbin/nginx", "/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so"):
+        if not Path(tool).exists():
+            pytest.fail(f"{tool} is missing: run `make test-cluster` (it installs postgresql, "
+                        "orthanc-postgresql and nginx)")
+    # Not under pytest's tmp_path: /tmp/pytest-of-root is 0700, and the
+    # PostgreSQL server runs as the postgres user.
+    folder = Path(tempfile.mkdtemp(prefix="previewer-cluster-"))
+    folder.chmod(0o755)
+    http_port = consecutive_free_ports(2)
+    dicom_port = consecutive_free_ports(2, avoid=(http_port, http_port + 1))
+    balancer_port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "previewer.cli", "serve", "--nodes", "2", "--postgres", "auto", "--no-samples",
+         "--storage", str(folder), "--http-port", str(http_port), "--dicom-port", str(dicom_port),
+         "--balancer-port", str(balancer_port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    http = requests.Session()
+    urls = [f"http://127.0.0.1:{p}" for p in (http_port, http_port + 1, balancer_port)]
+    deadline = time.monotonic() + 90
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"previewer serve --nodes 2 exited with {process.returncode}:\n{_output(process)}")
+        try:
+            if all(http.get(u + "/system", timeout=2).status_code == 200 for u in urls):
+                break
+        except requests.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"the cluster did not start in 90 s:\n{_output(process)}")
+        time.sleep(0.2)
+    try:
+        yield Cluster(process, folder, urls[0], urls[1], urls[2], http)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)   # only if the Ctrl-C test did not stop it
+            process.wait()
+        http.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_both_nodes_use_the_postgresql_index(cluster: Cluster) -> None:
+    for url in (cluster.a, cluster.b):
+        system = cluster.http.get(url + "/system", timeout=10).json()
+        assert system["DatabaseBackendPlugin"] and "PostgreSQL" in system["DatabaseBackendPlugin"]
+
+
+def test_upload_to_a_renders_identically_on_b(cluster: Cluster) -> None:
+    instance = cluster.upload(cluster.a, fresh_copy(CT_SMALL))
+    for path in ("/png", "/frames/0/png?window=40,400", "/frames/0/png?size=64&format=gray16"):
+        on_a = cluster.http.get(f"{cluster.a}/previewer/instances/{instance}{path}", timeout=30)
+        on_b = cluster.http.get(f"{cluster.b}/previewer/instances/{instance}{path}", timeout=30)
+        assert on_a.status_code == on_b.status_code == 200, (on_a.text[:200], on_b.text[:200])
+        assert on_a.headers["Content-Type"] == "image/png"
+        assert on_a.content == on_b.content
+        # The version (the stored file's UUID) comes from the shared index: same ETag everywhere.
+        assert on_a.headers["ETag"] == on_b.headers["ETag"]
+    info = cluster.http.get(f"{cluster.b}/previewer/instances/{instance}/info", timeout=30).json()
+    assert info["id"] == instance
+
+
+def _wait_warmup_done(cluster: Cluster, url: str, done: int, timeout: float = 20) -> dict[str, int]:
+    deadline = time.monotonic() + timeout
+    while True:
+        warm = cluster.stats(url)["warmup"]
+        if warm["done"] + warm["failed"] >= done or time.monotonic() > deadline:
+            return warm  # type: ignore[no-any-return]
+        time.sleep(0.05)
+
+
+def test_warmup_runs_only_on_the_ingesting_node(cluster: Cluster) -> None:
+    """OnStoredInstance fires on the node that received the file: one pre-render per instance."""
+    before_a, before_b = cluster.stats(cluster.a)["warmup"], cluster.stats(cluster.b)["warmup"]
+    for path in (MR_SMALL, RGB_FILE):
+        cluster.upload(cluster.a, fresh_copy(path))
+    warm_a = _wait_warmup_done(cluster, cluster.a, before_a["done"] + before_a["failed"] + 2)
+    assert warm_a["queued"] == before_a["queued"] + 2
+    assert warm_a["done"] == before_a["done"] + 2
+    time.sleep(0.5)    # give node B every chance to (wrongly) react
+    assert cluster.stats(cluster.b)["warmup"] == before_b
+    # And the other way round.
+    cluster.upload(cluster.b, fresh_copy(MR_SMALL))
+    warm_b = _wait_warmup_done(cluster, cluster.b, before_b["done"] + 1)
+    assert warm_b["queued"] == before_b["queued"] + 1
+    assert cluster.stats(cluster.a)["warmup"]["queued"] == warm_a["queued"]
+
+
+def test_delete_on_b_is_404_on_a_within_one_second(cluster: Cluster) -> None:
+    instance = cluster.upload(cluster.a, fresh_copy(CT_SMALL))
+    url = f"{cluster.a}/previewer/instances/{instance}/frames/0/png?window=50,350"
+    first = cluster.http.get(url, timeout=30)
+    assert first.status_code == 200
+    hits = cluster.stats(cluster.a)["cache"]["hits"]
+    again = cluster.http.get(url, timeout=30)
+    assert again.content == first.content
+    assert cluster.stats(cluster.a)["cache"]["hits"] > hits      # A serves it from its cache now
+    etag = first.headers["ETag"]
+    assert cluster.http.delete(f"{cluster.b}/instances/{instance}", timeout=30).status_code == 200
+    deleted = time.monotonic()
+    statuses = []
+    while True:
+        answer = cluster.http.get(url, timeout=30)
+        statuses.append(answer.status_code)
+        if answer.status_code == 404 or time.monotonic() - deleted > 1.0:
+            break
+    elapsed = time.monotonic() - deleted
+    assert answer.status_code == 404 and elapsed < 1.0, (statuses, elapsed)
+    # Not only eventually: the very first request after the DELETE is a 404.
+    assert statuses == [404]
+    assert answer.json()["status"] == 404
+    # A conditional request with the old ETag is no 304 either, and B agrees.
+    assert cluster.http.get(url, headers={"If-None-Match": etag}, timeout=30).status_code == 404
+    assert cluster.http.get(f"{cluster.b}/previewer/instances/{instance}/png", timeout=30).status_code == 404
+    assert cluster.http.get(f"{cluster.balancer}/previewer/instances/{instance}/info", timeout=30).status_code == 404
+
+
+def test_nginx_balances_over_both_nodes(cluster: Cluster) -> None:
+    nodes = {cluster.http.get(cluster.balancer + "/system", timeout=10).headers["X-Previewer-Node"]
+             for _ in range(6)}
+    assert nodes == {cluster.a.removeprefix("http://"), cluster.b.removeprefix("http://")}
+
+
+def test_viewer_through_nginx(cluster: Cluster) -> None:
+    """Chromium browses the study list, opens a study and draws an image, all through nginx."""
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    study = cluster.http.post(cluster.balancer + "/instances", data=fresh_copy(CT_SMALL), timeout=60).json()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    served_by: set[str] = set()
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 800})
+            page.set_default_timeout(20000)
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.on("response", lambda r: served_by.add(r.headers.get("x-previewer-node", "")))
+            page.goto(cluster.balancer + "/previewer/")
+            page.wait_for_selector(".study-row")
+            page.click(f".study-row[data-study='{study['ParentStudy']}'] a")
+            page.wait_for_selector("#study-view[data-state=ready]")
+            page.wait_for_function(
+                "() => document.querySelectorAll('.series-card .thumb-box[data-state=ready] img.thumb').length >= 1")
+            page.screenshot(path=str(ARTIFACTS / "study.png"))
+            page.click(".series-card")
+            page.wait_for_selector("#canvas[data-state=ready]")
+            page.wait_for_function("() => Number(document.querySelector('#canvas').dataset.renders) > 0")
+            drawn = page.evaluate("""() => {
+                const c = document.querySelector('#canvas');
+                const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                let max = 0; for (let i = 0; i < d.length; i += 4) max = Math.max(max, d[i]);
+                return {width: c.width, max};
+            }""")
+            page.screenshot(path=str(ARTIFACTS / "image.png"))
+        finally:
+            browser.close()
+    assert drawn["width"] > 0 and drawn["max"] > 0
+    assert errors == []
+    # The page's requests were spread over both nodes by nginx.
+    assert {cluster.a.removeprefix("http://"), cluster.b.removeprefix("http://")} <= served_by
+
+
+def test_ctrl_c_stops_every_process(cluster: Cluster) -> None:
+    """SIGINT to `previewer serve` stops both nodes, nginx and PostgreSQL, and it exits 0."""
+    postmaster = cluster.folder / "postgres" / "postmaster.pid"
+    nginx_pid = cluster.folder / "nginx" / "nginx.pid"
+    assert postmaster.exists() and nginx_pid.exists()
+    pids = [int(postmaster.read_text().split()[0]), int(nginx_pid.read_text().split()[0])]
+    cluster.process.send_signal(signal.SIGINT)
+    assert cluster.process.wait(60) == 0, _output(cluster.process)
+    assert not postmaster.exists()
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    for url in (cluster.a, cluster.b, cluster.balancer):
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url + "/system", timeout=2)
