@@ -56,7 +56,17 @@ def sample_files() -> list[Path]:
         folders.append(Path(data_store.__file__).parent / "data")
     except ImportError:
         pass
-    return sorted(path for folder in folders if folder.is_dir() for path in folder.rglob("*.dcm"))
+    return sorted(path for folder in folders if folder.is_dir() for path in folder.rglob("*") if _is_dicom(path))
+
+
+def _is_dicom(path: Path) -> bool:
+    """A file with the .dcm suffix, or with the DICM marker of a Part 10 file (DICOMDIRs excluded)."""
+    if not path.is_file() or path.name == "DICOMDIR":
+        return False
+    if path.suffix == ".dcm":
+        return True
+    with open(path, "rb") as handle:
+        return handle.read(132)[128:] == b"DICM"
 
 
 def _progress(done: int, total: int, width: int = 40) -> None:

@@ -49,6 +49,9 @@ class TestSamples:
         """The samples include pydicom's and pydicom-data's images."""
         names = {path.name for path in cli.sample_files()}
         assert {"CT_small.dcm", "RG1_UNCI.dcm", "emri_small.dcm"} <= names
+        # dicomdirtests' files have no suffix: a real 5-slice CT series among them
+        assert {"2062", "2392", "2693", "3023", "3353"} <= names
+        assert "DICOMDIR" not in names
 
 
 class TestServe:
