@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterable
@@ -17,20 +16,12 @@ from typing import Any
 
 import requests
 
+from previewer.cluster import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"
 ORTHANC = "/usr/sbin/Orthanc"
 PROBE = Path(__file__).resolve().parent / "plugin_probe.py"
-
-
-def free_port() -> int:
-    """A TCP port that is free on 127.0.0.1 now (never 8042 or 4242)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in (8042, 4242):
-            return port
 
 
 class OrthancProcess:
