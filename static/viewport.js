@@ -3,7 +3,8 @@
 // to the screen) is drawn at exactly the same place as the full one.
 
 const MIN_ZOOM = 0.02;
-const MAX_ZOOM = 32;
+// High enough that tiny images (a 16 x 16 slice fits at ~4000%) can still zoom in.
+const MAX_ZOOM = 512;
 const SIZE_STEP = 128;   // requested sizes are rounded up to a multiple of this
 
 export class Viewport {
@@ -70,10 +71,15 @@ export class Viewport {
     this.draw();
   }
 
+  /** The scale at which the whole image fits the viewport. */
+  fitScale() {
+    return this.dims ? Math.min(this.width / this.dims.cols, this.height / this.dims.rows) : 1;
+  }
+
   fit() {
     this.fitted = true;
     this.pan = { x: 0, y: 0 };
-    if (this.dims) this.scale = Math.min(this.width / this.dims.cols, this.height / this.dims.rows);
+    if (this.dims) this.scale = this.fitScale();
     this.changed();
   }
 

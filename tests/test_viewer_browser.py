@@ -37,38 +37,17 @@ VIEWPORT = {"width": 1280, "height": 800}
 EMRI = Path(get_testdata_file("emri_small.dcm"))   # MR, 10 frames of 64 x 64
 RTPLAN = Path(get_testdata_file("rtplan.dcm"))      # no pixel data: the server cannot render it
 XSS_NAME = "<img src=x onerror=alert(1)>"
-CT_SLICES = 5
-
-
-def synthesize_ct_study(folder: Path) -> list[Path]:
-    """A CT study of two series made from CT_small.dcm, the only real CT slice at hand.
-
-    The test corpora hold no multi-slice CT series, so this one is built:
-    series 1 has CT_SLICES copies of the slice, 5 mm apart along the slice
-    normal, with Instance Numbers growing downwards like a head-first scan;
-    series 2 has a single copy.  Each file gets its own SOP Instance UID and
-    UIDs consistent within its series and study.
-    """
-    folder.mkdir(parents=True, exist_ok=True)
-    study, frame_of_reference = generate_uid(), generate_uid()
-    paths = []
-    plan = [(1, "Axial 5 mm", i) for i in range(CT_SLICES)] + [(2, "Single slice", 0)]
-    series_uids = {1: generate_uid(), 2: generate_uid()}
-    for number, description, index in plan:
-        ds = pydicom.dcmread(CT_SMALL)
-        ds.PatientName, ds.PatientID = "Synthetic^Chest", "SYN-CT"
-        ds.StudyInstanceUID, ds.FrameOfReferenceUID = study, frame_of_reference
-        ds.StudyDescription = "Synthetic chest CT"
-        ds.SeriesInstanceUID, ds.SeriesNumber, ds.SeriesDescription = series_uids[number], number, description
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.InstanceNumber = index + 1
-        x, y, z = (float(v) for v in ds.ImagePositionPatient)   # axial: the normal is +z
-        ds.ImagePositionPatient = [x, y, z - 5.0 * index]
-        ds.SliceLocation = z - 5.0 * index
-        path = folder / f"ct-{number}-{index}.dcm"
-        ds.save_as(path)
-        paths.append(path)
-    return paths
+# A real CT study from pydicom's test files (patient Doe^Peter, ID 98890234,
+# 2001-01-01, no Study Description): series 4 "Scout" holds 2 instances of
+# different orientations, series 5 "SmartScore - Gated 0.5 sec" 5 axial slices
+# of 16 x 16 pixels, 2.5 mm apart along z, with a file window of 40/400.
+CT_STUDY = CT_SMALL.parent / "dicomdirtests" / "98892001"
+CT_SCOUT = sorted((CT_STUDY / "CT2N").iterdir())
+CT_AXIAL = sorted((CT_STUDY / "CT5N").iterdir())
+CT_SLICES = len(CT_AXIAL)
+CT_SPACING = 2.5   # mm between neighbouring slices of CT_AXIAL
+CT_PATIENT, CT_PATIENT_ID = "Doe, Peter", "98890234"   # as the viewer shows Doe^Peter
+CT_AXIAL_DESCRIPTION = "SmartScore - Gated 0.5 sec"
 
 
 def make_xss_file(folder: Path) -> Path:
@@ -102,13 +81,12 @@ class Server:
 def server(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[Server]:
     """An Orthanc with the plugin and the sample files, for this module."""
     folder = tmp_path_factory.mktemp("viewer")
-    ct = synthesize_ct_study(folder / "ct")
-    files = {"ct-axial": ct[0], "ct-single": ct[-1], "emri": EMRI, "mr": MR_SMALL, "rgb": Path(RGB_FILE),
+    files = {"ct-axial": CT_AXIAL[0], "ct-scout": CT_SCOUT[0], "emri": EMRI, "mr": MR_SMALL, "rgb": Path(RGB_FILE),
              "xss": make_xss_file(folder), "rtplan": RTPLAN}
     orthanc = OrthancProcess(folder / "orthanc").start()
     try:
         server = Server(orthanc)
-        for path in ct:
+        for path in CT_SCOUT + CT_AXIAL:
             orthanc.upload(path)
         for name, path in files.items():
             server.uploads[name] = orthanc.upload(path)
@@ -294,38 +272,41 @@ class TestBrowse:
         viewer.page.wait_for_selector("#browse-view[data-state=ready] .study-row")
         assert viewer.page.locator(".study-row").count() == 6
         assert viewer.page.locator(".patient-row").count() == 6
-        assert "Synthetic, Chest" in viewer.text("#studies")
+        assert CT_PATIENT in viewer.text("#studies")
         viewer.shot("01-study-list")
-        for query, rows in [("syn-ct", 1), ("MR", 3), ("2004-01-19", 1), ("nothing-at-all", 0)]:
+        # Words of a series description, in another case, find the CT study.
+        for query, rows in [("smartscore GATED", 1), ("MR", 3), ("2001-01-01", 1), ("nothing-at-all", 0)]:
             viewer.page.fill("#search", query)
             viewer.page.wait_for_function(
                 "([q, n]) => document.querySelector('#studies-status').textContent.includes(q)"
                 " && document.querySelectorAll('.study-row').length === n", arg=[query, rows])
-            if query == "syn-ct":
-                assert "Synthetic chest CT" in viewer.text("#studies")
+            if query == "smartscore GATED":
+                assert CT_PATIENT in viewer.text("#studies") and f"ID {CT_PATIENT_ID}" in viewer.text("#studies")
                 viewer.shot("02-search")
         assert viewer.page.url.endswith("#/?q=nothing-at-all")
         viewer.page.fill("#search", "")
         viewer.page.wait_for_function("() => document.querySelectorAll('.study-row').length === 6")
         # A patient's name lists only that patient's studies.
-        viewer.page.click("a.patient-name:has-text('Synthetic, Chest')")
+        viewer.page.click(f"a.patient-name:has-text('{CT_PATIENT}')")
         viewer.page.wait_for_function("() => document.querySelectorAll('.study-row').length === 1")
-        assert viewer.page.input_value("#search") == "SYN-CT"
+        assert viewer.page.input_value("#search") == CT_PATIENT_ID
 
     def test_study_shows_one_thumbnail_per_series(self, viewer: Viewer) -> None:
         """Opening a study shows a drawn thumbnail for each of its two series."""
         viewer.goto()
-        viewer.page.click(".study-row:has-text('Synthetic chest CT') a")
+        viewer.page.click(".study-row:has-text('2001-01-01') a")   # the CT study's date
         viewer.page.wait_for_selector("#study-view[data-state=ready]")
         viewer.page.wait_for_function(
             "() => document.querySelectorAll('.series-card .thumb-box[data-state=ready] img.thumb').length === 2")
         cards = viewer.page.locator(".series-card")
         assert cards.count() == 2
-        assert "Axial 5 mm" in cards.nth(0).text_content() and f"{CT_SLICES} images" in cards.nth(0).text_content()
+        assert "Scout" in cards.nth(0).text_content() and f"{len(CT_SCOUT)} images" in cards.nth(0).text_content()
+        assert CT_AXIAL_DESCRIPTION in cards.nth(1).text_content()
+        assert f"{CT_SLICES} images" in cards.nth(1).text_content()
         width = viewer.page.evaluate("document.querySelector('img.thumb').naturalWidth")
         assert 0 < width <= 128
         viewer.shot("03-study")
-        viewer.page.click(".series-card:has-text('Axial 5 mm')")
+        viewer.page.click(f".series-card:has-text('{CT_AXIAL_DESCRIPTION}')")
         viewer.page.wait_for_selector("#canvas[data-state=ready]")
         assert viewer.page.url.split("#")[1].startswith(f"/series/{viewer.server.series('ct-axial')}")
 
@@ -355,7 +336,9 @@ class TestLook:
         stats = viewer.pixels()
         assert stats["levels"] > 50 and stats["max"] - stats["min"] > 100
         assert f"Image 1 / {CT_SLICES}" in viewer.text("#overlay-position")
-        assert "Synthetic, Chest" in viewer.text("#ov-patient")
+        assert CT_PATIENT in viewer.text("#ov-patient")
+        assert f"ID {CT_PATIENT_ID}" in viewer.text("#ov-patient-detail")
+        assert CT_AXIAL_DESCRIPTION in viewer.text("#ov-series")
         assert "(fit)" in viewer.text("#overlay-zoom")
         viewer.shot("05-ct")
 
@@ -386,8 +369,8 @@ class TestLook:
         viewer.shot("07-lung-preset")
         viewer.after(lambda: viewer.page.keyboard.press("5"))
         assert viewer.text("#overlay-window").startswith("C 400  W 1800 (Bone)")
-        viewer.after(lambda: viewer.page.keyboard.press("0"))
-        assert "(auto)" in viewer.text("#overlay-window")
+        viewer.after(lambda: viewer.page.keyboard.press("0"))   # back to the default: the file's window
+        assert viewer.text("#overlay-window") == before_text == "C 40  W 400 (file)"
 
     def test_file_window_preset(self, viewer: Viewer) -> None:
         """The file's own window (MR_small: C 600 W 1600) is the default and a preset (voi=0)."""
@@ -459,7 +442,7 @@ class TestMove:
         assert viewer.text("#overlay-position").startswith(f"Image 2 / {CT_SLICES}")
         second = viewer.text("#overlay-location")
         assert second != first
-        assert float(second.split()[1]) == pytest.approx(float(first.split()[1]) - 5, abs=0.01)
+        assert float(second.split()[1]) == pytest.approx(float(first.split()[1]) - CT_SPACING, abs=0.01)
         viewer.after(lambda: viewer.page.keyboard.press("ArrowDown"))
         assert viewer.text("#overlay-position").startswith(f"Image 3 / {CT_SLICES}")
         viewer.after(lambda: viewer.page.keyboard.press("ArrowUp"))
@@ -522,9 +505,9 @@ class TestRead:
         viewer.page.keyboard.press("t")
         viewer.page.wait_for_selector("#tags-table tr")
         assert "PatientName" in viewer.text("#tags-table")
-        viewer.page.fill("#tags-filter", "0010,0020 syn-ct")   # every word must match
+        viewer.page.fill("#tags-filter", "0008,103e smartscore")   # every word must match, in any case
         viewer.page.wait_for_function("() => document.querySelectorAll('#tags-table tr').length === 1")
-        assert "SYN-CT" in viewer.text("#tags-table")
+        assert CT_AXIAL_DESCRIPTION in viewer.text("#tags-table")
         viewer.page.fill("#tags-filter", "")
         viewer.shot("13-tags")
         viewer.page.keyboard.press("Escape")
@@ -554,7 +537,7 @@ class TestRead:
             viewer.page.click("#download")
         saved = Path(download.value.path())
         image = Image.open(io.BytesIO(saved.read_bytes()))
-        ds = pydicom.dcmread(CT_SMALL, stop_before_pixels=True)
+        ds = pydicom.dcmread(CT_AXIAL[0], stop_before_pixels=True)
         assert image.size == (ds.Columns, ds.Rows)
         assert download.value.suggested_filename.endswith(".png")
 
