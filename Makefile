@@ -8,7 +8,7 @@ PLUGIN := build/libOrthancPreviewer.so
 DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
 
-.PHONY: all setup system build run test test-cluster test-fast typecheck contact-sheet bench bench-quick clean
+.PHONY: all setup system build run test test-cluster test-fast typecheck contact-sheet bench bench-quick fuzz soak memcheck clean
 
 all: setup
 
@@ -50,6 +50,16 @@ test-cluster: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+# Robustness, long versions (results in tests/ROBUSTNESS.md).
+fuzz: setup
+	PREVIEWER_FUZZ_EXAMPLES=$${PREVIEWER_FUZZ_EXAMPLES:-1500} $(PY) -m pytest -q -p no:cacheprovider tests/test_robustness_fuzz.py tests/test_robustness_http.py -k fuzz
+
+soak: setup
+	$(PY) tests/soak.py --minutes $${SOAK_MINUTES:-10} --out test-artifacts/soak
+
+memcheck: setup
+	PREVIEWER_MEMCHECK=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_robustness_memcheck.py
 
 bench: setup
 	$(PY) -m benchmarks.run

@@ -7,7 +7,7 @@ from . import dicomweb, links, sdk, viewer, views
 from .cache import LruCache
 from .config import Config
 from .pixels.params import parse_params
-from .routes import Endpoint, Request, Response, Route, Router, send
+from .routes import Endpoint, HttpError, Request, Response, Route, Router, send
 from .views import Store, UnknownInstance
 from .warmup import Warmer
 
@@ -21,6 +21,14 @@ def _dicom_from_orthanc(instance_id: str) -> bytes:
         return sdk.dicom_for_instance(instance_id)
     except sdk.OrthancNotFound:
         raise UnknownInstance(instance_id) from None
+    except sdk.OrthancError as error:
+        # Orthanc answers -1 for the ID of another resource level, and any
+        # code when the instance vanished mid-read: tell those apart from a
+        # storage area that cannot read an existing file.
+        if sdk.instance_file_uuid(instance_id) is None:
+            raise UnknownInstance(instance_id) from None
+        raise HttpError(503, f"Orthanc cannot read the DICOM file of instance {instance_id}: "
+                             f"{error.description}", instance=instance_id) from None
 
 
 def _stats(store: Store) -> Endpoint:

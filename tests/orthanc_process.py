@@ -80,7 +80,7 @@ class OrthancProcess:
                     if expect_failure:
                         raise RuntimeError("Orthanc started although it was expected to fail")
                     return self
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 pass
             time.sleep(0.1)
         self.stop()

@@ -4,6 +4,15 @@ It exposes every SDK wrapper of :mod:`previewer.sdk` that the previewer's own
 routes do not reach, under ``/probe/...``, so that tests drive them through a
 real Orthanc.  A "PreviewerProbe" section of the configuration can ask for a
 storage area in Python: ``{"StorageArea": "/some/folder"}``.
+
+Fault injection for the robustness tests (tests/test_robustness_*.py):
+``/probe/faults?fail_reads=1&read_delay=2&raise_stored=1&raise_change=1``
+switches the storage area's reads to failing or slow, and makes the
+stored-instance and change callbacks raise; ``/probe/faults`` alone answers
+the current switches.  ``/probe/loop?kind=K&n=N`` calls one SDK wrapper that
+returns Orthanc-owned memory N times in-process (tests/test_robustness_memory.py),
+and ``stored_loop=N`` makes the stored-instance callback call the
+DicomInstance getters N times for each new instance.
 """
 from __future__ import annotations
 
@@ -20,6 +29,10 @@ from previewer.config import read_orthanc_configuration
 _stored: dict[str, dict[str, Any]] = {}
 _stored_lock = threading.Lock()
 _storage_stats = {"create": 0, "read": 0, "remove": 0}
+#: Fault switches, set by /probe/faults (and "PreviewerProbe": {"FailReads": true}).
+_faults: dict[str, float] = {"fail_reads": 0, "read_delay": 0.0, "raise_stored": 0,
+                             "raise_change": 0, "stored_loop": 0}
+_stored_loops = {"done": 0}
 
 
 class FolderStorage:
@@ -38,8 +51,10 @@ class FolderStorage:
         _storage_stats["create"] += 1
 
     def read(self, uuid: str, content_type: str) -> bytes:
-        time.sleep(self.delay)
+        time.sleep(self.delay + _faults["read_delay"])
         _storage_stats["read"] += 1
+        if _faults["fail_reads"]:
+            raise OSError(f"probe: deliberate read failure of {uuid}.{content_type}")
         return self._path(uuid, content_type).read_bytes()
 
     def remove(self, uuid: str, content_type: str) -> None:
@@ -52,6 +67,16 @@ def _json(output: sdk.RestOutput, value: Any) -> None:
 
 
 def _on_stored(instance: sdk.DicomInstance, instance_id: str) -> None:
+    if _faults["raise_stored"]:
+        raise RuntimeError(f"probe: deliberate failure in the stored-instance callback for {instance_id}")
+    for _ in range(int(_faults["stored_loop"])):
+        instance.json
+        instance.simplified_json
+        instance.remote_aet
+        instance.metadata("ReceptionDate")
+        instance.data
+    if _faults["stored_loop"]:
+        _stored_loops["done"] += int(_faults["stored_loop"])
     data = instance.data
     full = json.loads(instance.json or "{}")
     simplified = json.loads(instance.simplified_json or "{}")
@@ -177,11 +202,80 @@ def _storage(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None
     _json(output, dict(_storage_stats))
 
 
+def _faults_route(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
+    for key in _faults:
+        if key in request.query:
+            _faults[key] = float(request.query[key])
+    _json(output, {**_faults, "stored_loops_done": _stored_loops["done"]})
+
+
+def _on_change(change: str, resource_type: str, resource_id: str) -> None:
+    if _faults["raise_change"] and change == "deleted":
+        raise RuntimeError(f"probe: deliberate failure in the change callback for {resource_id}")
+
+
+_SYSTEM = "/system"
+
+
+def _loop_call(kind: str, arg: str) -> Any:
+    """One call of the SDK wrapper ``kind``; the result is dropped by the caller."""
+    if kind in _LOOKUPS:
+        return _LOOKUPS[kind](arg)
+    if kind == "rest_get":
+        return sdk.rest_api_get(arg or _SYSTEM)
+    if kind == "rest_get_error":
+        try:
+            return sdk.rest_api_get("/instances/no-such-instance")
+        except sdk.OrthancError as error:
+            return error.description
+    if kind == "rest_post":
+        return sdk.rest_api_post("/tools/lookup", arg.encode())
+    if kind == "rest_put":
+        return sdk.rest_api_put("/tools/metrics", b"true")
+    if kind == "dicom_for_instance":
+        return sdk.dicom_for_instance(arg)
+    if kind == "borrowed_dicom":
+        with sdk.borrowed_dicom(arg) as view:
+            return view.nbytes
+    if kind == "instance_file_uuid":
+        return sdk.instance_file_uuid(arg)
+    if kind == "configuration_path":
+        return sdk.configuration_path()
+    if kind == "orthanc_path":
+        return sdk.orthanc_path()
+    if kind == "orthanc_directory":
+        return sdk.orthanc_directory()
+    if kind == "error_description":
+        return sdk.error_description(17)
+    raise KeyError(kind)
+
+
+LOOP_KINDS = (*_LOOKUPS, "rest_get", "rest_get_error", "rest_post", "rest_put", "dicom_for_instance",
+              "borrowed_dicom", "instance_file_uuid", "configuration_path", "orthanc_path",
+              "orthanc_directory", "error_description")
+
+
+def _loop(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
+    kind = request.query.get("kind", "")
+    if kind not in LOOP_KINDS:
+        output.send_http_status(400, json.dumps({"error": f"kind must be one of {LOOP_KINDS}"}).encode())
+        return
+    n, arg = int(request.query.get("n", "1")), request.query.get("arg", "")
+    start = time.monotonic()
+    last = None
+    for _ in range(n):
+        last = _loop_call(kind, arg)
+    _json(output, {"kind": kind, "n": n, "seconds": time.monotonic() - start,
+                   "last": last if isinstance(last, (str, int, type(None))) else len(last)})
+
+
 def install(config: object) -> None:
     """Register the probe routes (called by the plugin at start-up)."""
     section = read_orthanc_configuration(sdk.configuration_path() or "").get("PreviewerProbe", {})
     if "StorageArea" in section:
         sdk.register_storage_area(FolderStorage(section["StorageArea"], section.get("ReadDelay", 0.0)))
+    _faults["fail_reads"] = float(bool(section.get("FailReads", False)))
+    sdk.register_on_change(_on_change)
     sdk.register_on_stored_instance(_on_stored)
     sdk.register_rest_callback("/probe/stored/([^/]+)", _stored_record)
     sdk.register_rest_callback("/probe/paths", _paths)
@@ -193,3 +287,5 @@ def install(config: object) -> None:
     sdk.register_rest_callback("/probe/locked", _locked, lock=True)
     sdk.register_rest_callback("/probe/unlocked", _unlocked)
     sdk.register_rest_callback("/probe/storage", _storage)
+    sdk.register_rest_callback("/probe/faults", _faults_route)
+    sdk.register_rest_callback("/probe/loop", _loop)

@@ -132,6 +132,9 @@ def palette_from_dataset(ds: Dataset) -> Palette | None:
         # PS3.3 C.7.6.3.1.5: 0 entries means 2^16.
         entries = int(desc[0]) or 65536
         first, bits = int(desc[1]), int(desc[2])
+        if not 1 <= bits <= 16:
+            # PS3.3 C.7.6.3.1.5: palette entries have 8 or 16 bits.
+            raise Unsupported(f"Invalid {desc_tag} {name} Palette Color LUT bits value {bits}")
         if f"Segmented{name}PaletteColorLookupTableData" in ds:
             # PS3.3 C.7.9.2: segmented data is always 16-bit words.
             words = lut_data(

@@ -62,6 +62,10 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
                 # No preamble/"DICM": read as a bare dataset.
                 buffer.seek(0)
                 ds = pydicom.dcmread(buffer, force=True)
+            # Convert every element now, so that a malformed one (an unknown
+            # VR, a bad length) is this function's Unsupported, not a later error.
+            for _ in ds.iterall():
+                pass
     except Exception as exc:  # pydicom raises many exception types
         raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
     truncated = [str(w.message) for w in caught if "End of file" in str(w.message)]
@@ -124,6 +128,86 @@ def check_size(ds: Dataset, max_megapixels: float | None) -> None:
         raise TooLarge(
             f"Frame of {rows}x{cols}x{samples} samples exceeds the limit "
             f"of {max_megapixels} megapixels"
+        )
+
+
+#: ITU T.81 B.1.1.3 start-of-frame markers (not DHT C4, JPG C8, DAC CC),
+#: and JPEG-LS SOF55 (ITU T.87 C.2.2).
+_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC} | {0xF7}
+#: Markers without a length field (ITU T.81 B.1.1.3): TEM, RSTn, SOI.
+_STANDALONE = frozenset(range(0xD0, 0xD9)) | {0x01}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """(rows, columns) of a JPEG / JPEG-LS frame header (ITU T.81 B.2.2)."""
+    pos = 2
+    while pos + 9 <= len(data):
+        if data[pos] != 0xFF:
+            return None
+        marker = data[pos + 1]
+        if marker == 0xFF:  # fill byte
+            pos += 1
+        elif marker in _STANDALONE:
+            pos += 2
+        elif marker in _SOF_MARKERS:
+            rows = int.from_bytes(data[pos + 5 : pos + 7], "big")
+            cols = int.from_bytes(data[pos + 7 : pos + 9], "big")
+            return rows, cols
+        else:
+            pos += 2 + int.from_bytes(data[pos + 2 : pos + 4], "big")
+    return None
+
+
+def _j2k_size(data: bytes) -> tuple[int, int] | None:
+    """(rows, columns) of a JPEG 2000 SIZ marker segment (ISO 15444-1 A.5.1)."""
+    at = data.find(b"\xff\x4f\xff\x51", 0, 4096)
+    if at < 0 or at + 26 > len(data):
+        return None
+    x, y, x0, y0 = (
+        int.from_bytes(data[at + 8 + 4 * i : at + 12 + 4 * i], "big") for i in range(4)
+    )
+    return max(0, y - y0), max(0, x - x0)
+
+
+def codestream_size(frame: bytes) -> tuple[int, int] | None:
+    """(rows, columns) that a compressed frame's own header claims, if known.
+
+    Decoders size their output from this header, not from (0028,0010) Rows
+    and (0028,0011) Columns, so it is checked before decoding.
+    """
+    if frame[:2] == b"\xff\xd8":
+        return _jpeg_size(frame)
+    return _j2k_size(frame[:4096])
+
+
+def check_codestream(
+    ds: Dataset, index: int, max_megapixels: float | None, tsyntax: UID
+) -> None:
+    """Refuse a frame whose codestream claims more pixels than the dataset.
+
+    A small codestream whose header claims a huge image (a decompression
+    bomb) raises :class:`TooLarge` above the limit, :class:`Unsupported`
+    when it merely exceeds Rows x Columns.
+    """
+    try:
+        frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
+    except Exception:  # noqa: BLE001 - a broken encapsulation is the decoder's 415
+        return
+    claimed = codestream_size(frame[:65536])
+    if claimed is None:
+        return
+    rows = _required_int(ds, "Rows", "(0028,0010)")
+    cols = _required_int(ds, "Columns", "(0028,0011)")
+    area = claimed[0] * claimed[1]
+    if max_megapixels is not None and area > max_megapixels * 1e6:
+        raise TooLarge(
+            f"The codestream of frame {index} claims {claimed[0]}x{claimed[1]} pixels, "
+            f"above the limit of {max_megapixels} megapixels ({tsyntax.name})"
+        )
+    if area > rows * cols:
+        raise Unsupported(
+            f"The codestream of frame {index} claims {claimed[0]}x{claimed[1]} pixels "
+            f"but (0028,0010)/(0028,0011) give {rows}x{cols} ({tsyntax.name})"
         )
 
 
@@ -211,7 +295,11 @@ def _decode_with_pydicom(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any]:
             arr, meta = decoder.as_array(
                 ds, index=index, validate=True, raw=True, **as_pixel_options(ds)
             )
-    except Exception as exc:  # decoder plugins raise assorted exceptions
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - decoder plugins raise assorted
+        # exceptions, and a Rust decoder's panic (pyo3 PanicException) is a
+        # BaseException: all are an undecodable frame.
         raise Unsupported(
             f"Cannot decode frame {index} with (0002,0010) Transfer Syntax UID "
             f"{tsyntax} ({tsyntax.name}): {exc}"
@@ -251,6 +339,9 @@ def decode_frame(
     elif keyword == "PixelData" and tsyntax == RLELossless and bits == 1:
         arr = _rle_1bit_frame(ds, index)
     else:
+        if (keyword == "PixelData" and tsyntax.is_transfer_syntax
+                and tsyntax.is_compressed and tsyntax != RLELossless):
+            check_codestream(ds, index, max_megapixels, tsyntax)
         arr = _decode_with_pydicom(ds, index, tsyntax)
     if arr.ndim == 3 and arr.dtype.itemsize > 2:
         # Colour is delivered as at most 16 bits per sample.

@@ -51,8 +51,14 @@ class Rescale:
 def lut_data(
     item: Dataset, keyword: str, count: int | None, bits: int, little: bool
 ) -> NDArray[Any]:
-    """LUT Data as int64: a US value list, or OW bytes in file byte order."""
+    """LUT Data as int64: a US value list, or OW bytes in file byte order.
+
+    An empty value (which pydicom reads as None) gives an empty array;
+    callers reject it (PS3.3 C.11.1.1.1 requires the data to be present).
+    """
     value = item[keyword].value
+    if value is None:
+        return np.zeros(0, np.int64)
     if isinstance(value, bytes | bytearray):
         if bits <= 8 and count is not None and len(value) == count:
             return np.frombuffer(value, np.uint8).astype(np.int64)
@@ -125,6 +131,9 @@ def _lut(item: Dataset, signed: bool, little: bool, explanation_key: str) -> Lut
     # PS3.3 C.11.1.1.1: 0 entries means 2^16; first value US or SS.
     entries = int(desc[0]) or 65536
     first, bits = int(desc[1]), int(desc[2])
+    if not 1 <= bits <= 16:
+        # PS3.3 C.11.1.1.1 / C.11.2.1.1: LUT entries have 8 to 16 bits.
+        raise Unsupported(f"Invalid (0028,3002) LUT Descriptor bits value {bits}")
     if signed and first >= 32768:
         first -= 65536
     data = lut_data(item, "LUTData", entries, bits, little)[:entries]

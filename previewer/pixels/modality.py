@@ -39,7 +39,13 @@ def apply_rescale(arr: NDArray[Any], rescale: Rescale) -> NDArray[Any]:
     slope, intercept = rescale.slope, rescale.intercept
     if slope == 1.0 and intercept == 0.0:
         return arr
-    integral = slope.is_integer() and intercept.is_integer()
+    # Integral values beyond 2**31 (a corrupt rescale) go the float way:
+    # their products would not fit any integer dtype.
+    integral = (
+        slope.is_integer()
+        and intercept.is_integer()
+        and max(abs(slope), abs(intercept)) < 2**31
+    )
     if arr.dtype.kind in "ui" and integral and arr.size:
         lo, hi = int(arr.min()), int(arr.max())
         # The dtype must hold stored, scaled and final values alike.
