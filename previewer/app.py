@@ -1,6 +1,7 @@
 """The previewer's route table and its installation into Orthanc."""
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from . import dicomweb, links, sdk, viewer, views
@@ -131,7 +132,8 @@ def install(config: Config) -> Router:
     """Register every route of the table with Orthanc, and the callbacks."""
     store = Store(dicom=_dicom_from_orthanc, version=sdk.instance_file_uuid,
                   cache=LruCache(config.cache_size_mb * 2**20),
-                  max_megapixels=config.max_megapixels, encoder=config.png_encoder)
+                  max_megapixels=config.max_megapixels, encoder=config.png_encoder,
+                  decode_slots=threading.Semaphore(config.decode_concurrency))
     router = Router(routes(store, config.thumbnail_size), sdk.log_error)
 
     def on_rest(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +33,7 @@ class LruCache:
         self._by_instance: dict[str, set[tuple[Any, ...]]] = {}
         self._size = 0
         self._lock = threading.Lock()
+        self._computing: dict[tuple[Any, ...], threading.Lock] = {}
         self.stats = Stats()
 
     @property
@@ -65,6 +67,26 @@ class LruCache:
                 oldest = next(iter(self._entries))
                 self._drop(oldest)
                 self.stats.evictions += 1
+
+    def get_or_compute(self, key: tuple[Any, ...], compute: Callable[[], Any],
+                       size: Callable[[Any], int]) -> Any:
+        """The value for ``key``, computed once however many threads ask at the same time."""
+        value = self.get(key)
+        if value is not None:
+            return value
+        with self._lock:
+            pending = self._computing.setdefault(key, threading.Lock())
+        try:
+            with pending:
+                value = self.get(key)
+                if value is None:
+                    value = compute()
+                    self.put(key, value, size(value))
+                return value
+        finally:
+            with self._lock:
+                if self._computing.get(key) is pending:
+                    del self._computing[key]
 
     def forget(self, instance_id: str) -> int:
         """Drop every entry of an instance; the number dropped."""

@@ -37,6 +37,7 @@ class Config:
     serialize_requests: bool = False
     warm_on_ingest: bool = True
     png_encoder: str = "orthanc"
+    decode_concurrency: int = 2
     test_modules: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -64,6 +65,8 @@ _OPTIONS: dict[str, Option] = {
                              "decode and pre-render the thumbnail of each new instance in the background"),
     "png_encoder": Option("PngEncoder", str, lambda v: v in ("orthanc", "fast"), '"orthanc" or "fast"',
                           "default PNG encoder: Orthanc's libpng, or the fast numpy + ISA-L one"),
+    "decode_concurrency": Option("DecodeConcurrency", int, lambda v: 1 <= v <= 256, "an integer in 1..256",
+                                 "cold decodes run at once (others wait); bounds their memory and CPU"),
     "test_modules": Option("TestModules", tuple, lambda v: all(isinstance(p, str) for p in v),
                            "a list of paths of Python files",
                            "test-only modules to load (used by the test suite)"),

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import re
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,8 @@ class Store:
     cache: LruCache = field(default_factory=lambda: LruCache(256 * 2**20))
     max_megapixels: float | None = None
     encoder: str = "orthanc"
+    #: Cold decodes allowed at once: bounds the memory and CPU they take.
+    decode_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(2))
 
 
 def _check_id(instance_id: str) -> None:
@@ -105,12 +108,13 @@ def instance_version(store: Store, instance_id: str) -> str:
 
 def modality_frame(store: Store, instance_id: str, version: str, index: int) -> render.ModalityFrame:
     """Frame ``index`` after the Modality LUT, from the cache or decoded now."""
-    key = (instance_id, version, "frame", index)
-    frame: render.ModalityFrame | None = store.cache.get(key)
-    if frame is None:
-        dataset = _dataset(store, instance_id)
-        frame = render.modality_frame(dataset, index, max_megapixels=store.max_megapixels)
-        store.cache.put(key, frame, _frame_size(frame))
+    def decode() -> render.ModalityFrame:
+        with store.decode_slots:
+            dataset = _dataset(store, instance_id)
+            return render.modality_frame(dataset, index, max_megapixels=store.max_megapixels)
+
+    frame: render.ModalityFrame = store.cache.get_or_compute(
+        (instance_id, version, "frame", index), decode, _frame_size)
     return frame
 
 

@@ -70,3 +70,22 @@ class TestLruCache:
             thread.join()
         assert cache.size_bytes <= 1000
         assert cache.size_bytes == 7 * len(cache)
+
+    def test_get_or_compute_runs_once_for_parallel_callers(self) -> None:
+        """Eight threads asking for the same missing key compute it once and all get it."""
+        import time
+        cache = LruCache(1000)
+        calls: list[int] = []
+
+        def compute() -> str:
+            calls.append(1)
+            time.sleep(0.05)
+            return "value"
+        results: list[str] = []
+        threads = [threading.Thread(target=lambda: results.append(cache.get_or_compute(("a", 0), compute, len)))
+                   for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert results == ["value"] * 8 and len(calls) == 1

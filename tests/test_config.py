@@ -18,8 +18,8 @@ class TestFromSection:
         """Each option is converted to its type."""
         config = from_section({"CacheSizeMB": 64, "MaxMegapixels": 50, "ThumbnailSize": 96,
                                "SerializeRequests": True, "WarmOnIngest": False, "PngEncoder": "fast",
-                               "TestModules": ["/x.py"]})
-        assert config == Config(64, 50.0, 96, True, False, "fast", ("/x.py",))
+                               "DecodeConcurrency": 4, "TestModules": ["/x.py"]})
+        assert config == Config(64, 50.0, 96, True, False, "fast", 4, ("/x.py",))
 
     @pytest.mark.parametrize("section, option", [
         ({"CacheSizeMB": -1}, "CacheSizeMB"),
@@ -32,6 +32,7 @@ class TestFromSection:
         ({"WarmOnIngest": 1}, "WarmOnIngest"),
         ({"PngEncoder": "zopfli"}, "PngEncoder"),
         ({"PngEncoder": 3}, "PngEncoder"),
+        ({"DecodeConcurrency": 0}, "DecodeConcurrency"),
         ({"CacheSizeMb": 3}, "CacheSizeMb"),
     ])
     def test_invalid_value_names_the_option(self, section: dict[str, object], option: str) -> None:

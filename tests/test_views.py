@@ -180,6 +180,27 @@ class TestFramePng:
         assert np.array_equal(small, expected)
 
 
+    def test_parallel_cold_requests_decode_once(self, fake: FakeStore) -> None:
+        """Eight parallel first requests for one frame read its file once, two decodes at most at a time."""
+        import threading
+        from concurrent.futures import ThreadPoolExecutor
+        active, peak, lock = [0], [0], threading.Lock()
+
+        def dicom(instance_id: str) -> bytes:
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            try:
+                return fake.dicom(instance_id)
+            finally:
+                with lock:
+                    active[0] -= 1
+        store = views.Store(dicom=dicom, version=fake.version, cache=LruCache(64 * 2**20))
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(lambda n: views.frame_png(store, _request(CT_ID, query={"window": f"{n},400"})), range(8)))
+        assert fake.reads == 1 and peak[0] <= 2
+
+
 class TestInstanceInfo:
     def test_info_names_size_and_window(self, store: views.Store) -> None:
         """/info answers rows, columns and the window used."""
