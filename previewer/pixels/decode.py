@@ -185,9 +185,9 @@ def check_codestream(
 ) -> None:
     """Refuse a frame whose codestream claims more pixels than the dataset.
 
-    A small codestream whose header claims a huge image (a decompression
-    bomb) raises :class:`TooLarge` above the limit, :class:`Unsupported`
-    when it merely exceeds Rows x Columns.
+    A codestream whose header claims more pixels than Rows x Columns (a
+    corrupt header, or a decompression bomb) raises :class:`Unsupported`;
+    one within Rows x Columns but above the limit raises :class:`TooLarge`.
     """
     try:
         frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
@@ -199,15 +199,17 @@ def check_codestream(
     rows = _required_int(ds, "Rows", "(0028,0010)")
     cols = _required_int(ds, "Columns", "(0028,0011)")
     area = claimed[0] * claimed[1]
-    if max_megapixels is not None and area > max_megapixels * 1e6:
-        raise TooLarge(
-            f"The codestream of frame {index} claims {claimed[0]}x{claimed[1]} pixels, "
-            f"above the limit of {max_megapixels} megapixels ({tsyntax.name})"
-        )
+    # A codestream larger than Rows x Columns is corrupt whatever its size (415);
+    # the limit applies to what remains (413).
     if area > rows * cols:
         raise Unsupported(
             f"The codestream of frame {index} claims {claimed[0]}x{claimed[1]} pixels "
             f"but (0028,0010)/(0028,0011) give {rows}x{cols} ({tsyntax.name})"
+        )
+    if max_megapixels is not None and area > max_megapixels * 1e6:
+        raise TooLarge(
+            f"The codestream of frame {index} claims {claimed[0]}x{claimed[1]} pixels, "
+            f"above the limit of {max_megapixels} megapixels ({tsyntax.name})"
         )
 
 
