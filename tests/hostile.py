@@ -28,16 +28,17 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom import config as pydicom_config
 from pydicom.data import get_testdata_file
-from pydicom.dataelem import RawDataElement
 from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.tag import Tag
 from pydicom.encaps import generate_frames
 from pydicom.sequence import Sequence
+from pydicom.tag import Tag
 from pydicom.uid import generate_uid
 
 #: (label, file name in pydicom's test files, kind).
@@ -75,20 +76,25 @@ def _read(file_name: str) -> Dataset:
         return pydicom.dcmread(source_path(file_name), force=True)
 
 
-def _write(ds: Dataset, name: str) -> bytes:
-    """The dataset as a file, with a fresh SOP Instance UID; no value checks."""
-    ds.SOPInstanceUID = generate_uid(entropy_srcs=["orthanc-previewer-hostile", name])
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+def unchecked_bytes(ds: Dataset, **options: Any) -> bytes:
+    """The dataset written as it is, however invalid its values (``save_as`` options passed on)."""
     old = pydicom_config.settings.writing_validation_mode
     pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
     try:
         buffer = io.BytesIO()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds.save_as(buffer, enforce_file_format=False)
+            ds.save_as(buffer, enforce_file_format=False, **options)
         return buffer.getvalue()
     finally:
         pydicom_config.settings.writing_validation_mode = old
+
+
+def _write(ds: Dataset, name: str) -> bytes:
+    """The dataset as a file, with a fresh SOP Instance UID; no value checks."""
+    ds.SOPInstanceUID = generate_uid(entropy_srcs=["orthanc-previewer-hostile", name])
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    return unchecked_bytes(ds)
 
 
 def _even(data: bytes) -> bytes:

@@ -7,19 +7,17 @@ raises it with PREVIEWER_FUZZ_EXAMPLES.
 """
 from __future__ import annotations
 
-import io
-import struct
 import os
+import struct
 import warnings
 
+import hostile
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from pydicom import config as pydicom_config
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
-import hostile
 from previewer.pixels import decode, render
 from previewer.pixels.errors import PixelError
 from previewer.pixels.params import parse_params
@@ -109,19 +107,11 @@ def datasets(draw: st.DrawFn) -> bytes:
     length = draw(st.sampled_from([expected, expected, max(0, expected - 2), expected + 16, 0, 1]))
     ds.add_new(0x7FE00010, "OB" if int(ds.BitsAllocated) <= 8 else "OW", draw(st.binary(min_size=length,
                                                                                  max_size=length)))
-    old = pydicom_config.settings.writing_validation_mode
-    pydicom_config.settings.writing_validation_mode = pydicom_config.IGNORE
     try:
-        buffer = io.BytesIO()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            ds.save_as(buffer, enforce_file_format=False, implicit_vr=ds.file_meta.TransferSyntaxUID
-                       == ImplicitVRLittleEndian, little_endian=True)
-        return buffer.getvalue()
+        return hostile.unchecked_bytes(ds, implicit_vr=ds.file_meta.TransferSyntaxUID == ImplicitVRLittleEndian,
+                                       little_endian=True)
     except (ValueError, TypeError, OverflowError, AttributeError, OSError, struct.error):
         return b""  # a value pydicom cannot write at all: nothing to fuzz
-    finally:
-        pydicom_config.settings.writing_validation_mode = old
 
 
 _QUERY = st.dictionaries(
