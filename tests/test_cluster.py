@@ -148,9 +148,19 @@ def _wait_warmup_done(cluster: Cluster, url: str, done: int, timeout: float = 20
         time.sleep(0.05)
 
 
+def _idle_warmup(cluster: Cluster, url: str, timeout: float = 20) -> dict[str, int]:
+    """The node's warm-up counters once everything queued earlier is finished."""
+    deadline = time.monotonic() + timeout
+    while True:
+        warm = cluster.stats(url)["warmup"]
+        if warm["queued"] == warm["done"] + warm["failed"] or time.monotonic() > deadline:
+            return warm  # type: ignore[no-any-return]
+        time.sleep(0.05)
+
+
 def test_warmup_runs_only_on_the_ingesting_node(cluster: Cluster) -> None:
     """OnStoredInstance fires on the node that received the file: one pre-render per instance."""
-    before_a, before_b = cluster.stats(cluster.a)["warmup"], cluster.stats(cluster.b)["warmup"]
+    before_a, before_b = _idle_warmup(cluster, cluster.a), _idle_warmup(cluster, cluster.b)
     for path in (MR_SMALL, RGB_FILE):
         cluster.upload(cluster.a, fresh_copy(path))
     warm_a = _wait_warmup_done(cluster, cluster.a, before_a["done"] + before_a["failed"] + 2)
