@@ -88,10 +88,15 @@ def _round_robin(ids: list[str], make: Callable[[str], tuple[str, dict[str, str]
     return request
 
 
-def warm_ours(ids: list[str]) -> load.Request:
+def load_rps(point: dict[str, Any]) -> float:
+    """core /rendered req/s of a warm measurement point."""
+    return float(point["core_rendered"]["rps"])
+
+
+def warm_ours(ids: list[str], extra: str = "") -> load.Request:
     def make(instance: str) -> tuple[str, dict[str, str]]:
         c, w = new_window()
-        return ours(instance, f"window={c:g},{w:g}"), {}
+        return ours(instance, f"window={c:g},{w:g}{extra}"), {}
     return _round_robin(ids, make)
 
 
@@ -182,6 +187,10 @@ def run(quick: bool) -> dict[str, Any]:
                             "ratio_rps_vs_rendered": round(ours_warm.rps / rendered.rps, 2),
                             "ratio_rps_vs_preview": round(ours_warm.rps / preview.rps, 2)}
         results["warm_ct"] = warm
+        # The same warm load with the opt-in fast encoder ("PngEncoder": "fast" or encoder=fast).
+        fast = load.run(port, warm_ours(warm_ids, "&encoder=fast"), 4, duration=duration, warmup=1)
+        results["warm_ct_fast_c4"] = {"ours_fast": fast.as_dict(),
+                                      "ratio_rps_vs_rendered": round(fast.rps / load_rps(warm["4"]), 2)}
 
         print("  http: If-None-Match", flush=True)
         path = ours(warm_ids[0], "window=40,400")
