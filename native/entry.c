@@ -2,6 +2,7 @@
  * Python interpreter.  Included by cffi in the generated module source, after
  * <Python.h>. */
 #include <dlfcn.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <orthanc/OrthancCPlugin.h>

@@ -152,3 +152,6 @@ void OrthancPluginSetHttpErrorDetails(OrthancPluginContext*, OrthancPluginRestOu
 
 /* the C allocator: Orthanc frees what a storage-area read callback returns with free() */
 void* malloc(size_t);
+/* glibc's allocator tuning (see previewer/sdk.py, set_mmap_threshold) */
+#define M_MMAP_THRESHOLD ...
+int mallopt(int, int);

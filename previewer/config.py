@@ -38,6 +38,7 @@ class Config:
     warm_on_ingest: bool = True
     png_encoder: str = "orthanc"
     decode_concurrency: int = 2
+    mmap_threshold_kb: int = 256
     test_modules: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -67,6 +68,9 @@ _OPTIONS: dict[str, Option] = {
                           "default PNG encoder: Orthanc's libpng, or the fast numpy + ISA-L one"),
     "decode_concurrency": Option("DecodeConcurrency", int, lambda v: 1 <= v <= 256, "an integer in 1..256",
                                  "cold decodes run at once (others wait); bounds their memory and CPU"),
+    "mmap_threshold_kb": Option("MmapThresholdKB", int, lambda v: 0 <= v <= 32768, "an integer in 0..32768",
+                                "glibc serves blocks of this size and more with mmap, so freed frames go back "
+                                "to the system (0 leaves glibc's dynamic default)"),
     "test_modules": Option("TestModules", tuple, lambda v: all(isinstance(p, str) for p in v),
                            "a list of paths of Python files",
                            "test-only modules to load (used by the test suite)"),

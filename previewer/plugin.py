@@ -31,6 +31,8 @@ def initialize(context: Any) -> int:
     try:
         config = load(sdk.configuration_path())
         sdk.log_warning(f"Orthanc Previewer {__version__}: {config.describe()}")
+        if config.mmap_threshold_kb and not sdk.set_mmap_threshold(config.mmap_threshold_kb * 1024):
+            sdk.log_warning("Orthanc Previewer: glibc refused the MmapThresholdKB setting")
         app.install(config)
         for path in config.test_modules:
             _modules.append(_load_test_module(path, config))

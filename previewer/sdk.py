@@ -145,6 +145,16 @@ def log_info(message: str) -> None:
 
 # --- the Orthanc core --------------------------------------------------------
 
+def set_mmap_threshold(size: int) -> bool:
+    """Make glibc serve allocations of ``size`` bytes and more with mmap, process-wide.
+
+    This also turns off glibc's dynamic threshold, which otherwise grows up
+    to 32 MB after large blocks are freed, so that the memory of large numpy
+    arrays stays in the heap after use.  Returns False if glibc refused.
+    """
+    return bool(lib.mallopt(lib.M_MMAP_THRESHOLD, size))
+
+
 def check_version() -> bool:
     """True if this Orthanc is at least as new as the SDK we were built with."""
     return bool(lib.OrthancPluginCheckVersion(_context))

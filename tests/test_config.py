@@ -18,8 +18,8 @@ class TestFromSection:
         """Each option is converted to its type."""
         config = from_section({"CacheSizeMB": 64, "MaxMegapixels": 50, "ThumbnailSize": 96,
                                "SerializeRequests": True, "WarmOnIngest": False, "PngEncoder": "fast",
-                               "DecodeConcurrency": 4, "TestModules": ["/x.py"]})
-        assert config == Config(64, 50.0, 96, True, False, "fast", 4, ("/x.py",))
+                               "DecodeConcurrency": 4, "MmapThresholdKB": 0, "TestModules": ["/x.py"]})
+        assert config == Config(64, 50.0, 96, True, False, "fast", 4, 0, ("/x.py",))
 
     @pytest.mark.parametrize("section, option", [
         ({"CacheSizeMB": -1}, "CacheSizeMB"),
@@ -33,6 +33,7 @@ class TestFromSection:
         ({"PngEncoder": "zopfli"}, "PngEncoder"),
         ({"PngEncoder": 3}, "PngEncoder"),
         ({"DecodeConcurrency": 0}, "DecodeConcurrency"),
+        ({"MmapThresholdKB": -1}, "MmapThresholdKB"),
         ({"CacheSizeMb": 3}, "CacheSizeMb"),
     ])
     def test_invalid_value_names_the_option(self, section: dict[str, object], option: str) -> None:
