@@ -544,3 +544,42 @@ class TestRead:
 
 def _percent(text: str) -> int:
     return int(re.search(r"(\d+)%", text).group(1))  # type: ignore[union-attr]
+
+
+@pytest.fixture(scope="module")
+def secured(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
+    """An Orthanc with AuthenticationEnabled and one registered user, holding the real CT study."""
+    process = OrthancProcess(tmp_path_factory.mktemp("secured"), probe=False, extra={
+        "AuthenticationEnabled": True, "RegisteredUsers": {"alice": "secret"}})
+    process.http.auth = ("alice", "secret")
+    process.start()
+    for path in CT_AXIAL:
+        process.upload(path)
+    yield process
+    process.stop()
+
+
+class TestUnderAuthentication:
+    """With Orthanc's authentication on, the viewer works for a logged-in user and refuses anonymous ones."""
+
+    def test_logged_in_user_browses_and_sees_an_image(self, browser: Any, secured: OrthancProcess) -> None:
+        """alice/secret: the study list, then the series drawn; anonymous: 401 on the viewer and its API."""
+        assert requests.get(f"{secured.url}/previewer/index.html", timeout=10).status_code == 401
+        assert requests.get(f"{secured.url}/previewer/api/studies", timeout=10).status_code == 401
+        context = browser.new_context(viewport=VIEWPORT, http_credentials={"username": "alice", "password": "secret"})
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        try:
+            page.goto(f"{secured.url}/previewer/")
+            page.wait_for_selector(".study-row")
+            assert CT_PATIENT in str(page.text_content("#studies"))
+            series = secured.get("/series").json()[0]
+            page.goto(f"{secured.url}/previewer/index.html#/series/{series}")
+            page.wait_for_function("() => Number(document.querySelector('#canvas').dataset.renders) > 0")
+            stats = page.evaluate(_CANVAS_STATS)
+            assert stats["max"] > stats["min"]
+            page.screenshot(path=str(ARTIFACTS / "20-authenticated.png"))
+        finally:
+            context.close()
+        assert errors == []
