@@ -109,10 +109,11 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
             f"{peak} MB (baseline {memory['baseline_rss_mb']} + {memory['cache_size_mb']} + 100 = {allowed} MB)",
             peak <= allowed,
             "the previewer's cache stays at its limit (see the memory table) and Orthanc's storage cache is off "
-            "in this run; the excess is glibc keeping the freed memory of large numpy arrays (7-14 MB per CR "
-            "decode) in its heaps. Measured separately: with MALLOC_MMAP_THRESHOLD_=262144 in Orthanc's "
-            "environment the peak was 260 MB (173 above baseline, against 164 allowed) at about 25% fewer "
-            "requests per second; MALLOC_ARENA_MAX=2 alone changed little (417 MB)")
+            "in this run. The plugin sets glibc's mmap threshold (MmapThresholdKB 256) so that freed frame "
+            "arrays go back to the system: with glibc's defaults the same run peaked at 516 MB. What remains "
+            "above the limit is the transient memory of cold decodes in flight (DecodeConcurrency 2; a 7 MB "
+            "CR file, its dataset, and its decoded and resized arrays take several times the file size); "
+            "DecodeConcurrency 1, or a cache limit lower by that margin, would meet it")
     return rows
 
 
