@@ -15,6 +15,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+#: Orthanc's resource identifiers: the SHA-1 of the DICOM identifiers, in five groups.
+ORTHANC_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}")
+
 _PARAM = re.compile(r"{([a-zA-Z_][a-zA-Z0-9_]*)(?::(str|int|path))?}")
 _CONVERTERS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "str": ("[^/]+", str),

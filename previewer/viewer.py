@@ -35,12 +35,11 @@ import hashlib
 import json
 import math
 import os
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from .routes import HttpError, Request, Response, Route
+from .routes import ORTHANC_ID, HttpError, Request, Response, Route
 
 PREFIX = "/previewer"
 
@@ -87,7 +86,6 @@ DEFAULT_THUMBNAIL_SIZE = 128
 MAX_STUDIES = 5000
 
 #: An Orthanc resource ID: the SHA-1 of its DICOM UIDs in five dash-separated groups.
-_ORTHANC_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}")
 
 RestGet = Callable[[str], bytes]
 
@@ -153,7 +151,7 @@ def redirect_to_index(request: Request) -> Response:
 # --- reading Orthanc -----------------------------------------------------------
 
 def _check_id(kind: str, resource_id: str) -> str:
-    if not _ORTHANC_ID.fullmatch(resource_id):
+    if not ORTHANC_ID.fullmatch(resource_id):
         raise HttpError(404, f"unknown {kind} '{resource_id}'", **{kind: resource_id})
     return resource_id
 

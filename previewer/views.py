@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from .pixels import decode, render
 from .pixels.errors import PixelError
 from .pixels.params import RenderParams, parse_params
 from .pixels.resize import area_resize, fit_size
-from .routes import Endpoint, HttpError, Request, Response
+from .routes import ORTHANC_ID, Endpoint, HttpError, Request, Response
 
 #: Query parameters the PNG routes accept (others get 400).
 PNG_PARAMETERS = frozenset({
@@ -39,8 +38,6 @@ PNG_PARAMETERS = frozenset({
 ENCODERS = ("orthanc", "fast")
 #: Renders up to this size are cached whole (thumbnails, small previews).
 SMALL_RENDER_BYTES = 256 * 1024
-#: Orthanc's identifiers: the SHA-1 of the DICOM identifiers, in five groups.
-_ORTHANC_ID = re.compile(r"[0-9a-f]{8}(-[0-9a-f]{8}){4}")
 
 
 class UnknownInstance(LookupError):
@@ -61,7 +58,7 @@ class Store:
 
 
 def _check_id(instance_id: str) -> None:
-    if not _ORTHANC_ID.fullmatch(instance_id):
+    if not ORTHANC_ID.fullmatch(instance_id):
         raise HttpError(404, f"unknown instance '{instance_id[:100]}'", instance=instance_id[:100])
 
 
