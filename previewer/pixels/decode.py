@@ -9,7 +9,6 @@ Compression.  Colour frames are returned as RGB (PS3.3 C.7.6.3.1.2).
 from __future__ import annotations
 
 import io
-import warnings
 import zlib
 from typing import Any
 
@@ -29,6 +28,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
+from . import warn
 from .color import ybr_to_rgb
 from .errors import FrameNotFound, TooLarge, Unsupported
 
@@ -54,8 +54,7 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
     """
     buffer = io.BytesIO(bytes(data))
     try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
+        with warn.recorded() as caught:
             try:
                 ds = pydicom.dcmread(buffer)
             except InvalidDicomError:
@@ -68,7 +67,7 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
                 pass
     except Exception as exc:  # pydicom raises many exception types
         raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
-    truncated = [str(w.message) for w in caught if "End of file" in str(w.message)]
+    truncated = [message for message in caught if "End of file" in message]
     if len(ds) == 0 or (truncated and not any(k in ds for k in PIXEL_KEYWORDS)):
         reason = truncated[0] if truncated else "no data element could be parsed"
         raise Unsupported(f"Unreadable or truncated DICOM file: {reason}")
@@ -86,8 +85,7 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
 
 def frame_count(ds: Dataset) -> int:
     """Value of (0028,0008) Number of Frames, 1 when absent."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # invalid IS values are reported below
+    with warn.silenced():  # invalid IS values are reported below
         raw = ds.get("NumberOfFrames")
     if raw is None or raw == "":
         return 1
@@ -292,8 +290,7 @@ def _decode_with_pydicom(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any]:
             f"{tsyntax} ({tsyntax.name})"
         )
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+        with warn.silenced():
             arr, meta = decoder.as_array(
                 ds, index=index, validate=True, raw=True, **as_pixel_options(ds)
             )
