@@ -103,12 +103,13 @@ def instance_version(store: Store, instance_id: str) -> str:
     return version
 
 
-def modality_frame(store: Store, instance_id: str, version: str, index: int) -> render.ModalityFrame:
-    """Frame ``index`` after the Modality LUT, from the cache or decoded now."""
+def modality_frame(store: Store, instance_id: str, version: str, index: int,
+                   dataset: Any = None) -> render.ModalityFrame:
+    """Frame ``index`` after the Modality LUT, from the cache or decoded now (from ``dataset`` if given)."""
     def decode() -> render.ModalityFrame:
         with store.decode_slots:
-            dataset = _dataset(store, instance_id)
-            return render.modality_frame(dataset, index, max_megapixels=store.max_megapixels)
+            ds = dataset if dataset is not None else _dataset(store, instance_id)
+            return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
 
     frame: render.ModalityFrame = store.cache.get_or_compute(
         (instance_id, version, "frame", index), decode, _frame_size)
@@ -227,8 +228,12 @@ def _jpeg_pixels(rendered: render.Rendered) -> tuple[Any, str]:
 def instance_info(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/info: what a viewer needs to show the instance."""
     instance_id = request.params["id"]
+    version = instance_version(store, instance_id)
+    dataset = _dataset(store, instance_id)
     try:
-        info = render.info(_dataset(store, instance_id), max_megapixels=store.max_megapixels)
+        # Frame 0 comes from the cache when a render has decoded it already.
+        info = render.info(dataset, max_megapixels=store.max_megapixels,
+                           first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))
     except PixelError as error:
         raise _pixel_error(error, instance_id) from None
     return Response.json({"id": instance_id, **info})

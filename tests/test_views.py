@@ -208,3 +208,21 @@ class TestInstanceInfo:
         info = json.loads(response.body)
         assert (info["rows"], info["columns"], info["frames"]) == (128, 128, 1)
         assert info["id"] == CT_ID
+
+    def test_info_shares_the_decoded_frame_with_renders(self, store: views.Store, fake: FakeStore) -> None:
+        """/info after a render decodes nothing, and /info's frame serves the next render."""
+        views.frame_png(store, _request(CT_ID))
+        misses = store.cache.stats.misses
+        first = json.loads(views.instance_info(store, _request(CT_ID)).body)
+        assert store.cache.stats.misses == misses and first["decodable"]
+        views.instance_info(store, _request(RGB_ID))
+        reads = fake.reads
+        views.frame_png(store, _request(RGB_ID))
+        assert fake.reads == reads
+
+    def test_info_of_a_deleted_instance_is_404(self, store: views.Store, fake: FakeStore) -> None:
+        """/info checks that the instance still exists before reading it."""
+        fake.deleted.add(CT_ID)
+        with pytest.raises(HttpError) as error:
+            views.instance_info(store, _request(CT_ID))
+        assert error.value.status == 404

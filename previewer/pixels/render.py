@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -251,8 +252,13 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def info(ds: Dataset, *, max_megapixels: float | None = None) -> dict[str, Any]:
-    """JSON-serialisable description of the image and its default rendering."""
+def info(ds: Dataset, *, max_megapixels: float | None = None,
+         first_frame: Callable[[], ModalityFrame] | None = None) -> dict[str, Any]:
+    """JSON-serialisable description of the image and its default rendering.
+
+    ``first_frame`` gives frame 0 of ``ds`` after the Modality LUT (from a
+    cache, say); by default it is decoded here.
+    """
     tsyntax = (
         ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
     )
@@ -285,7 +291,8 @@ def info(ds: Dataset, *, max_megapixels: float | None = None) -> dict[str, Any]:
     }
     try:
         result["frames"] = frame_count(ds)
-        frame = modality_frame(ds, 0, max_megapixels=max_megapixels)
+        frame = first_frame() if first_frame is not None \
+            else modality_frame(ds, 0, max_megapixels=max_megapixels)
     except PixelError as exc:
         result["reason"] = exc.message
         return result
