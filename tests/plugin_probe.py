@@ -11,13 +11,16 @@ switches the storage area's reads to failing or slow, and makes the
 stored-instance and change callbacks raise; ``/probe/faults`` alone answers
 the current switches.  ``/probe/loop?kind=K&n=N`` calls one SDK wrapper that
 returns Orthanc-owned memory N times in-process (tests/test_robustness_memory.py),
-and ``stored_loop=N`` makes the stored-instance callback call the
+``/probe/memory`` answers glibc's heap statistics (``mallinfo2``) for the
+soak (tests/soak.py); and ``stored_loop=N`` makes the stored-instance callback call the
 DicomInstance getters N times for each new instance.
 """
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import json
+import sys
 import threading
 import time
 from pathlib import Path
@@ -269,6 +272,23 @@ def _loop(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
                    "last": last if isinstance(last, (str, int, type(None))) else len(last)})
 
 
+class _MallInfo2(ctypes.Structure):
+    """glibc's ``struct mallinfo2`` (malloc.h, glibc 2.33 and later): every field a size_t."""
+
+    _fields_ = [(name, ctypes.c_size_t) for name in
+                ("arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+                 "uordblks", "fordblks", "keepcost")]
+
+
+def _memory(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
+    """glibc's heap statistics (all arenas) and Python's live block count, for the soak."""
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = _MallInfo2
+    info = libc.mallinfo2()
+    _json(output, {"heap_bytes": info.arena, "in_use_bytes": info.uordblks, "free_bytes": info.fordblks,
+                   "mmapped_bytes": info.hblkhd, "python_blocks": sys.getallocatedblocks()})
+
+
 def install(config: object) -> None:
     """Register the probe routes (called by the plugin at start-up)."""
     section = read_orthanc_configuration(sdk.configuration_path() or "").get("PreviewerProbe", {})
@@ -289,3 +309,4 @@ def install(config: object) -> None:
     sdk.register_rest_callback("/probe/storage", _storage)
     sdk.register_rest_callback("/probe/faults", _faults_route)
     sdk.register_rest_callback("/probe/loop", _loop)
+    sdk.register_rest_callback("/probe/memory", _memory)
