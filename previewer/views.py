@@ -7,7 +7,8 @@ can be tested with a store that is not Orthanc.
 
 A frame is decoded once and kept, after the Modality LUT, in the store's
 cache; a new window costs only the VOI step and the encoding.  Small renders
-(thumbnails) are kept too.  Every request first asks the store for the
+(thumbnails) are kept too, and so is the failure of a frame that cannot be
+decoded (415, 413), so it is not decoded again.  Every request first asks the store for the
 version of the instance (the UUID of its stored file): an unknown instance is
 404 at once, so a deleted instance is never served from a cache, and the
 version is part of every cache key and ETag, so a replaced file is never
@@ -25,7 +26,7 @@ from typing import Any
 from . import __version__, png
 from .cache import LruCache
 from .pixels import decode, render
-from .pixels.errors import PixelError
+from .pixels.errors import PixelError, TooLarge, Unsupported
 from .pixels.params import RenderParams, parse_params
 from .pixels.resize import area_resize, fit_size
 from .routes import ORTHANC_ID, Endpoint, HttpError, Request, Response
@@ -103,16 +104,42 @@ def instance_version(store: Store, instance_id: str) -> str:
     return version
 
 
+@dataclass(frozen=True)
+class _Undecodable:
+    """A frame that failed to decode, kept in the cache like a frame.
+
+    Undecodable (415) and too large (413) are properties of the stored file
+    (a replaced file has another version, hence another key), so the next
+    request gets its answer without decoding again: a failing decode can be
+    slow, and pylibjpeg-libjpeg 2.5 leaks about 6.5 KB on each one.
+    """
+
+    kind: type[PixelError]
+    message: str
+
+
+_REMEMBERED_ERRORS = (Unsupported, TooLarge)
+
+
+def _entry_size(value: render.ModalityFrame | _Undecodable) -> int:
+    return _frame_size(value) if isinstance(value, render.ModalityFrame) else 1024
+
+
 def modality_frame(store: Store, instance_id: str, version: str, index: int,
                    dataset: Any = None) -> render.ModalityFrame:
     """Frame ``index`` after the Modality LUT, from the cache or decoded now (from ``dataset`` if given)."""
-    def decode() -> render.ModalityFrame:
+    def decode() -> render.ModalityFrame | _Undecodable:
         with store.decode_slots:
             ds = dataset if dataset is not None else _dataset(store, instance_id)
-            return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
+            try:
+                return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
+            except _REMEMBERED_ERRORS as error:
+                return _Undecodable(type(error), error.message)
 
-    frame: render.ModalityFrame = store.cache.get_or_compute(
-        (instance_id, version, "frame", index), decode, _frame_size)
+    value = store.cache.get_or_compute((instance_id, version, "frame", index), decode, _entry_size)
+    if isinstance(value, _Undecodable):
+        raise value.kind(value.message)
+    frame: render.ModalityFrame = value
     return frame
 
 

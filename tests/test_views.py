@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from pydicom.data import get_testdata_file
 
 from conftest import CT_SMALL, RGB_FILE
 from previewer import views
@@ -16,6 +17,9 @@ from previewer.routes import HttpError, Request, Response
 
 CT_ID = "11111111-22222222-33333333-44444444-55555555"
 RGB_ID = "aaaaaaaa-bbbbbbbb-cccccccc-dddddddd-eeeeeeee"
+BAD_ID = "99999999-88888888-77777777-66666666-55555555"
+#: pydicom's JPEG-lossy.dcm: no installed decoder can decode it (415).
+JPEG_LOSSY = Path(get_testdata_file("JPEG-lossy.dcm"))
 
 
 class FakeStore:
@@ -226,3 +230,24 @@ class TestInstanceInfo:
         with pytest.raises(HttpError) as error:
             views.instance_info(store, _request(CT_ID))
         assert error.value.status == 404
+
+
+class TestUndecodableFrames:
+    def test_a_failed_decode_is_remembered(self, fake: FakeStore, store: views.Store) -> None:
+        """A 415 frame is decoded once; later requests get the same 415 without reading the file."""
+        fake.files[BAD_ID], fake.versions[BAD_ID] = JPEG_LOSSY.read_bytes(), "v1"
+        errors = []
+        for _ in range(3):
+            with pytest.raises(HttpError) as error:
+                views.frame_png(store, _request(BAD_ID))
+            errors.append((error.value.status, error.value.message))
+        assert errors[0][0] == 415 and errors.count(errors[0]) == 3
+        assert fake.reads == 1
+
+    def test_a_new_version_is_decoded_again(self, fake: FakeStore, store: views.Store) -> None:
+        """A replaced file (another version) is not answered from the remembered failure."""
+        fake.files[BAD_ID], fake.versions[BAD_ID] = JPEG_LOSSY.read_bytes(), "v1"
+        with pytest.raises(HttpError):
+            views.frame_png(store, _request(BAD_ID))
+        fake.files[BAD_ID], fake.versions[BAD_ID] = CT_SMALL.read_bytes(), "v2"
+        assert views.frame_png(store, _request(BAD_ID)).pixels is not None
