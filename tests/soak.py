@@ -42,35 +42,63 @@ class Result:
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     rss: list[tuple[float, int]] = field(default_factory=list)
+    #: One row a second: RSS, the frame cache's counters and glibc's heap statistics.
+    samples: list[dict[str, float]] = field(default_factory=list)
+
+    def cache_full_at(self) -> float | None:
+        """When the frame cache first evicted an entry (it was full), or None."""
+        return next((row["seconds"] for row in self.samples if row.get("cache_evictions", 0) > 0), None)
 
     def p99(self) -> float:
         ordered = sorted(self.latencies)
         return ordered[int(len(ordered) * 0.99)] if ordered else 0.0
 
-    def slope_kb_per_hour(self) -> float:
-        half = self.rss[len(self.rss) // 2:]
+    def fit_start(self) -> float:
+        """Where the leak fit starts: half-way through the run."""
+        return self.rss[-1][0] / 2 if self.rss else 0.0
+
+    def warmed_up(self) -> bool:
+        """The cache was full (evicting) before the fit started, so the fit sees a steady state."""
+        full = self.cache_full_at()
+        return full is not None and full <= self.fit_start()
+
+    def _fit(self, points: list[tuple[float, float]]) -> tuple[float, float]:
+        """(slope per second, growth over the fitted span) of a least-squares line."""
+        half = [(t, y) for t, y in points if t >= self.fit_start()]
         if len(half) < 3:
-            return 0.0
-        xs = [t for t, _ in half]
-        ys = [float(r) for _, r in half]
-        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
-        den = sum((x - mx) ** 2 for x in xs) or 1.0
-        return sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / den * 3600
+            return 0.0, 0.0
+        mx = sum(t for t, _ in half) / len(half)
+        my = sum(y for _, y in half) / len(half)
+        den = sum((t - mx) ** 2 for t, _ in half) or 1.0
+        slope = sum((t - mx) * (y - my) for t, y in half) / den
+        return slope, slope * (half[-1][0] - half[0][0])
+
+    def slope_kb_per_hour(self) -> float:
+        return self._fit([(t, float(r)) for t, r in self.rss])[0] * 3600
 
     def second_half_growth_kb(self) -> float:
-        half = self.rss[len(self.rss) // 2:]
-        return self.slope_kb_per_hour() / 3600 * (half[-1][0] - half[0][0]) if len(half) > 1 else 0.0
+        return self._fit([(t, float(r)) for t, r in self.rss])[1]
+
+    def heap_growth_kb(self) -> float | None:
+        """glibc's in-use heap growth over the fitted span (a diagnosis beside RSS), if sampled."""
+        heap = [(row["seconds"], row["heap_in_use_bytes"] / 1024) for row in self.samples
+                if "heap_in_use_bytes" in row]
+        return self._fit(heap)[1] if heap else None
 
     def leak_limit_kb(self) -> float:
         mean = sum(r for _, r in self.rss) / max(1, len(self.rss))
         return max(16 * 1024, 0.05 * mean)
 
     def summary(self) -> dict[str, Any]:
+        heap = self.heap_growth_kb()
         return {"requests": self.requests, "failures": len(self.failures),
                 "p99_ms": round(self.p99() * 1000, 1),
                 "peak_rss_mb": round(max((r for _, r in self.rss), default=0) / 1024, 1),
+                "cache_full_s": self.cache_full_at(), "fit_from_s": round(self.fit_start(), 1),
+                "warmed_up": self.warmed_up(),
                 "slope_mb_per_hour": round(self.slope_kb_per_hour() / 1024, 2),
                 "second_half_growth_mb": round(self.second_half_growth_kb() / 1024, 2),
+                "heap_in_use_growth_mb": None if heap is None else round(heap / 1024, 2),
                 "limit_mb": round(self.leak_limit_kb() / 1024, 1),
                 "leak": self.second_half_growth_kb() > self.leak_limit_kb()}
 
@@ -131,13 +159,33 @@ def soak(process: OrthancProcess, ids: list[tuple[str, int]], seconds: float, co
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
     for thread in threads:
         thread.start()
-    while time.monotonic() < stop:
-        result.rss.append((time.monotonic() - start, process.rss_kb()))
-        time.sleep(1.0)
-    for thread in threads:
-        thread.join()
-    result.rss.append((time.monotonic() - start, process.rss_kb()))
+    with requests.Session() as http:
+        while time.monotonic() < stop:
+            _sample(process, http, result, time.monotonic() - start)
+            time.sleep(1.0)
+        for thread in threads:
+            thread.join()
+        _sample(process, http, result, time.monotonic() - start)
     return result
+
+
+SAMPLE_COLUMNS = ("seconds", "rss_kb", "cache_entries", "cache_bytes", "cache_evictions",
+                  "heap_in_use_bytes", "heap_free_bytes", "mmapped_bytes", "python_blocks")
+
+
+def _sample(process: OrthancProcess, http: requests.Session, result: Result, now: float) -> None:
+    rss = process.rss_kb()
+    result.rss.append((now, rss))
+    row: dict[str, float] = {"seconds": round(now, 3), "rss_kb": rss}
+    try:
+        cache = http.get(process.url + "/previewer/stats", timeout=30).json()["cache"]
+        row.update(cache_entries=cache["entries"], cache_bytes=cache["bytes"], cache_evictions=cache["evictions"])
+        memory = http.get(process.url + "/probe/memory", timeout=30).json()
+        row.update(heap_in_use_bytes=memory["in_use_bytes"], heap_free_bytes=memory["free_bytes"],
+                   mmapped_bytes=memory["mmapped_bytes"], python_blocks=memory["python_blocks"])
+    except (requests.RequestException, ValueError, KeyError):
+        pass
+    result.samples.append(row)
 
 
 def upload_corpus(process: OrthancProcess, limit: int | None = None) -> list[tuple[str, int]]:
@@ -158,22 +206,49 @@ def upload_corpus(process: OrthancProcess, limit: int | None = None) -> list[tup
 def write_outputs(result: Result, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / "soak-rss.csv", "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["seconds", "rss_kb"])
-        writer.writerows(result.rss)
-    width, height, pad = 800, 400, 50
+        writer = csv.DictWriter(handle, SAMPLE_COLUMNS, restval="")
+        writer.writeheader()
+        writer.writerows(result.samples)
+    _plot(result, folder / "soak-rss.png")
+
+
+def _plot(result: Result, path: Path) -> None:
+    """RSS (navy) and glibc's in-use heap (green) over time, the fitted line (red), cache full (grey)."""
+    width, height, pad = 900, 420, 50
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
     if len(result.rss) >= 2:
         t_max = max(t for t, _ in result.rss) or 1
-        r_max = max(r for _, r in result.rss) * 1.1
-        points = [(pad + t / t_max * (width - 2 * pad), height - pad - r / r_max * (height - 2 * pad))
-                  for t, r in result.rss]
-        draw.line(points, fill="navy", width=2)
+        kb_max = max(r for _, r in result.rss) * 1.1
+
+        def xy(t: float, kb: float) -> tuple[float, float]:
+            return pad + t / t_max * (width - 2 * pad), height - pad - kb / kb_max * (height - 2 * pad)
+
         draw.line([(pad, pad), (pad, height - pad), (width - pad, height - pad)], fill="black")
-        draw.text((pad, 10), f"Orthanc RSS over {t_max:.0f} s (max {r_max / 1.1 / 1024:.0f} MiB); "
-                  f"{json.dumps(result.summary())}"[:120], fill="black")
-    image.save(folder / "soak-rss.png")
+        for mib in range(0, int(kb_max / 1024), 50):
+            draw.text((5, xy(0, mib * 1024)[1] - 6), f"{mib}", fill="black")
+        full = result.cache_full_at()
+        if full is not None:
+            draw.line([xy(full, 0), xy(full, kb_max)], fill="grey")
+        heap = [xy(row["seconds"], row["heap_in_use_bytes"] / 1024) for row in result.samples
+                if "heap_in_use_bytes" in row]
+        if len(heap) >= 2:
+            draw.line(heap, fill="green", width=1)
+        draw.line([xy(t, r) for t, r in result.rss], fill="navy", width=2)
+        slope, _ = result._fit([(t, float(r)) for t, r in result.rss])
+        half = [(t, float(r)) for t, r in result.rss if t >= result.fit_start()]
+        if half:
+            mean_t = sum(t for t, _ in half) / len(half)
+            mean_r = sum(r for _, r in half) / len(half)
+            draw.line([xy(t, mean_r + slope * (t - mean_t)) for t in (half[0][0], half[-1][0])],
+                      fill="red", width=2)
+        summary = result.summary()
+        draw.text((pad, 8), f"Orthanc RSS (navy, MiB) and in-use heap (green) over {t_max:.0f} s; "
+                  f"grey: cache full at {full}s; red: fit", fill="black")
+        draw.text((pad, 24), f"second-half growth {summary['second_half_growth_mb']} MiB "
+                  f"(limit {summary['limit_mb']}), peak {summary['peak_rss_mb']} MiB, "
+                  f"{summary['requests']} requests, p99 {summary['p99_ms']} ms", fill="black")
+    image.save(path)
 
 
 def main(argv: list[str]) -> int:
@@ -193,7 +268,7 @@ def main(argv: list[str]) -> int:
     print(json.dumps({"instances": len(ids), **summary}, indent=2))
     for failure in result.failures[:20]:
         print("failure:", failure)
-    return 1 if result.failures or summary["leak"] else 0
+    return 1 if result.failures or summary["leak"] or not summary["warmed_up"] else 0
 
 
 if __name__ == "__main__":

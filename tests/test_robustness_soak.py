@@ -23,4 +23,5 @@ def test_bounded_soak(tmp_path: Path, plugin_path: Path) -> None:
     summary = result.summary()
     assert not result.failures, (summary, result.failures[:10])
     assert result.requests > 100, summary
+    assert summary["warmed_up"], summary
     assert not summary["leak"], summary
