@@ -256,8 +256,8 @@ def instance_info(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/info: what a viewer needs to show the instance."""
     instance_id = request.params["id"]
     version = instance_version(store, instance_id)
-    dataset = _dataset(store, instance_id)
     try:
+        dataset = _dataset(store, instance_id)
         # Frame 0 comes from the cache when a render has decoded it already.
         info = render.info(dataset, max_megapixels=store.max_megapixels,
                            first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))

@@ -4,13 +4,16 @@ Run as a script (`make soak`: 10 minutes) or through :func:`soak` (the ~45 s
 test in tests/test_robustness_soak.py).  Requests mix many instances,
 windows, sizes and formats with intended errors (unknown instance, bad
 parameter, frame out of range).  A failure is any answer other than the one
-intended (a 5xx, a timeout, a 4xx on a valid request).  RSS is sampled every
-second into a CSV and drawn as a PNG.
+intended (a 5xx, a timeout, a 4xx on a valid request).  Every second it
+samples Orthanc's RSS, the frame cache's counters (/previewer/stats) and
+glibc's heap statistics (the test probe's /probe/memory) into a CSV, drawn
+as a PNG.
 
 Leak criterion: a least-squares line is fitted to RSS over the second half
-of the run (after warm-up: caches full, arenas grown); the growth it gives
-over that second half must stay below max(16 MiB, 5 % of the mean RSS).
-The slope is also reported in MiB per hour.
+of the run; the cache must have been full (evicting) before that half
+starts, or the run is not conclusive.  The growth the line gives over that
+half must stay below max(16 MiB, 5 % of the mean RSS).  The slope is also
+reported in MiB per hour, and glibc's in-use heap is fitted the same way.
 """
 from __future__ import annotations
 

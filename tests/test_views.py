@@ -251,3 +251,10 @@ class TestUndecodableFrames:
             views.frame_png(store, _request(BAD_ID))
         fake.files[BAD_ID], fake.versions[BAD_ID] = CT_SMALL.read_bytes(), "v2"
         assert views.frame_png(store, _request(BAD_ID)).pixels is not None
+
+    def test_info_of_an_unreadable_file_is_415(self, fake: FakeStore, store: views.Store) -> None:
+        """/info on a file pydicom cannot parse answers a 415 naming it, not a 500."""
+        fake.files[BAD_ID], fake.versions[BAD_ID] = b"\x00" * 128 + b"DICM" + b"\xff" * 64, "v1"
+        with pytest.raises(HttpError) as error:
+            views.instance_info(store, _request(BAD_ID))
+        assert error.value.status == 415
