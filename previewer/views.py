@@ -136,11 +136,11 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
             except _REMEMBERED_ERRORS as error:
                 return _Undecodable(type(error), error.message)
 
-    value = store.cache.get_or_compute((instance_id, version, "frame", index), decode, _entry_size)
+    value: render.ModalityFrame | _Undecodable = store.cache.get_or_compute(
+        (instance_id, version, "frame", index), decode, _entry_size)
     if isinstance(value, _Undecodable):
         raise value.kind(value.message)
-    frame: render.ModalityFrame = value
-    return frame
+    return value
 
 
 def _downscaled(store: Store, instance_id: str, version: str, frame: render.ModalityFrame,

@@ -39,14 +39,37 @@ from pixels_corpus import PYDICOM_DIR  # noqa: E402
 FORMATS = ("", "gray8", "gray16", "signed16", "rgb24", "rgba32")
 
 
+@dataclass(frozen=True)
+class _Line:
+    """A least-squares line through (t, y) points: its slope, centre and time span."""
+
+    slope: float
+    mean_t: float
+    mean_y: float
+    first_t: float
+    last_t: float
+
+    @property
+    def growth(self) -> float:
+        """What the line rises over its span."""
+        return self.slope * (self.last_t - self.first_t)
+
+    def at(self, t: float) -> float:
+        return self.mean_y + self.slope * (t - self.mean_t)
+
+
 @dataclass
 class Result:
     requests: int = 0
     failures: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
-    rss: list[tuple[float, int]] = field(default_factory=list)
     #: One row a second: RSS, the frame cache's counters and glibc's heap statistics.
     samples: list[dict[str, float]] = field(default_factory=list)
+
+    @property
+    def rss(self) -> list[tuple[float, float]]:
+        """(seconds, RSS in KiB) of every sample."""
+        return [(row["seconds"], row["rss_kb"]) for row in self.samples]
 
     def cache_full_at(self) -> float | None:
         """When the frame cache first evicted an entry (it was full), or None."""
@@ -58,52 +81,43 @@ class Result:
 
     def fit_start(self) -> float:
         """Where the leak fit starts: half-way through the run."""
-        return self.rss[-1][0] / 2 if self.rss else 0.0
+        return self.samples[-1]["seconds"] / 2 if self.samples else 0.0
 
     def warmed_up(self) -> bool:
         """The cache was full (evicting) before the fit started, so the fit sees a steady state."""
         full = self.cache_full_at()
         return full is not None and full <= self.fit_start()
 
-    def _fit(self, points: list[tuple[float, float]]) -> tuple[float, float]:
-        """(slope per second, growth over the fitted span) of a least-squares line."""
-        half = [(t, y) for t, y in points if t >= self.fit_start()]
+    def fit(self, column: str) -> _Line | None:
+        """The least-squares line through ``column`` (KiB; bytes are converted) over the second half."""
+        scale = 1024 if column.endswith("_bytes") else 1
+        half = [(row["seconds"], row[column] / scale) for row in self.samples
+                if column in row and row["seconds"] >= self.fit_start()]
         if len(half) < 3:
-            return 0.0, 0.0
-        mx = sum(t for t, _ in half) / len(half)
-        my = sum(y for _, y in half) / len(half)
-        den = sum((t - mx) ** 2 for t, _ in half) or 1.0
-        slope = sum((t - mx) * (y - my) for t, y in half) / den
-        return slope, slope * (half[-1][0] - half[0][0])
-
-    def slope_kb_per_hour(self) -> float:
-        return self._fit([(t, float(r)) for t, r in self.rss])[0] * 3600
-
-    def second_half_growth_kb(self) -> float:
-        return self._fit([(t, float(r)) for t, r in self.rss])[1]
-
-    def heap_growth_kb(self) -> float | None:
-        """glibc's in-use heap growth over the fitted span (a diagnosis beside RSS), if sampled."""
-        heap = [(row["seconds"], row["heap_in_use_bytes"] / 1024) for row in self.samples
-                if "heap_in_use_bytes" in row]
-        return self._fit(heap)[1] if heap else None
+            return None
+        mean_t = sum(t for t, _ in half) / len(half)
+        mean_y = sum(y for _, y in half) / len(half)
+        den = sum((t - mean_t) ** 2 for t, _ in half) or 1.0
+        slope = sum((t - mean_t) * (y - mean_y) for t, y in half) / den
+        return _Line(slope, mean_t, mean_y, half[0][0], half[-1][0])
 
     def leak_limit_kb(self) -> float:
-        mean = sum(r for _, r in self.rss) / max(1, len(self.rss))
-        return max(16 * 1024, 0.05 * mean)
+        rss = [r for _, r in self.rss]
+        return max(16 * 1024, 0.05 * sum(rss) / max(1, len(rss)))
 
     def summary(self) -> dict[str, Any]:
-        heap = self.heap_growth_kb()
+        rss, heap = self.fit("rss_kb"), self.fit("heap_in_use_bytes")
+        growth_kb = rss.growth if rss is not None else 0.0
         return {"requests": self.requests, "failures": len(self.failures),
                 "p99_ms": round(self.p99() * 1000, 1),
                 "peak_rss_mb": round(max((r for _, r in self.rss), default=0) / 1024, 1),
                 "cache_full_s": self.cache_full_at(), "fit_from_s": round(self.fit_start(), 1),
                 "warmed_up": self.warmed_up(),
-                "slope_mb_per_hour": round(self.slope_kb_per_hour() / 1024, 2),
-                "second_half_growth_mb": round(self.second_half_growth_kb() / 1024, 2),
-                "heap_in_use_growth_mb": None if heap is None else round(heap / 1024, 2),
+                "slope_mb_per_hour": round(rss.slope * 3600 / 1024, 2) if rss is not None else 0.0,
+                "second_half_growth_mb": round(growth_kb / 1024, 2),
+                "heap_in_use_growth_mb": None if heap is None else round(heap.growth / 1024, 2),
                 "limit_mb": round(self.leak_limit_kb() / 1024, 1),
-                "leak": self.second_half_growth_kb() > self.leak_limit_kb()}
+                "leak": growth_kb > self.leak_limit_kb()}
 
 
 def _request(rng: random.Random, ids: list[tuple[str, int]]) -> tuple[str, set[int]]:
@@ -177,9 +191,7 @@ SAMPLE_COLUMNS = ("seconds", "rss_kb", "cache_entries", "cache_bytes", "cache_ev
 
 
 def _sample(process: OrthancProcess, http: requests.Session, result: Result, now: float) -> None:
-    rss = process.rss_kb()
-    result.rss.append((now, rss))
-    row: dict[str, float] = {"seconds": round(now, 3), "rss_kb": rss}
+    row: dict[str, float] = {"seconds": round(now, 3), "rss_kb": process.rss_kb()}
     try:
         cache = http.get(process.url + "/previewer/stats", timeout=30).json()["cache"]
         row.update(cache_entries=cache["entries"], cache_bytes=cache["bytes"], cache_evictions=cache["evictions"])
@@ -238,13 +250,9 @@ def _plot(result: Result, path: Path) -> None:
         if len(heap) >= 2:
             draw.line(heap, fill="green", width=1)
         draw.line([xy(t, r) for t, r in result.rss], fill="navy", width=2)
-        slope, _ = result._fit([(t, float(r)) for t, r in result.rss])
-        half = [(t, float(r)) for t, r in result.rss if t >= result.fit_start()]
-        if half:
-            mean_t = sum(t for t, _ in half) / len(half)
-            mean_r = sum(r for _, r in half) / len(half)
-            draw.line([xy(t, mean_r + slope * (t - mean_t)) for t in (half[0][0], half[-1][0])],
-                      fill="red", width=2)
+        line = result.fit("rss_kb")
+        if line is not None:
+            draw.line([xy(t, line.at(t)) for t in (line.first_t, line.last_t)], fill="red", width=2)
         summary = result.summary()
         draw.text((pad, 8), f"Orthanc RSS (navy, MiB) and in-use heap (green) over {t_max:.0f} s; "
                   f"grey: cache full at {full}s; red: fit", fill="black")

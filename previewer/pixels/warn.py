@@ -2,10 +2,9 @@
 
 ``warnings.catch_warnings`` swaps process-wide state (the filter list and
 the function that shows a warning) on entry and puts it back on exit.  Two
-threads inside it at once restore each other's state: the soak found one
-thread's ``record=True`` list left installed as the process's warning
-printer, so that every later warning was appended to it for ever (about
-650 bytes a request on /info, 140 MB an hour under load).
+threads inside it at once restore each other's state: in a live Orthanc one
+thread's ``record=True`` list was left installed as the process's warning
+printer, so that every later warning was appended to it for ever.
 
 Here the process-wide state is set once: the filter action is "always"
 (so that no ``__warningregistry__`` grows with every distinct message) and
@@ -27,7 +26,7 @@ _install_lock = threading.Lock()
 #: The filter that ``warnings.simplefilter("always")`` puts first.
 _ALWAYS = ("always", None, Warning, None, 0)
 #: The hook that was in place before ours (warnings are passed on to it).
-_previous: list[Any] = [warnings.showwarning]
+_previous: Any = warnings.showwarning
 _shown_once: set[tuple[type[Warning], str, int]] = set()
 
 
@@ -40,7 +39,7 @@ def _show(message: Warning | str, category: type[Warning], filename: str, lineno
     location = (category, filename, lineno)
     if location not in _shown_once:
         _shown_once.add(location)
-        _previous[0](message, category, filename, lineno, file, line)
+        _previous(message, category, filename, lineno, file, line)
 
 
 def _install() -> None:
@@ -49,11 +48,12 @@ def _install() -> None:
     Checked on every use, because other code (a test runner's own
     ``catch_warnings``, for one) may have put its state back since.
     """
+    global _previous
     if warnings.showwarning is _show and warnings.filters[:1] == [_ALWAYS]:
         return
     with _install_lock:
         if warnings.showwarning is not _show:
-            _previous[0] = warnings.showwarning
+            _previous = warnings.showwarning
             warnings.showwarning = _show
         if warnings.filters[:1] != [_ALWAYS]:
             warnings.simplefilter("always")
