@@ -1,11 +1,14 @@
 # Orthanc Previewer.  `make run` and `make test` do all set-up on a fresh
 # Debian bookworm machine (as root); every step is idempotent.
 
-PYTHON ?= python3
+# Debian's own interpreter: its libpython is the one Debian's orthanc-python
+# plugin loads, so the two plugins can share one Python in one Orthanc.
+PYTHON ?= /usr/bin/python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PLUGIN := build/libOrthancPreviewer.so
-DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx
+DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx \
+  python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
 
 .PHONY: all setup system build run test test-cluster test-fast typecheck contact-sheet bench bench-quick fuzz soak memcheck clean
@@ -28,6 +31,9 @@ system:
 	fi
 
 $(VENV)/.installed: pyproject.toml
+	@# A venv made from another interpreter (say pyenv's) is made again.
+	@if [ -x $(PY) ] && [ "$$($(PY) -c 'import sys; print(sys.base_prefix)')" != "$$($(PYTHON) -c 'import sys; print(sys.base_prefix)')" ]; then \
+	  echo "Re-creating $(VENV) with $(PYTHON)"; rm -rf $(VENV); fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
