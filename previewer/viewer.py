@@ -43,8 +43,9 @@ from .routes import ORTHANC_ID, HttpError, Request, Response, Route
 
 PREFIX = "/previewer"
 
-#: The viewer's files (the repository's ``static/`` folder).
-STATIC_ROOT = Path(__file__).resolve().parent.parent / "static"
+#: The viewer's files: the repository's ``static/`` folder, through the link
+#: ``previewer/static`` (an installed package carries a copy of the folder there).
+STATIC_ROOT = Path(__file__).resolve().parent / "static"
 
 #: Served file extensions and their media types; other files are not served.
 MEDIA_TYPES: dict[str, str] = {
