@@ -11,7 +11,7 @@ DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orth
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
 
-.PHONY: all setup system build run test test-cluster test-fast typecheck contact-sheet bench bench-quick fuzz soak memcheck clean
+.PHONY: all setup system build run test test-cluster test-fast test-compat compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck clean
 
 all: setup
 
@@ -56,6 +56,21 @@ test-cluster: setup
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not slow"
+
+# Orthanc 1.12 (Debian trixie): the integration tests inside a trixie root made
+# by debootstrap, kept in COMPAT_ROOT between runs; none of it needs the host's
+# .venv (docs/COMPAT.md).  COMPAT_ARGS= replaces the test selection.
+COMPAT_ROOT ?= /var/cache/orthanc-previewer/trixie
+
+compat-system:
+	@dpkg -s debootstrap >/dev/null 2>&1 || { apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap; }
+
+compat-root: compat-system
+	PREVIEWER_TRIXIE_ROOT=$(COMPAT_ROOT) bash tests/compat/trixie.sh root
+
+test-compat: compat-system
+	PREVIEWER_TRIXIE_ROOT=$(COMPAT_ROOT) bash tests/compat/trixie.sh test $(COMPAT_ARGS)
 
 # Robustness, long versions (results in tests/ROBUSTNESS.md).
 fuzz: setup
