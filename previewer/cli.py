@@ -1,4 +1,4 @@
-"""``previewer serve | plugin-path | config``: run Orthanc with the plugin, or help add it."""
+"""``previewer serve | plugin-path | config | install | uninstall``: run Orthanc with the plugin, or add it to one."""
 from __future__ import annotations
 
 import argparse
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from . import install
 from .config import Config
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -156,7 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="port of the round-robin nginx on 127.0.0.1 (default 8080 with --nodes > 1; 0: none)")
     commands.add_parser("plugin-path", help="print the path of the plugin, building it if needed")
     commands.add_parser("config", help="print the JSON to add to an existing Orthanc's configuration")
+    install.add_commands(commands)
     args = parser.parse_args(argv)
+    if args.command in install.COMMANDS:
+        return install.run(args)
     if args.command == "serve":
         return serve(args)
     if args.command == "plugin-path":
