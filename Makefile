@@ -9,9 +9,9 @@ PY := $(VENV)/bin/python
 PLUGIN := build/libOrthancPreviewer.so
 DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx \
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
-NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) pyproject.toml
+NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/assets/explorer.js pyproject.toml
 
-.PHONY: all setup system build run test test-cluster test-fast test-compat compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck clean
+.PHONY: all setup system build run test test-cluster test-fast test-compat compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
 
 all: setup
 
@@ -93,6 +93,21 @@ contact-sheet: setup
 
 typecheck: setup
 	$(VENV)/bin/mypy previewer
+
+# For Debian's orthanc service, as root (README, "Add to an existing Orthanc"):
+# a venv made from PYTHON and the plugin built with it in PREFIX, the link
+# /usr/share/orthanc/plugins/libOrthancPreviewer.so and /etc/orthanc/previewer.json; the
+# manifest PREFIX/manifest.json lists them for `make uninstall`.  Only the
+# packages the build needs are installed; the clone's .venv is not needed.
+PREFIX ?= /opt/orthanc-previewer
+INSTALL_PACKAGES := orthanc orthanc-dev gcc libc6-dev python3 python3-dev python3-venv
+
+install:
+	@$(MAKE) --no-print-directory system DEB_PACKAGES="$(INSTALL_PACKAGES)"
+	$(PYTHON) -m previewer.cli install --prefix $(PREFIX) --python $(PYTHON)
+
+uninstall:
+	$(PYTHON) -m previewer.cli uninstall --prefix $(PREFIX)
 
 clean:
 	rm -rf build .orthanc-data

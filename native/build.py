@@ -1,11 +1,13 @@
 """Build libOrthancPreviewer.so with cffi's embedding mode.
 
-Reads the declarations in native/*.h, the C entry points in native/entry.c and
-the start-up code in native/init.py, and compiles them; nothing else.
+Reads the declarations in native/*.h, the C entry points in native/entry.c,
+the start-up code in native/init.py and native/isolation.py, and the Orthanc
+Explorer extension, and compiles them; nothing else.
 Usage: python native/build.py [OUTPUT_DIR]
 """
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import sysconfig
@@ -16,6 +18,7 @@ import cffi
 NATIVE = Path(__file__).resolve().parent
 ROOT = NATIVE.parent
 LIBRARY = "libOrthancPreviewer.so"
+EXPLORER_JS = ROOT / "previewer" / "assets" / "explorer.js"
 
 
 def _version() -> str:
@@ -26,7 +29,30 @@ def _version() -> str:
 
 
 def _c_string(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A C string literal of ``value``'s UTF-8 bytes (any text: code, paths)."""
+    out = []
+    for byte in value.encode("utf-8"):
+        char = chr(byte)
+        if char in '"\\?':
+            out.append("\\" + char)
+        elif 32 <= byte < 127:
+            out.append(char)
+        else:
+            out.append(f"\\{byte:03o}")
+    return '"' + "".join(out) + '"'
+
+
+def _package_dir() -> str:
+    """The folder from which the venv imports ``previewer`` (the clone, when editable)."""
+    spec = importlib.util.find_spec("previewer")
+    if spec is None or not spec.submodule_search_locations:
+        return str(ROOT)
+    return str(Path(list(spec.submodule_search_locations)[0]).resolve().parent)
+
+
+def _site_packages() -> str:
+    folders = dict.fromkeys(sysconfig.get_paths()[key] for key in ("purelib", "platlib"))
+    return os.pathsep.join(folders)
 
 
 def builder() -> cffi.FFI:
@@ -38,18 +64,26 @@ def builder() -> cffi.FFI:
     ffi = cffi.FFI()
     ffi.cdef((NATIVE / "orthanc_sdk.h").read_text())
     ffi.cdef((NATIVE / "callbacks.h").read_text())
+    ffi.cdef((NATIVE / "entry.h").read_text())
     ffi.embedding_api((NATIVE / "embedding.h").read_text())
+    defines = {
+        "PREVIEWER_VERSION": _version(),
+        "PREVIEWER_VENV_PYTHON": venv_python,
+        "PREVIEWER_LIBPYTHON": os.path.join(libdir, soname),
+        "PREVIEWER_LIBPYTHON_SONAME": soname,
+        "PREVIEWER_MULTIARCH": sysconfig.get_config_var("MULTIARCH") or "",
+        "PREVIEWER_PACKAGE_DIR": _package_dir(),
+        "PREVIEWER_SITE_PACKAGES": _site_packages(),
+        "PREVIEWER_ISOLATION_CODE": (NATIVE / "isolation.py").read_text(),
+        "PREVIEWER_EXPLORER_JS": EXPLORER_JS.read_text(encoding="utf-8"),
+    }
+    # In the source rather than on the compiler's command line: two are whole files.
+    header = "".join(f"#define {name} {_c_string(value)}\n" for name, value in defines.items())
     ffi.set_source(
         "_previewer_native",
-        (NATIVE / "entry.c").read_text(),
-        define_macros=[
-            ("PREVIEWER_VERSION", _c_string(_version())),
-            ("PREVIEWER_VENV_PYTHON", _c_string(venv_python)),
-            ("PREVIEWER_LIBPYTHON", _c_string(os.path.join(libdir, soname))),
-            ("PREVIEWER_LIBPYTHON_SONAME", _c_string(soname)),
-        ],
-        extra_compile_args=["-O2", "-Wall", "-Wno-unused-function"],
-        extra_link_args=["-Wl,-rpath," + libdir, "-ldl"],
+        header + (NATIVE / "entry.c").read_text(),
+        extra_compile_args=["-O2", "-Wall", "-Wno-unused-function", "-Wno-format-truncation"],
+        extra_link_args=["-Wl,-rpath," + libdir, "-ldl", "-lpthread"],
     )
     ffi.embedding_init_code((NATIVE / "init.py").read_text())
     return ffi

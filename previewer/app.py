@@ -142,7 +142,8 @@ def install(config: Config) -> Router:
     for regex in router.regexes():
         sdk.register_rest_callback(regex, on_rest, lock=config.serialize_requests)
     sdk.register_on_change(_on_change(store))
-    sdk.extend_orthanc_explorer(EXPLORER_JS.read_text(encoding="utf-8"))
+    if not sdk.deferred():   # when deferred, native/entry.c extended it with the same file
+        sdk.extend_orthanc_explorer(EXPLORER_JS.read_text(encoding="utf-8"))
     if config.warm_on_ingest:
         _warmers.append(_start_warmer(store, config))
     return router

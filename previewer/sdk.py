@@ -429,24 +429,54 @@ def _c_callback(name: str, failure: int) -> Callable[[Callable[..., int]], Calla
     return register
 
 
+def deferred() -> bool:
+    """Whether Python started after Orthanc's plugin initialisation, beside another
+    plugin's Python (native/entry.c): Orthanc then takes no new registrations,
+    and the C part's trampolines forward to the handlers registered here."""
+    return bool(lib.previewer_deferred_mode())
+
+
+def _serialized(handler: RestHandler) -> RestHandler:
+    lock = threading.Lock()
+
+    def one_at_a_time(output: RestOutput, url: str, request: HttpRequest) -> None:
+        with lock:
+            handler(output, url, request)
+    return one_at_a_time
+
+
 def register_rest_callback(regex: str, handler: RestHandler, *, lock: bool = False) -> None:
     """Route URIs that fully match ``regex`` to ``handler``.
 
     With ``lock=False`` (the default) Orthanc's NoLock registration is used and
     handlers run in parallel; ``lock=True`` uses the original registration,
-    under which Orthanc runs callbacks one at a time.
+    under which Orthanc runs callbacks one at a time.  When :func:`deferred`,
+    only routes under ``/previewer`` exist (the C part registered them), and
+    ``lock=True`` serializes this handler's calls.
     """
+    if deferred():
+        if not _within_deferred_routes(regex):
+            raise RuntimeError(f"cannot register the REST route {regex!r} after Orthanc's plugin "
+                               "initialisation; only routes under /previewer exist then")
+        with _registration_lock:
+            _rest_handlers.append((re.compile(regex), _serialized(handler) if lock else handler))
+        return
     with _registration_lock:
         _rest_handlers.append((re.compile(regex), handler))
     register = lib.OrthancPluginRegisterRestCallback if lock else lib.OrthancPluginRegisterRestCallbackNoLock
     register(_context, _bytes(regex), lib._previewer_on_rest)
 
 
+def _within_deferred_routes(regex: str) -> bool:
+    """Whether ``regex`` only routes paths under /previewer, which the C part registered."""
+    return regex == "/previewer" or regex.startswith("/previewer/")
+
+
 def register_on_stored_instance(handler: StoredHandler) -> None:
     """Call ``handler(instance, instance_id)`` for every instance Orthanc stores."""
     first = not _stored_handlers
     _stored_handlers.append(handler)
-    if first:
+    if first and not deferred():
         lib.OrthancPluginRegisterOnStoredInstanceCallback(_context, lib._previewer_on_stored)
 
 
@@ -470,7 +500,7 @@ def register_on_change(handler: ChangeHandler) -> None:
     """
     first = not _change_handlers
     _change_handlers.append(handler)
-    if first:
+    if first and not deferred():
         lib.OrthancPluginRegisterOnChangeCallback(_context, lib._previewer_on_change)
 
 
@@ -478,6 +508,8 @@ def register_storage_area(area: StorageArea) -> None:
     """Replace Orthanc's file storage with ``area`` (only during Initialize)."""
     if _storage:
         raise RuntimeError("a storage area is already registered")
+    if deferred():
+        raise RuntimeError("a storage area can only be registered during Orthanc's plugin initialisation")
     _storage.append(area)
     lib.OrthancPluginRegisterStorageArea(
         _context, lib._previewer_storage_create, lib._previewer_storage_read,
