@@ -246,3 +246,22 @@ def test_other_python_is_refused_in_one_line(tmp_path: Path, order: str, foreign
     assert f"make PYTHON=/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}" in refusals[0]
     for sign in ("Fatal Python error", "Segmentation fault", "core dumped"):
         assert sign not in log, sign
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_invalid_configuration_stops_orthanc(tmp_path: Path, order: str) -> None:
+    """An invalid "Previewer" value stops Orthanc in either order (when deferred, right after it started)."""
+    orthanc = _orthanc(tmp_path, _plugins(order), previewer={"CacheSizeMB": "lots"})
+    try:
+        orthanc.start(timeout=30)
+    except RuntimeError:
+        pass   # it exited before answering, as when the previewer is alone
+    status = orthanc.wait_exit(30)
+    log = orthanc.log()
+    assert "invalid configuration" in log and "CacheSizeMB" in log, log[-3000:]
+    if order == "previewer-first":
+        assert "stopping Orthanc, since the previewer could not start" in log
+    else:
+        assert status != 0
+    for sign in ("Fatal Python error", "Segmentation fault", "core dumped"):
+        assert sign not in log, sign
