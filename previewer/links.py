@@ -3,7 +3,8 @@
 Other systems know UIDs and accession numbers, not Orthanc's IDs.  The link
 is resolved with the SDK's lookup functions and answered with a redirect to
 the viewer showing exactly that patient, study, series or image.  Unknown
-values get a friendly 404 page naming what was looked up.
+values get a friendly 404 page naming what was looked up: HTML, or plain text
+on an Orthanc that shows error bodies as plain text (1.12.2 and later).
 """
 from __future__ import annotations
 
@@ -39,8 +40,27 @@ class Resolver:
         return list(json.loads(self.rest_post("/tools/find", json.dumps(query).encode())))
 
 
-def not_found_page(key: str, value: str) -> Response:
-    """A small HTML page that says what was looked up and was not found."""
+#: Since Orthanc 1.12.2 (its fix of an XSS through error answers) the core adds
+#: "Content-Type: text/plain" to every error answer with a body that a plugin
+#: sends, after the plugin's own Content-Type header, and browsers go by the
+#: last one: an HTML 404 page would show as its source.
+TEXT_ERRORS_SINCE = (1, 12, 2)
+
+
+def errors_shown_as_text(version: str) -> bool:
+    """True if an Orthanc of this version (``/system``'s "Version") sends error bodies as text/plain."""
+    numbers = version.split(".")
+    if not all(number.isdigit() for number in numbers):
+        return True   # "mainline" and other development builds are newer than any release
+    return tuple(int(number) for number in numbers) >= TEXT_ERRORS_SINCE
+
+
+def not_found_page(key: str, value: str, plain: bool = False) -> Response:
+    """A small page that says what was looked up and was not found: HTML, or plain text if ``plain``."""
+    if plain:
+        # A byte order mark: the browser's last Content-Type (Orthanc's) has no charset.
+        text = f"\ufeffNothing found\n\nNo {key.replace('UID', ' UID')} '{value}' is stored in this Orthanc.\n"
+        return Response(status=404, body=text.encode("utf-8"), media_type="text/plain; charset=utf-8")
     shown_key, shown_value = html.escape(key), html.escape(value)
     body = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Not found · Orthanc Previewer</title>
@@ -52,6 +72,14 @@ def not_found_page(key: str, value: str) -> Response:
 </main></body></html>
 """
     return Response(status=404, body=body.encode("utf-8"), media_type="text/html; charset=utf-8")
+
+
+def _not_found(resolver: Resolver, key: str, value: str) -> Response:
+    try:
+        version = str(resolver.get("/system").get("Version", ""))
+    except UnknownResource:
+        version = "0"
+    return not_found_page(key, value, plain=errors_shown_as_text(version))
 
 
 def _viewer(fragment: str, query: Mapping[str, str] | None = None) -> Response:
@@ -112,7 +140,7 @@ def open_link(resolver: Resolver, request: Request) -> Response:
     value = request.query[key]
     found = resolver.lookup[key](value)
     if found is None:
-        return not_found_page(key, value)
+        return _not_found(resolver, key, value)
     view = {name: options[name] for name in ("window",) if name in options}
     try:
         if key == "SOPInstanceUID":
@@ -130,4 +158,4 @@ def open_link(resolver: Resolver, request: Request) -> Response:
             return _study_or_list(resolver, key, value, found)
         return _viewer(f"study/{urllib.parse.quote(found)}")
     except UnknownResource:
-        return not_found_page(key, value)
+        return _not_found(resolver, key, value)

@@ -5,6 +5,7 @@ configuration, and is stopped by its PID.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -22,6 +23,27 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"
 ORTHANC = "/usr/sbin/Orthanc"
 PROBE = Path(__file__).resolve().parent / "plugin_probe.py"
+
+
+@functools.cache
+def orthanc_version() -> tuple[int, ...]:
+    """The version of the Orthanc at ORTHANC: (1, 10, 1) on bookworm, (1, 12, 7) on trixie."""
+    out = subprocess.run([ORTHANC, "--version"], capture_output=True, text=True, check=True).stdout
+    return tuple(int(number) for number in out.split("\n", 1)[0].split()[-1].split("."))
+
+
+def redirect_status() -> int:
+    """What OrthancPluginRedirect answers: 301 up to Orthanc 1.12.3, 307 since 1.12.4."""
+    return 307 if orthanc_version() >= (1, 12, 4) else 301
+
+
+def error_content_types(media_type: str) -> list[str]:
+    """The Content-Type headers of a plugin's error answer that has a body and set ``media_type``.
+
+    Since 1.12.2 Orthanc adds "text/plain" to such an answer, after the
+    plugin's own header: it only counts a Content-Type that it set itself.
+    """
+    return [media_type, "text/plain"] if orthanc_version() >= (1, 12, 2) else [media_type]
 
 
 class OrthancProcess:

@@ -8,8 +8,8 @@ import pydicom
 import pytest
 
 from conftest import CT_SMALL
-from orthanc_process import OrthancProcess
-from previewer.links import Resolver, open_link
+from orthanc_process import OrthancProcess, orthanc_version, redirect_status
+from previewer.links import Resolver, errors_shown_as_text, open_link
 from previewer.routes import HttpError, Request
 from previewer.viewer import UnknownResource
 
@@ -27,8 +27,9 @@ class FakeOrthanc:
         ],
     }
 
-    def __init__(self, accession_matches: int = 1) -> None:
+    def __init__(self, accession_matches: int = 1, version: str = "1.10.1") -> None:
         self.accession_matches = accession_matches
+        self.resources = {**self.resources, "/system": {"Version": version}}
 
     def resolver(self) -> Resolver:
         ids = {"SOPInstanceUID": {"1.2.9": "I2"}, "SeriesInstanceUID": {"1.2.5": "S1"},
@@ -86,6 +87,19 @@ class TestOpenLink:
         assert response.status == 404 and response.media_type.startswith("text/html")
         assert b"&lt;b&gt;X&lt;/b&gt;" in response.body and b"<b>X" not in response.body
 
+    def test_unknown_value_is_plain_text_on_orthanc_1_12_2(self) -> None:
+        """On Orthanc 1.12.2+ the 404 is plain UTF-8 text naming the value, unescaped."""
+        response = _open({"PatientID": "<b>Zoë</b>"}, FakeOrthanc(version="1.12.7"))
+        assert response.status == 404 and response.media_type == "text/plain; charset=utf-8"
+        text = response.body.decode("utf-8")
+        assert text.startswith("\ufeffNothing found") and "No PatientID '<b>Zoë</b>' is stored" in text
+
+    @pytest.mark.parametrize(("version", "plain"), [("1.10.1", False), ("1.12.1", False), ("1.12.2", True),
+                                                     ("1.12.7", True), ("1.13.0", True), ("mainline", True)])
+    def test_error_bodies_as_text_since_1_12_2(self, version: str, plain: bool) -> None:
+        """Orthanc 1.12.2 and later (and development builds) send error bodies as text/plain."""
+        assert errors_shown_as_text(version) is plain
+
     @pytest.mark.parametrize("query", [{}, {"StudyUID": "1"}, {"StudyInstanceUID": "1.2.1", "window": "a,b"},
                                        {"SOPInstanceUID": "1.2.9", "frame": "-1"}])
     def test_bad_queries_are_400(self, query: dict[str, str]) -> None:
@@ -97,13 +111,15 @@ class TestOpenLink:
 
 class TestThroughOrthanc:
     def test_each_lookup_kind_redirects(self, orthanc: OrthancProcess, ct_id: str) -> None:
-        """The five lookup kinds answer a 301 with a viewer Location."""
+        """The lookup kinds answer a redirect (301, or 307 since Orthanc 1.12.4) with a viewer Location."""
         ds = pydicom.dcmread(CT_SMALL)
         cases = {"StudyInstanceUID": ds.StudyInstanceUID, "SeriesInstanceUID": ds.SeriesInstanceUID,
                  "SOPInstanceUID": ds.SOPInstanceUID, "PatientID": ds.PatientID}
         for key, value in cases.items():
             answer = orthanc.get("/previewer/open", params={key: value}, allow_redirects=False)
-            assert answer.status_code == 301, key
+            assert answer.status_code == redirect_status(), key
             assert answer.headers["Location"].startswith("./#/"), key
         missing = orthanc.get("/previewer/open", params={"AccessionNumber": "NO-SUCH-ACC"})
         assert missing.status_code == 404 and "NO-SUCH-ACC" in missing.text
+        plain = errors_shown_as_text(".".join(str(number) for number in orthanc_version()))
+        assert missing.raw.headers.getlist("Content-Type")[0].startswith("text/plain" if plain else "text/html")

@@ -9,7 +9,7 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
-from orthanc_process import ROOT, OrthancProcess
+from orthanc_process import ROOT, OrthancProcess, orthanc_version
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -84,10 +84,15 @@ class TestDeepLinks:
         page.screenshot(path=str(ARTIFACTS / "instance-frame.png"))
 
     def test_unknown_accession_shows_the_404_page(self, orthanc: OrthancProcess, page: Any) -> None:
-        """An unknown accession shows the friendly page naming it."""
-        answer = page.goto(f"{orthanc.url}/previewer/open?AccessionNumber=NO-SUCH-ACCESSION")
+        """An unknown accession shows the friendly page naming it (plain text on Orthanc 1.12.2+)."""
+        answer = page.goto(f"{orthanc.url}/previewer/open?AccessionNumber=NO-SUCH-ACCESSION-\u00e9")
         assert answer.status == 404
-        assert "NO-SUCH-ACCESSION" in page.text_content("main")
+        if orthanc_version() >= (1, 12, 2):
+            assert page.evaluate("document.contentType") == "text/plain"
+            assert "No AccessionNumber 'NO-SUCH-ACCESSION-\u00e9' is stored" in page.text_content("body")
+        else:
+            assert page.evaluate("document.contentType") == "text/html"
+            assert "NO-SUCH-ACCESSION-\u00e9" in page.text_content("main")
         page.screenshot(path=str(ARTIFACTS / "not-found.png"))
 
 

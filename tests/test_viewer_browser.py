@@ -24,7 +24,7 @@ from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
-from orthanc_process import ROOT, OrthancProcess
+from orthanc_process import ROOT, OrthancProcess, redirect_status
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -215,7 +215,7 @@ class TestServing:
         answer = requests.get(server.url + start, timeout=30)
         assert answer.status_code == 200
         assert answer.url == server.url + "/previewer/index.html"
-        assert all(r.status_code == 301 for r in answer.history)
+        assert all(r.status_code == redirect_status() for r in answer.history)
         assert answer.headers["Content-Type"] == "text/html; charset=utf-8"
         assert "script-src 'self'" in answer.headers["Content-Security-Policy"]
         assert '<script type="module" src="main.js">' in answer.text
