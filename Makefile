@@ -11,7 +11,7 @@ DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orth
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/assets/explorer.js pyproject.toml
 
-.PHONY: all setup system build run test test-cluster test-fast test-compat compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
+.PHONY: all setup system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
 
 all: setup
 
@@ -71,6 +71,11 @@ compat-root: compat-system
 
 test-compat: compat-system
 	PREVIEWER_TRIXIE_ROOT=$(COMPAT_ROOT) bash tests/compat/trixie.sh test $(COMPAT_ARGS)
+
+# The same selection against the host's Orthanc 1.10.1; test-compat then lists the differences.
+test-compat-host: setup
+	@mkdir -p test-artifacts/compat
+	$(PY) -m pytest -q -p no:cacheprovider --junitxml=test-artifacts/compat/host.xml $$(bash tests/compat/trixie.sh selection)
 
 # Robustness, long versions (results in tests/ROBUSTNESS.md).
 fuzz: setup

@@ -6,9 +6,10 @@
 #   tests/compat/trixie.sh root            build the root (idempotent, resumable)
 #   tests/compat/trixie.sh test [ARGS...]  root + venv + plugin, then pytest
 #                                          inside it (ARGS: pytest arguments;
-#                                          default: the compat selection below)
+#                                          default: tests/compat/selection.txt)
 #   tests/compat/trixie.sh shell           a shell inside the root, mounts set up
 #   tests/compat/trixie.sh run CMD...      CMD inside the root, in the clone, venv on PATH
+#   tests/compat/trixie.sh selection       the test files of the compat selection
 #
 # The root lives outside the clone, in PREVIEWER_TRIXIE_ROOT (default
 # /var/cache/orthanc-previewer/trixie), and is kept between runs.  Inside it:
@@ -41,16 +42,9 @@ DEBOOTSTRAP_STAMP=$ROOT/.previewer-debootstrap-done
 PACKAGES_STAMP=$ROOT/.previewer-packages
 VENV_STAMP=$ROOT$VENV/.previewer-installed
 
-# The integration part of the suite: every test file that talks to a real
-# Orthanc through the PNG routes, the viewer API, deep links, DICOMweb, errors
-# and authentication.  Left out: pure unit tests (no Orthanc), the corpus and
-# long robustness runs (test_app_corpus, test_robustness_dicom,
-# test_robustness_faults, test_robustness_memory, test_robustness_soak), the
-# cluster (PostgreSQL + nginx) and valgrind ones; docs/COMPAT.md says why.
-SELECTION="tests/test_app.py tests/test_sdk.py tests/test_dicomweb.py tests/test_links.py
-  tests/test_links_browser.py tests/test_viewer_browser.py tests/test_robustness_http.py tests/test_cli.py"
-# The coexistence test with orthanc-python, once it exists.
-OPTIONAL="tests/test_coexistence.py"
+# The integration part of the suite (tests/compat/selection.txt says which and why).
+SELECTION_FILE=$CLONE/tests/compat/selection.txt
+REPORTS=$CLONE/test-artifacts/compat
 
 log() { printf 'compat: %s\n' "$*" >&2; }
 
@@ -182,20 +176,30 @@ _versions() {
     /usr/sbin/Orthanc --version | head -n 1" | sed 's/^/compat:   /' >&2
 }
 
+# The selection's files that exist, one a line.
+_selection() {
+  local file
+  sed -e 's/#.*//' -e 's/[[:space:]]*$//' "$SELECTION_FILE" | while read -r file; do
+    [ -z "$file" ] && continue
+    if [ -e "$CLONE/$file" ]; then echo "$file"; else log "$file does not exist: not run"; fi
+  done
+}
+
 _pytest() {
   local -a args=("$@")
-  local file
+  local status=0
   if [ ${#args[@]} -eq 0 ]; then
-    # shellcheck disable=SC2206
-    args=($SELECTION)
-    for file in $OPTIONAL; do
-      if [ -e "$CLONE/$file" ]; then args+=("$file"); else log "$file does not exist yet: not run"; fi
-    done
-    mkdir -p "$CLONE/test-artifacts/compat"
-    args+=(-p no:cacheprovider "--junitxml=$CLONE/test-artifacts/compat/trixie.xml")
+    mapfile -t args < <(_selection)
+    mkdir -p "$REPORTS"
+    args+=(-p no:cacheprovider "--junitxml=$REPORTS/trixie.xml")
   fi
   _in_root /bin/sh -c 'cd "$0" && python=$1 && shift && exec "$python" -m pytest -q "$@"' \
-    "$CLONE" "$VENV/bin/python" "${args[@]}"
+    "$CLONE" "$VENV/bin/python" "${args[@]}" || status=$?
+  if [ $# -eq 0 ] && [ -e "$REPORTS/host.xml" ]; then
+    log "against the host's last run (make test-compat-host):"
+    python3 "$CLONE/tests/compat/compare.py" "$REPORTS/host.xml" "$REPORTS/trixie.xml" || true
+  fi
+  return $status
 }
 
 # Everything that mounts runs here, in the private namespace.
@@ -222,8 +226,9 @@ main() {
   local action=${1:-}
   case $action in
     root|test|shell|run) shift ;;
+    selection) _selection; return ;;
     _inside) shift; _inside "$@"; return ;;
-    *) echo "usage: $0 root | test [pytest args...] | shell | run CMD..." >&2; return 2 ;;
+    *) echo "usage: $0 root | test [pytest args...] | shell | run CMD... | selection" >&2; return 2 ;;
   esac
   case $ROOT in
     /?*/*) ;;
