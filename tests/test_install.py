@@ -181,8 +181,10 @@ class TestUninstall:
 # --- the real install, and Debian's service --------------------------------------------
 
 def _make(target: str, umask: int = 0o022) -> str:
+    """`make target` in the clone, with the Makefile's default PREFIX (not one from the environment)."""
+    env = {key: value for key, value in os.environ.items() if key != "PREFIX"}
     result = subprocess.run(["make", "--no-print-directory", "-C", str(ROOT), target], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, umask=umask, timeout=300)
+                            stderr=subprocess.STDOUT, text=True, umask=umask, timeout=300, env=env)
     if result.returncode != 0:
         pytest.fail(f"make {target} failed ({result.returncode}):\n{result.stdout}")
     return result.stdout
