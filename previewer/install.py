@@ -153,10 +153,11 @@ class Manifest:
             layout = Layout(prefix, Path(recorded["config_dir"]), Path(recorded["plugins_dir"]))
             entries = [Entry(Path(e["path"]), e["kind"], e.get("sha256", ""), e.get("target", ""))
                        for e in data["entries"]]
-        except (OSError, ValueError, KeyError, TypeError) as error:
+            written_for = Path(recorded["prefix"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
             raise InstallError(f"cannot read the manifest {path}: {error!r}") from error
-        if Path(recorded["prefix"]) != prefix:
-            raise InstallError(f"the manifest {path} was written for the prefix {recorded['prefix']}")
+        if written_for != prefix:
+            raise InstallError(f"the manifest {path} was written for the prefix {written_for}")
         allowed = layout.kinds()
         for entry in entries:
             if allowed.get(entry.path) != entry.kind:
@@ -187,6 +188,9 @@ def install(layout: Layout, *, source: Path = SOURCE, python: str = DEFAULT_PYTH
         _install_plugin(layout, manifest, source, log)
         _install_config(layout, manifest, log)
         _install_link(layout, manifest, log)
+    except OSError as error:
+        raise InstallError(f"install stopped: {error} (run `previewer uninstall` to remove what was made)") \
+            from error
     finally:
         os.umask(umask)
     log(f"Installed; manifest {layout.manifest}. Restart Orthanc to load the plugin: "
