@@ -111,22 +111,29 @@ static const char* previewer_bound_libpython(void)
     return info.dli_fname;
 }
 
+typedef struct
+{
+    dev_t dev;
+    ino_t ino;           /* the first libpython file seen (0: none yet) */
+    int others;          /* other libpython files loaded */
+} previewer_libpythons;
+
 static int previewer_count_libpython(struct dl_phdr_info* info, size_t size, void* data)
 {
+    previewer_libpythons* seen = (previewer_libpythons*) data;
     const char* base = strrchr(info->dlpi_name, '/');
-    base = base ? base + 1 : info->dlpi_name;
+    struct stat here;
     (void) size;
-    if (strncmp(base, "libpython", 9) == 0)
+    base = base ? base + 1 : info->dlpi_name;
+    if (strncmp(base, "libpython", 9) != 0 || stat(info->dlpi_name, &here) != 0)
+        return 0;
+    if (seen->ino == 0)
     {
-        struct stat* seen = (struct stat*) data;   /* [0] the first, [1].st_nlink counts others */
-        struct stat here;
-        if (stat(info->dlpi_name, &here) != 0)
-            return 0;
-        if (seen[0].st_ino == 0)
-            seen[0] = here;
-        else if (here.st_dev != seen[0].st_dev || here.st_ino != seen[0].st_ino)
-            seen[1].st_nlink++;
+        seen->dev = here.st_dev;
+        seen->ino = here.st_ino;
     }
+    else if (here.st_dev != seen->dev || here.st_ino != seen->ino)
+        seen->others++;
     return 0;
 }
 
@@ -144,21 +151,21 @@ static const char* previewer_rebuild_hint(int minor, char* hint, size_t size)
 static int previewer_check_running_python(void)
 {
     char message[2048], hint[96];
-    struct stat seen[2];
+    previewer_libpythons seen;
     const char* bound = previewer_bound_libpython();
     const char* running = Py_GetVersion();
     int minor = 0;
     sscanf(running, "3.%d", &minor);
-    memset(seen, 0, sizeof(seen));
-    dl_iterate_phdr(previewer_count_libpython, seen);
-    if (previewer_same_file(bound, PREVIEWER_LIBPYTHON) && seen[1].st_nlink == 0)
+    memset(&seen, 0, sizeof(seen));
+    dl_iterate_phdr(previewer_count_libpython, &seen);
+    if (previewer_same_file(bound, PREVIEWER_LIBPYTHON) && seen.others == 0)
         return 1;
     snprintf(message, sizeof(message),
              "another plugin already runs Python %.*s (%s%s), but this previewer was built for "
              "Python %s (%s), and two Pythons cannot share one Orthanc; rebuild the previewer "
              "with the other plugin's Python (%s), or load only one of the two plugins",
              (int) strcspn(running, " "), running, bound,
-             seen[1].st_nlink ? ", with a second libpython loaded" : "",
+             seen.others ? ", with a second libpython loaded" : "",
              PY_VERSION, PREVIEWER_LIBPYTHON, previewer_rebuild_hint(minor, hint, sizeof(hint)));
     previewer_log_error("refusing to load", message);
     return 0;
