@@ -26,6 +26,7 @@ ROOT=${PREVIEWER_TRIXIE_ROOT:-/var/cache/orthanc-previewer/trixie}
 MIRROR=${PREVIEWER_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=trixie
 SHARED=$(cd "$CLONE/.." && pwd)/shared
+PYENV=${PYENV_ROOT:-/root/.pyenv}
 VENV=/opt/previewer-venv
 BUILD=/opt/previewer-build
 LOCK=$ROOT.lock
@@ -100,11 +101,16 @@ _mount_work() {
   mkdir -p "$ROOT$CLONE" "$ROOT$BUILD" "$CLONE/build"
   mount --bind "$CLONE" "$ROOT$CLONE"
   mount --bind "$ROOT$BUILD" "$ROOT$CLONE/build"
-  if [ -d "$SHARED" ]; then
-    mkdir -p "$ROOT$SHARED"
-    mount --bind "$SHARED" "$ROOT$SHARED"
-    mount -o remount,bind,ro "$ROOT$SHARED"
-  fi
+  _mount_read_only "$SHARED"
+  # The host's pyenv Pythons: test_coexistence builds "another Python's" plugin with them.
+  _mount_read_only "$PYENV"
+}
+
+_mount_read_only() {
+  [ -d "$1" ] || return 0
+  mkdir -p "$ROOT$1"
+  mount --bind "$1" "$ROOT$1"
+  mount -o remount,bind,ro "$ROOT$1"
 }
 
 # Run a command inside the root with a clean environment (the host's pip
@@ -114,7 +120,7 @@ _in_root() {
                 DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_DEFAULT_TIMEOUT=180
                 PIP_CERT=$ROOT_CA)
   local name
-  for name in CI TERM OPENBLAS_CORETYPE OPENBLAS_L2_SIZE $(compgen -e | grep -E '^PREVIEWER_' || true); do
+  for name in CI TERM PYENV_ROOT OPENBLAS_CORETYPE OPENBLAS_L2_SIZE $(compgen -e | grep -E '^PREVIEWER_' || true); do
     [ -n "${!name+x}" ] && env+=("$name=${!name}")
   done
   chroot "$ROOT" /usr/bin/env -i "${env[@]}" "$@"
@@ -207,6 +213,9 @@ _inside() {
   local action=$1
   shift
   trap _unmount_all EXIT
+  trap 'exit 143' TERM
+  trap 'exit 130' INT
+  trap 'exit 129' HUP
   _debootstrap
   _mount_system
   _packages
