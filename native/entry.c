@@ -529,8 +529,8 @@ static int previewer_initialize_package(void)
 
 static void previewer_deferred_start(void)
 {
-    int ok;
-    if (Py_IsInitialized())
+    int ok, joined = Py_IsInitialized();
+    if (joined)
         ok = previewer_check_running_python() && previewer_promote_libraries() && previewer_join_python();
     else
     {
@@ -540,8 +540,9 @@ static void previewer_deferred_start(void)
     }
     if (ok && previewer_initialize_package())
     {
-        OrthancPluginLogWarning(previewer_context, "Orthanc Previewer: started beside the other "
-                                "plugin's Python");
+        OrthancPluginLogWarning(previewer_context, joined ?
+                                "Orthanc Previewer: started in the Python of the other plugin" :
+                                "Orthanc Previewer: started in its own Python");
         return;
     }
     /* Alone, Orthanc would have refused to start; it must not run half-working. */
@@ -631,8 +632,9 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* contex
             return -1;
         previewer_deferred = 1;
         previewer_register_trampolines();
-        snprintf(message, sizeof(message), "Orthanc Previewer: the plugin %s will start Python (%s); "
-                 "the previewer joins it once Orthanc has started", scan.plugin, scan.soname);
+        snprintf(message, sizeof(message), "Orthanc Previewer: the plugin %s needs Python too (%s); "
+                 "the previewer starts once Orthanc has started, in that plugin's interpreter if it "
+                 "runs one", scan.plugin, scan.soname);
         OrthancPluginLogWarning(context, message);
         return 0;
     }

@@ -185,6 +185,8 @@ def test_clean_shutdown(tmp_path: Path, order: str) -> None:
     assert orthanc.stop() == 0
     log = orthanc.log()
     assert "Orthanc has stopped" in log
+    assert ("Orthanc Previewer: joined the Python that another plugin started" if order == "python-first"
+            else "Orthanc Previewer: started in the Python of the other plugin") in log
     for sign in ("Fatal Python error", "Segmentation fault", "Aborted", "core dumped", "Traceback"):
         assert sign not in log, sign
 
@@ -265,3 +267,12 @@ def test_invalid_configuration_stops_orthanc(tmp_path: Path, order: str) -> None
         assert status != 0
     for sign in ("Fatal Python error", "Segmentation fault", "core dumped"):
         assert sign not in log, sign
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_python_plugin_without_script(tmp_path: Path, order: str) -> None:
+    """With orthanc-python loaded but given no script (so no interpreter), the previewer starts its own."""
+    with OrthancProcess(tmp_path, plugins=_plugins(order), probe=False) as orthanc:
+        assert orthanc.get(f"/previewer/instances/{orthanc.upload(CT_SMALL)['ID']}/png").status_code == 200
+        log = orthanc.log()
+    assert "Orthanc Previewer: started in its own Python" in log
