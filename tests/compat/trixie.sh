@@ -94,6 +94,7 @@ _mount_system() {
   [ -e "$ROOT/etc/hosts" ] || cp /etc/hosts "$ROOT/etc/hosts"
   # pip trusts what the host's pip trusts (this machine's HTTPS goes through
   # a local CA that trixie's ca-certificates does not have).
+  mkdir -p "$(dirname "$ROOT$ROOT_CA")"
   cp "$HOST_CA" "$ROOT$ROOT_CA"
 }
 
