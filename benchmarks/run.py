@@ -1,6 +1,6 @@
 """Run every benchmark, write benchmarks/results/*.json and regenerate RESULTS.md.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only pixel,http,memory]
+    .venv/bin/python -m benchmarks.run [--quick] [--only pixel,http,request,memory]
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ def _memory() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter runs (about 3 minutes)")
-    parser.add_argument("--only", default="pixel,http,memory", help="comma-separated sections to run")
+    parser.add_argument("--only", default="pixel,http,request,memory", help="comma-separated sections to run")
     args = parser.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
     import numpy
@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "memory":
             from . import memory
             data = memory.run(args.quick)
+        elif section == "request":
+            from . import request_path
+            data = request_path.run(args.quick)
         else:
             parser.error(f"unknown section {section!r}")
         data["loadavg_before"], data["loadavg_after"] = before, _loadavg()

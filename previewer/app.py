@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from . import dicomweb, links, sdk, viewer, views
+from . import dicomweb, links, sdk, timing, viewer, views
 from .cache import LruCache
 from .config import Config
 from .pixels.params import parse_params
@@ -137,7 +137,10 @@ def install(config: Config) -> Router:
     router = Router(routes(store, config.thumbnail_size), sdk.log_error)
 
     def on_rest(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
-        send(output, router.handle(request.method, url, request.query, request.headers, request.body))
+        response = router.handle(request.method, url, request.query, request.headers, request.body)
+        timing.mark("response")
+        send(output, response)
+        timing.mark("answer")
 
     for regex in router.regexes():
         sdk.register_rest_callback(regex, on_rest, lock=config.serialize_requests)

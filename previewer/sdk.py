@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from . import timing
 from ._ffi import ffi, lib
 
 SUCCESS = 0
@@ -518,12 +519,16 @@ def register_storage_area(area: StorageArea) -> None:
 
 @_c_callback("REST", ERROR_PLUGIN)
 def _previewer_on_rest(output: Any, url: Any, request: Any) -> int:
+    timing.begin()
     path = ffi.string(url).decode("utf-8", "replace")
-    for pattern, handler in _rest_handlers:
-        if pattern.fullmatch(path):
-            handler(RestOutput(output), path, HttpRequest.from_c(request))
-            return SUCCESS
-    return ERROR_UNKNOWN_RESOURCE
+    try:
+        for pattern, handler in _rest_handlers:
+            if pattern.fullmatch(path):
+                handler(RestOutput(output), path, HttpRequest.from_c(request))
+                return SUCCESS
+        return ERROR_UNKNOWN_RESOURCE
+    finally:
+        timing.end(path)
 
 
 @_c_callback("stored-instance", ERROR_PLUGIN)

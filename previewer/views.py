@@ -23,7 +23,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__, png
+from . import __version__, png, timing
 from .cache import LruCache
 from .pixels import decode, render
 from .pixels.errors import PixelError, TooLarge, Unsupported
@@ -73,6 +73,7 @@ def _dataset(store: Store, instance_id: str) -> Any:
         data = store.dicom(instance_id)
     except UnknownInstance:
         raise _unknown(instance_id) from None
+    timing.mark("read")
     try:
         return decode.read_dataset(data)
     except PixelError:
@@ -130,11 +131,15 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
     """Frame ``index`` after the Modality LUT, from the cache or decoded now (from ``dataset`` if given)."""
     def decode() -> render.ModalityFrame | _Undecodable:
         with store.decode_slots:
+            timing.mark("cache")
             ds = dataset if dataset is not None else _dataset(store, instance_id)
+            timing.mark("parse")
             try:
                 return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
             except _REMEMBERED_ERRORS as error:
                 return _Undecodable(type(error), error.message)
+            finally:
+                timing.mark("decode")
 
     value: render.ModalityFrame | _Undecodable = store.cache.get_or_compute(
         (instance_id, version, "frame", index), decode, _entry_size)
@@ -177,7 +182,9 @@ def rendered_frame(store: Store, instance_id: str, version: str, index: int,
         return cached
     frame, remaining = _downscaled(store, instance_id, version,
                                    modality_frame(store, instance_id, version, index), params)
+    timing.mark("cache")
     result = render.display(frame, remaining)
+    timing.mark("lut")
     if result.array.nbytes <= SMALL_RENDER_BYTES:
         store.cache.put(key, result, int(result.array.nbytes) + 512)
     return result
@@ -220,15 +227,19 @@ def _matches(header: str, etag: str) -> bool:
 
 def frame_png(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/frames/{frame}/png (and /png for frame 0)."""
+    timing.mark("dispatch")
     instance_id = request.params["id"]
     frame = int(request.params.get("frame", 0))
     try:
         params, encoder, quality = _options(request, store)
+        timing.mark("parameters")
         version = instance_version(store, instance_id)
+        timing.mark("version")
         etag = _etag(instance_id, version, frame, params, encoder, quality)
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         if _matches(request.headers.get("if-none-match", ""), etag):
             return Response(status=304, headers=headers)
+        timing.mark("etag")
         rendered = rendered_frame(store, instance_id, version, frame, params)
     except PixelError as error:
         raise _pixel_error(error, instance_id, frame) from None
@@ -236,6 +247,7 @@ def frame_png(store: Store, request: Request) -> Response:
         response = Response.jpeg(*_jpeg_pixels(rendered), quality)
     elif encoder == "fast":
         response = Response(body=png.encode(rendered.array, rendered.format), media_type="image/png")
+        timing.mark("encode")
     else:
         response = Response.png(rendered.array, rendered.format)
     response.headers.update(headers)

@@ -1,0 +1,130 @@
+"""The request-path part of RESULTS.md: the stage table and the targets of issue 13.
+
+Rendered from ``results/request.json`` (``request_path.py``), with the HTTP,
+pixel and memory results of the same run for the targets.  Every number in
+the text comes from those files.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+#: Stage names of previewer.timing (and the two outside the callback), in request order.
+STAGES: dict[str, str] = {
+    "http_in": "client sends → callback entered (Orthanc's HTTP server and REST dispatch, C to Python)",
+    "dispatch": "to the endpoint (URL, copy of the request, route table)",
+    "parameters": "parameter parsing",
+    "version": "version lookup (stored-file UUID, a REST call into Orthanc)",
+    "etag": "ETag and If-None-Match",
+    "cache": "cache lookups (and waiting for a decode slot)",
+    "read": "the DICOM file from Orthanc (GetDicomForInstance)",
+    "parse": "parse (DICOM elements)",
+    "decode": "decode + Modality LUT stage",
+    "lut": "VOI LUT + output (window table, one lookup per pixel)",
+    "encode": "PNG encode (encoder=fast, in Python)",
+    "response": "response object, back through the router",
+    "answer": "answer: CompressAndAnswerPngImage (libpng encode + send), or AnswerBuffer with encoder=fast",
+    "exit": "return to Orthanc",
+    "http_out": "after the answer call → the client has the body (negative: the body arrived before the call returned)",
+}
+_COLUMNS = (("warm", "warm, encoder=orthanc"), ("warm_fast", "warm, encoder=fast"),
+            ("cold", "cold, encoder=orthanc"))
+
+Row = list[Any]
+Add = Callable[[str, str, str, "bool | None", str], None]
+
+
+def _stage(profile: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next((s for s in profile["stages"] if s["stage"] == name), None)
+
+
+def _ms(profile: dict[str, Any], name: str, key: str = "median_ms") -> float:
+    found = _stage(profile, name)
+    return float(found[key]) if found else 0.0
+
+
+def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str]) -> list[str]:
+    """The markdown of the request-path section."""
+    present = [key for key, _ in _COLUMNS if key in request]
+    names = [n for n in STAGES if any(_stage(request[k], n) for k in present)]
+    header = ["stage"] + [f"{label} median ms (mean)" for key, label in _COLUMNS if key in request]
+    rows: list[Row] = []
+    for name in names:
+        cells: Row = [f"{name}: {STAGES[name]}"]
+        for key in present:
+            found = _stage(request[key], name)
+            cells.append(f"{found['median_ms']:.3f} ({found['mean_ms']:.3f})" if found else "-")
+        rows.append(cells)
+    rows.append(["**total, as the client saw it**"] +
+                [f"**{request[k]['total_median_ms']:.3f}** ({request[k]['total_mean_ms']:.3f})" for k in present])
+    core_warm, core_cold = request["warm_core_rendered"], request["cold_core_rendered"]
+    rows.append(["core /rendered, same kind of request (client only)",
+                 f"{core_warm['total_median_ms']:.3f} ({core_warm['total_mean_ms']:.3f})",
+                 f"{core_warm['total_median_ms']:.3f} ({core_warm['total_mean_ms']:.3f})",
+                 f"{core_cold['total_median_ms']:.3f} ({core_cold['total_mean_ms']:.3f})"][:len(present) + 1])
+    return [
+        "## The request path, one request at a time", "",
+        f"{request['image']}. Requests one at a time on one keep-alive connection "
+        f"({request['warm']['requests']} warm, {request['cold']['requests']} cold), in an Orthanc that loads "
+        "`benchmarks/timing_probe.py`: `previewer.timing` stamps the callback's entry and exit and the end of "
+        "each stage, and the client stamps its send and the end of the body on the same clock "
+        "(CLOCK_MONOTONIC). *Warm*: the frame is cached, a new window every time; *cold*: the first request on "
+        "a freshly uploaded instance. Medians per stage (means in brackets) do not add up to the median total "
+        "exactly.", "",
+        table(header, rows), ""]
+
+
+def targets(http: dict[str, Any] | None, pixel: dict[str, Any] | None,
+            request: dict[str, Any] | None, cpus: int, add: Add) -> None:
+    """The rows of issue 13's targets (the memory target is the row shared with issue 5)."""
+    if http is None:
+        for case in ("warm c1", "cold c1", "warm c4"):
+            add(f"issue 13: {case}", "", "", None, "")
+        return
+    encode = core_warm = core_cold = None
+    if request is not None:
+        warm = request["warm"]
+        encode = _ms(warm, "answer")
+        http_ms = _ms(warm, "http_in") + max(0.0, _ms(warm, "http_out"))
+        core_warm = request["warm_core_rendered"]["total_median_ms"]
+        core_cold = request["cold_core_rendered"]["total_median_ms"]
+    w1, w4, c1 = http["warm_ct"]["1"], http["warm_ct"]["4"], http["cold_ct"]["1"]
+    why = "see the request-path table"
+    if encode is not None and core_warm is not None:
+        bound = core_warm / (encode + http_ms)
+        why = (f"CompressAndAnswerPngImage alone (libpng's encode and the send) takes {encode:.2f} ms of the "
+               f"{core_warm:.2f} ms that core /rendered takes in all (request-path table, medians); with the HTTP "
+               f"stages ({http_ms:.2f} ms) and no Python work at all, a request would take "
+               f"{encode + http_ms:.2f} ms, at most {bound:.2f}× core. 1.3× needs the encoder to be faster "
+               "(encoder=fast, or a cached encoded image), which this target excludes")
+    ratio = w1["ratio_rps_vs_rendered"]
+    add("issue 13: warm, 512² CT, new window, concurrency 1, encoder=orthanc", "≥ 1.3× core /rendered req/s",
+        f"{ratio}× ({w1['ours']['rps']} vs {w1['core_rendered']['rps']} req/s)", ratio >= 1.3, why)
+    ratio = c1["ratio_rps"]
+    why = "see the request-path table"
+    if request is not None and core_cold is not None:
+        cold = request["cold"]
+        work = sum(_ms(cold, n) for n in ("dispatch", "parameters", "version", "etag", "cache", "read", "parse",
+                                           "decode", "lut", "response"))
+        why = (f"the cold request's own work before the encode is {work:.2f} ms (request-path table: "
+               f"routing to the LUT, medians), on top of the same libpng encode "
+               f"({_ms(cold, 'answer'):.2f} ms); core /rendered takes {core_cold:.2f} ms in all")
+    add("issue 13: cold, 512² CT, concurrency 1, encoder=orthanc", "≥ 1.0× core /rendered req/s",
+        f"{ratio}× ({c1['ours']['rps']} vs {c1['core_rendered']['rps']} req/s)", ratio >= 1.0, why)
+    ratio = w4["ratio_rps_vs_rendered"]
+    why = "see the request-path table"
+    if encode is not None:
+        ceiling = cpus * 1000 / encode
+        why = (f"libpng's encode alone costs {encode:.2f} ms of CPU per image (request-path table), so {cpus} CPUs "
+               f"encode at most {ceiling:.0f} images/s with nothing else running (the load generator shares them: "
+               f"{w4['ours']['client_cpu_ms_per_request']} ms of its CPU per request); 3× core is "
+               f"{3 * w4['core_rendered']['rps']:.0f} req/s")
+    add("issue 13: warm, 512² CT, new window, concurrency 4, encoder=orthanc", "≥ 3× core /rendered req/s",
+        f"{ratio}× ({w4['ours']['rps']} vs {w4['core_rendered']['rps']} req/s)", ratio >= 3, why)
+    ct = next((i for i in pixel["images"] if i["key"] == "ct512"), None) if pixel else None
+    if ct is not None:
+        s = ct["speedup_total"]
+        add("issue 13: CT 512² pixel path vs naive pydicom (parse+decode+LUT+8-bit)", "≥ 2× faster",
+            f"{s}× ({ct['previewer_ms']['total']} vs {ct['naive_ms']['total']} ms)", s >= 2,
+            f"parse {ct['previewer_ms']['parse']} ms, decode {ct['previewer_ms']['decode']} ms, modality "
+            f"{ct['previewer_ms']['modality']} ms, display {ct['previewer_ms']['per_window']} ms (pixel table)")
