@@ -1,7 +1,7 @@
 """Build libOrthancPreviewer.so with cffi's embedding mode.
 
 Reads the declarations in native/*.h, the C entry points in native/entry.c,
-the start-up code in native/init.py and native/isolation.py, and the Orthanc
+native/events.c, the start-up code in native/init.py and native/isolation.py, and the Orthanc
 Explorer extension, and compiles them; nothing else.
 Usage: python native/build.py [OUTPUT_DIR]
 """
@@ -81,7 +81,7 @@ def builder() -> cffi.FFI:
     header = "".join(f"#define {name} {_c_string(value)}\n" for name, value in defines.items())
     ffi.set_source(
         "_previewer_native",
-        header + (NATIVE / "entry.c").read_text(),
+        header + "".join((NATIVE / name).read_text() for name in ("entry.h", "entry.c", "events.c")),
         extra_compile_args=["-O2", "-Wall", "-Wno-unused-function", "-Wno-format-truncation"],
         extra_link_args=["-Wl,-rpath," + libdir, "-ldl", "-lpthread"],
     )

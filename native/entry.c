@@ -8,9 +8,11 @@
  *   it now, with our folders reachable through native/isolation.py only;
  * - another configured plugin needs libpython but loads after us: it must be
  *   the one to start Python (3.12+ aborts if Python is already running when
- *   it registers its module), so we register C trampolines now and join its
- *   interpreter once every plugin is initialised: on OrthancStarted, or at
- *   the first callback, whichever comes first.
+ *   it registers its module), so we register a C trampoline for our routes
+ *   now and join its interpreter once every plugin is initialised: on
+ *   OrthancStarted, or at the first request, whichever comes first.
+ * In every mode, stored instances and deletions reach Python through the
+ * queue of native/events.c, never by taking the GIL in Orthanc's threads.
  * A second Python (another minor version or another build of libpython)
  * cannot share the process: the plugin refuses to load, in one log line. */
 #include <dirent.h>
@@ -33,19 +35,21 @@
 
 int previewer_initialize(OrthancPluginContext* context);
 void previewer_finalize(void);
-/* extern "Python" callbacks (native/callbacks.h), defined later by cffi. */
+/* An extern "Python" callback (native/callbacks.h), defined later by cffi. */
 static OrthancPluginErrorCode _previewer_on_rest(
     OrthancPluginRestOutput*, const char*, const OrthancPluginHttpRequest*);
-static OrthancPluginErrorCode _previewer_on_stored(const OrthancPluginDicomInstance*, const char*);
-static OrthancPluginErrorCode _previewer_on_change(
-    OrthancPluginChangeType, OrthancPluginResourceType, const char*);
+static int previewer_started(void);
 
 #define PREVIEWER_ROUTES "/previewer(/.*)?"
 
 static OrthancPluginContext* previewer_context = NULL;
 static int previewer_python_ready = 0;
 static int previewer_deferred = 0;
-static pthread_once_t previewer_deferred_once = PTHREAD_ONCE_INIT;
+/* The deferred start: 0 not begun, 1 under way, 2 over (ready or failed). */
+static int previewer_start_state = 0;
+static pthread_mutex_t previewer_start_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t previewer_start_over = PTHREAD_COND_INITIALIZER;
+static __thread int previewer_starting_here = 0;
 
 static void previewer_log_error(const char* prefix, const char* detail)
 {
@@ -381,8 +385,9 @@ static int previewer_find_python_plugin(previewer_scan* scan)
             p = previewer_json_space(p + 1);
             if (strcmp(key, "Plugins") == 0 && *p == '[')
             {
-                for (p = previewer_json_space(p + 1); p != NULL && *p != ']' && !found; )
+                for (p = previewer_json_space(p + 1); p != NULL && *p != '\0' && *p != ']' && !found; )
                 {
+                    const char* before = p;
                     if (*p == '"')
                     {
                         p = previewer_json_string(p, entry, sizeof(entry));
@@ -393,6 +398,8 @@ static int previewer_find_python_plugin(previewer_scan* scan)
                     p = p ? previewer_json_space(p) : NULL;
                     if (p != NULL && *p == ',')
                         p = previewer_json_space(p + 1);
+                    else if (p == before)
+                        break;   /* malformed: no progress */
                 }
                 break;
             }
@@ -400,11 +407,22 @@ static int previewer_find_python_plugin(previewer_scan* scan)
             p = p ? previewer_json_space(p) : NULL;
             if (p != NULL && *p == ',')
                 p = previewer_json_space(p + 1);
+            else
+                break;   /* the end of the object, or malformed */
         }
     }
     if (configuration != NULL)
         OrthancPluginFreeString(previewer_context, configuration);
     return found;
+}
+
+static int previewer_already_loaded(const char* path)
+{
+    void* handle = dlopen(path, RTLD_LAZY | RTLD_NOLOAD);
+    if (handle == NULL)
+        return 0;
+    dlclose(handle);
+    return 1;
 }
 
 /* The file the dynamic linker gives a plugin that needs `soname` and has no
@@ -527,6 +545,20 @@ static int previewer_initialize_package(void)
 
 /* --- the deferred start ---------------------------------------------------- */
 
+static void previewer_stop_orthanc(void)
+{
+    OrthancPluginMemoryBuffer answer;
+    memset(&answer, 0, sizeof(answer));
+    /* Alone, Orthanc would have refused to start; it must not run half-working.
+     * /tools/shutdown ends Orthanc with status 0. */
+    previewer_log_error("stopping Orthanc, since the previewer could not start (see above)", NULL);
+    if (OrthancPluginRestApiPost(previewer_context, &answer, "/tools/shutdown", "", 0) ==
+        OrthancPluginErrorCode_Success)
+        OrthancPluginFreeMemoryBuffer(previewer_context, &answer);
+    else
+        previewer_log_error("POST /tools/shutdown failed; stop Orthanc by hand", NULL);
+}
+
 static void previewer_deferred_start(void)
 {
     int ok, joined = Py_IsInitialized();
@@ -539,27 +571,40 @@ static void previewer_deferred_start(void)
         ok = previewer_promote_libraries() && previewer_start_python();
     }
     if (ok && previewer_initialize_package())
-    {
         OrthancPluginLogWarning(previewer_context, joined ?
                                 "Orthanc Previewer: started in the Python of the other plugin" :
                                 "Orthanc Previewer: started in its own Python");
-        return;
-    }
-    /* Alone, Orthanc would have refused to start; it must not run half-working. */
-    previewer_log_error("stopping Orthanc, since the previewer could not start (see above)", NULL);
-    {
-        OrthancPluginMemoryBuffer answer;
-        memset(&answer, 0, sizeof(answer));
-        if (OrthancPluginRestApiPost(previewer_context, &answer, "/tools/shutdown", "", 0) ==
-            OrthancPluginErrorCode_Success)
-            OrthancPluginFreeMemoryBuffer(previewer_context, &answer);
-    }
+    else
+        previewer_stop_orthanc();
 }
 
+/* Start once, in the first thread that needs it; others wait for it, except
+ * a thread that cannot wait: the starting thread itself (its Python code
+ * called back into us), or one holding the GIL that the start needs. */
 static int previewer_started(void)
 {
-    pthread_once(&previewer_deferred_once, previewer_deferred_start);
-    return previewer_python_ready;
+    int ready;
+    pthread_mutex_lock(&previewer_start_lock);
+    if (previewer_start_state == 0)
+    {
+        previewer_start_state = 1;
+        pthread_mutex_unlock(&previewer_start_lock);
+        previewer_starting_here = 1;
+        previewer_deferred_start();
+        previewer_starting_here = 0;
+        pthread_mutex_lock(&previewer_start_lock);
+        previewer_start_state = 2;
+        pthread_cond_broadcast(&previewer_start_over);
+    }
+    else if (previewer_start_state == 1 && !previewer_starting_here &&
+             !(Py_IsInitialized() && PyGILState_Check()))
+    {
+        while (previewer_start_state != 2)
+            pthread_cond_wait(&previewer_start_over, &previewer_start_lock);
+    }
+    ready = previewer_python_ready;
+    pthread_mutex_unlock(&previewer_start_lock);
+    return ready;
 }
 
 int previewer_deferred_mode(void)
@@ -570,37 +615,33 @@ int previewer_deferred_mode(void)
 static OrthancPluginErrorCode previewer_rest_trampoline(
     OrthancPluginRestOutput* output, const char* url, const OrthancPluginHttpRequest* request)
 {
-    static const char body[] = "{\"error\": \"the previewer could not start beside the other "
+    static const char starting[] = "{\"error\": \"the previewer is starting; retry in a moment\", "
+        "\"status\": 503}";
+    static const char failed[] = "{\"error\": \"the previewer could not start beside the other "
         "plugin's Python; the reason is in Orthanc's log\", \"status\": 503}";
+    int over;
     if (previewer_started())
         return _previewer_on_rest(output, url, request);
+    pthread_mutex_lock(&previewer_start_lock);
+    over = previewer_start_state == 2;
+    pthread_mutex_unlock(&previewer_start_lock);
     OrthancPluginSetHttpHeader(previewer_context, output, "Content-Type", "application/json");
-    OrthancPluginSendHttpStatus(previewer_context, output, 503, body, sizeof(body) - 1);
+    if (!over)
+        OrthancPluginSetHttpHeader(previewer_context, output, "Retry-After", "1");
+    OrthancPluginSendHttpStatus(previewer_context, output, 503, over ? failed : starting,
+                                (uint32_t) (over ? sizeof(failed) : sizeof(starting)) - 1);
     return OrthancPluginErrorCode_Success;
 }
 
-static OrthancPluginErrorCode previewer_stored_trampoline(
-    const OrthancPluginDicomInstance* instance, const char* instance_id)
-{
-    return previewer_started() ? _previewer_on_stored(instance, instance_id)
-                               : OrthancPluginErrorCode_Success;
-}
+/* The C callbacks of native/events.c, in every mode. */
+static OrthancPluginErrorCode previewer_on_stored_event(const OrthancPluginDicomInstance*, const char*);
+static OrthancPluginErrorCode previewer_on_change_event(
+    OrthancPluginChangeType, OrthancPluginResourceType, const char*);
 
-static OrthancPluginErrorCode previewer_change_trampoline(
-    OrthancPluginChangeType change, OrthancPluginResourceType type, const char* resource_id)
+static void previewer_register_events(void)
 {
-    return previewer_started() ? _previewer_on_change(change, type, resource_id)
-                               : OrthancPluginErrorCode_Success;
-}
-
-/* Everything Orthanc needs to know during Initialize, registered from C;
- * Python adds its handlers behind these once it runs (previewer/sdk.py). */
-static void previewer_register_trampolines(void)
-{
-    OrthancPluginRegisterRestCallbackNoLock(previewer_context, PREVIEWER_ROUTES, previewer_rest_trampoline);
-    OrthancPluginRegisterOnStoredInstanceCallback(previewer_context, previewer_stored_trampoline);
-    OrthancPluginRegisterOnChangeCallback(previewer_context, previewer_change_trampoline);
-    OrthancPluginExtendOrthancExplorer(previewer_context, PREVIEWER_EXPLORER_JS);
+    OrthancPluginRegisterOnStoredInstanceCallback(previewer_context, previewer_on_stored_event);
+    OrthancPluginRegisterOnChangeCallback(previewer_context, previewer_on_change_event);
 }
 
 /* --- the entry points ------------------------------------------------------ */
@@ -625,13 +666,18 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* contex
             return -1;
         OrthancPluginLogWarning(context, "Orthanc Previewer: joined the Python that another plugin started");
     }
-    else if (previewer_find_python_plugin(&scan))
+    /* A Python plugin loaded before us that did not start Python never will. */
+    else if (previewer_find_python_plugin(&scan) && !previewer_already_loaded(scan.plugin))
     {
         char message[PATH_MAX + 256];
         if (!previewer_check_later_python(&scan))
             return -1;
         previewer_deferred = 1;
-        previewer_register_trampolines();
+        /* What Orthanc takes only during Initialize; Python adds its handlers
+         * behind the REST trampoline once it runs (previewer/sdk.py). */
+        OrthancPluginRegisterRestCallbackNoLock(context, PREVIEWER_ROUTES, previewer_rest_trampoline);
+        OrthancPluginExtendOrthancExplorer(context, PREVIEWER_EXPLORER_JS);
+        previewer_register_events();
         snprintf(message, sizeof(message), "Orthanc Previewer: the plugin %s needs Python too (%s); "
                  "the previewer starts once Orthanc has started, in that plugin's interpreter if it "
                  "runs one", scan.plugin, scan.soname);
@@ -640,11 +686,13 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* contex
     }
     else if (!previewer_promote_libraries() || !previewer_start_python())
         return -1;
+    previewer_register_events();
     return previewer_initialize_package() ? 0 : -1;
 }
 
 ORTHANC_PLUGINS_API void OrthancPluginFinalize(void)
 {
+    previewer_close_events();
     /* Another plugin may have finalized the shared interpreter already. */
     if (previewer_python_ready && Py_IsInitialized())
         previewer_finalize();

@@ -1,2 +1,8 @@
-/* Functions of native/entry.c that Python calls. */
+/* Functions of native/entry.c and native/events.c that Python calls. */
+#define PREVIEWER_EVENT_STORED 1
+#define PREVIEWER_EVENT_DELETED 2
 int previewer_deferred_mode(void);
+void previewer_watch_events(int kinds);
+void previewer_close_events(void);
+unsigned long long previewer_dropped_events(void);
+int previewer_next_event(char* id, size_t size, int timeout_ms);

@@ -139,6 +139,7 @@ void OrthancPluginRegisterStorageArea(OrthancPluginContext*,
 char* OrthancPluginGetOrthancPath(OrthancPluginContext*);
 char* OrthancPluginGetOrthancDirectory(OrthancPluginContext*);
 char* OrthancPluginGetConfigurationPath(OrthancPluginContext*);
+char* OrthancPluginGetConfiguration(OrthancPluginContext*);
 
 /* --- newer twins and helpers from Orthanc 1.10 that the previewer uses --- */
 void OrthancPluginRegisterRestCallbackNoLock(OrthancPluginContext*, const char*, OrthancPluginRestCallback);

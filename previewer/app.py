@@ -7,6 +7,7 @@ from pathlib import Path
 from . import dicomweb, links, sdk, timing, viewer, views
 from .cache import LruCache
 from .config import Config
+from .events import EventPump, Handler
 from .pixels.params import parse_params
 from .routes import Endpoint, HttpError, Request, Response, Route, Router, send
 from .views import Store, UnknownInstance
@@ -15,6 +16,7 @@ from .warmup import Warmer
 PREFIX = "/previewer"
 
 _warmers: list[Warmer] = []
+_pumps: list[EventPump] = []
 
 
 def _dicom_from_orthanc(instance_id: str) -> bytes:
@@ -103,13 +105,6 @@ def routes(store: Store, thumbnail_size: int = 128) -> list[Route]:
     ]
 
 
-def _on_change(store: Store) -> sdk.ChangeHandler:
-    def forget_deleted(change: str, resource_type: str, resource_id: str) -> None:
-        if change == "deleted" and resource_type == "instance":
-            store.cache.forget(resource_id)
-    return forget_deleted
-
-
 def _start_warmer(store: Store, config: Config) -> Warmer:
     thumbnail = parse_params({"size": str(config.thumbnail_size)})
 
@@ -121,10 +116,6 @@ def _start_warmer(store: Store, config: Config) -> Warmer:
 
     warmer = Warmer(work, failed)
     warmer.start()
-    def enqueue(instance: sdk.DicomInstance, instance_id: str) -> None:
-        warmer.submit(instance_id)
-
-    sdk.register_on_stored_instance(enqueue)
     return warmer
 
 
@@ -144,15 +135,20 @@ def install(config: Config) -> Router:
 
     for regex in router.regexes():
         sdk.register_rest_callback(regex, on_rest, lock=config.serialize_requests)
-    sdk.register_on_change(_on_change(store))
     if not sdk.deferred():   # when deferred, native/entry.c extended it with the same file
         sdk.extend_orthanc_explorer(EXPLORER_JS.read_text(encoding="utf-8"))
+    handlers: dict[str, Handler] = {"deleted": store.cache.forget}
     if config.warm_on_ingest:
         _warmers.append(_start_warmer(store, config))
+        handlers["stored"] = _warmers[-1].submit
+    _pumps.append(EventPump(handlers, sdk.log_error))
+    _pumps[-1].start()
     return router
 
 
 def shutdown() -> None:
-    """Stop the background worker (called from the plugin's Finalize)."""
+    """Stop the background threads (called from the plugin's Finalize)."""
+    while _pumps:
+        _pumps.pop().stop()
     while _warmers:
         _warmers.pop().stop()

@@ -8,7 +8,7 @@ from types import ModuleType
 from typing import Any
 
 from . import __version__, app, sdk
-from .config import Config, ConfigError, load
+from .config import SECTION, Config, ConfigError, from_section
 
 _modules: list[ModuleType] = []
 
@@ -29,7 +29,7 @@ def initialize(context: Any) -> int:
     # A fatal signal prints every Python thread's stack to stderr (Orthanc's log).
     faulthandler.enable(all_threads=True)
     try:
-        config = load(sdk.configuration_path())
+        config = from_section(sdk.configuration().get(SECTION, {}))
         sdk.log_warning(f"Orthanc Previewer {__version__}: {config.describe()}")
         if config.mmap_threshold_kb and not sdk.set_mmap_threshold(config.mmap_threshold_kb * 1024):
             sdk.log_warning("Orthanc Previewer: glibc refused the MmapThresholdKB setting")

@@ -173,6 +173,18 @@ def configuration_path() -> str | None:
     return _take_string(lib.OrthancPluginGetConfigurationPath(_context))
 
 
+def configuration() -> dict[str, Any]:
+    """Orthanc's whole configuration, merged from its files, as Orthanc applies it.
+
+    Prefer it to reading the files at :func:`configuration_path`: for a
+    folder given without a trailing slash (Debian's systemd unit),
+    Orthanc 1.10 reports the folder's parent there.
+    """
+    text = _take_string(lib.OrthancPluginGetConfiguration(_context))
+    value = json.loads(text) if text else {}
+    return value if isinstance(value, dict) else {}
+
+
 def extend_orthanc_explorer(javascript: str) -> None:
     """Add JavaScript to Orthanc Explorer's pages."""
     lib.OrthancPluginExtendOrthancExplorer(_context, _bytes(javascript))
@@ -473,11 +485,23 @@ def _within_deferred_routes(regex: str) -> bool:
     return regex == "/previewer" or regex.startswith("/previewer/")
 
 
+def _synchronous_allowed(what: str) -> None:
+    if deferred():
+        raise RuntimeError(f"cannot register a {what} callback after Orthanc's plugin initialisation; "
+                           "use the event queue (watch_events / next_event)")
+
+
 def register_on_stored_instance(handler: StoredHandler) -> None:
-    """Call ``handler(instance, instance_id)`` for every instance Orthanc stores."""
+    """Call ``handler(instance, instance_id)`` for every instance Orthanc stores.
+
+    The handler runs in Orthanc's storing thread, with the GIL: beside a
+    Python plugin whose code waits in the SDK with the GIL held, that can
+    deadlock.  The previewer itself uses :func:`next_event` instead.
+    """
+    _synchronous_allowed("stored-instance")
     first = not _stored_handlers
     _stored_handlers.append(handler)
-    if first and not deferred():
+    if first:
         lib.OrthancPluginRegisterOnStoredInstanceCallback(_context, lib._previewer_on_stored)
 
 
@@ -497,20 +521,64 @@ def register_on_change(handler: ChangeHandler) -> None:
     """Call ``handler(change, resource_type, resource_id)`` for Orthanc's changes.
 
     Only the changes the previewer uses are named ("deleted", "stopped");
-    others arrive as "other".  Orthanc calls this from its own change thread.
+    others arrive as "other".  Orthanc calls this from its own change thread,
+    with the GIL taken there (see :func:`register_on_stored_instance`).
     """
+    _synchronous_allowed("change")
     first = not _change_handlers
     _change_handlers.append(handler)
-    if first and not deferred():
+    if first:
         lib.OrthancPluginRegisterOnChangeCallback(_context, lib._previewer_on_change)
+
+
+# --- the event queue of native/events.c ----------------------------------------
+
+EVENTS = {"stored": lib.PREVIEWER_EVENT_STORED, "deleted": lib.PREVIEWER_EVENT_DELETED}
+_EVENT_NAMES = {code: name for name, code in EVENTS.items()}
+
+
+class EventsClosed(Exception):
+    """The event queue was closed (the plugin is finalizing)."""
+
+
+def watch_events(kinds: set[str]) -> None:
+    """Queue these events from now on: "stored" (an instance was stored), "deleted" (an instance)."""
+    mask = 0
+    for kind in kinds:
+        mask |= EVENTS[kind]
+    lib.previewer_watch_events(mask)
+
+
+def next_event(timeout: float) -> tuple[str, str] | None:
+    """The next ``(kind, instance_id)``, or ``None`` after ``timeout`` seconds.
+
+    Waits without the GIL (cffi releases it during the C call).  Raises
+    :class:`EventsClosed` once the queue is closed.
+    """
+    target = ffi.new("char[]", 64)
+    kind = lib.previewer_next_event(target, 64, max(0, int(timeout * 1000)))
+    if kind < 0:
+        raise EventsClosed()
+    if kind == 0:
+        return None
+    return _EVENT_NAMES.get(kind, "other"), ffi.string(target).decode("ascii", "replace")
+
+
+def close_events() -> None:
+    """Wake every :func:`next_event` with :class:`EventsClosed` and stop queueing."""
+    lib.previewer_close_events()
+
+
+def dropped_events() -> int:
+    """Events dropped because the queue was full."""
+    return int(lib.previewer_dropped_events())
 
 
 def register_storage_area(area: StorageArea) -> None:
     """Replace Orthanc's file storage with ``area`` (only during Initialize)."""
     if _storage:
         raise RuntimeError("a storage area is already registered")
-    if deferred():
-        raise RuntimeError("a storage area can only be registered during Orthanc's plugin initialisation")
+    _synchronous_allowed("storage-area")
     _storage.append(area)
     lib.OrthancPluginRegisterStorageArea(
         _context, lib._previewer_storage_create, lib._previewer_storage_read,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+from pydicom.uid import generate_uid
 from PIL import Image
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
@@ -106,6 +107,32 @@ class TestCaching:
         cached = orthanc.get(f"/previewer/instances/{instance_id}/png",
                              headers={"If-None-Match": first.headers["ETag"]})
         assert cached.status_code == 404
+
+    def test_deleted_instance_leaves_the_cache(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """Orthanc's deletion reaches the cache through the event queue: the instance's entries go."""
+        def settled() -> int:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                stats = orthanc.get("/previewer/stats").json()
+                warm = stats["warmup"] or {"queued": 0, "done": 0, "failed": 0}
+                if warm["queued"] == warm["done"] + warm["failed"]:
+                    return int(stats["cache"]["entries"])
+                time.sleep(0.1)
+            raise AssertionError("the warm-up did not settle")
+
+        ds = pydicom.dcmread(RGB_FILE)   # a copy with its own UIDs: other tests keep the original
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.save_as(tmp_path / "copy.dcm", enforce_file_format=True)
+        before = settled()
+        instance_id = orthanc.upload(tmp_path / "copy.dcm")["ID"]
+        assert orthanc.get(f"/previewer/instances/{instance_id}/png?size=32").status_code == 200
+        assert settled() > before
+        assert orthanc.http.delete(orthanc.url + f"/instances/{instance_id}").status_code == 200
+        deadline = time.monotonic() + 10
+        while settled() != before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert settled() == before
 
     def test_new_window_hits_the_frame_cache(self, orthanc: OrthancProcess, ct_id: str) -> None:
         """A new window on a decoded frame is a cache hit."""

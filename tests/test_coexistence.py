@@ -32,8 +32,15 @@ def hello(output, uri, **request):
     seen = {name: importlib.util.find_spec(name) is not None for name in NAMES}
     output.AnswerBuffer(json.dumps({"python": sys.version, "sees": seen}), "application/json")
 
+def anonymize(output, uri, **request):
+    # The script waits in the SDK with the GIL held while a job thread stores
+    # the new instances (and Orthanc calls the previewer's stored callback).
+    answer = orthanc.RestApiPost("/studies/%%s/anonymize" %% request["groups"][0], "{}")
+    output.AnswerBuffer(answer, "application/json")
+
 NAMES = %r
 orthanc.RegisterRestCallback("/hello", hello)
+orthanc.RegisterRestCallback("/anonymize/(.*)", anonymize)
 '''
 #: Modules of our virtualenv that the previewer never imports at run time:
 #: the other plugin's code must not find them.
@@ -174,6 +181,16 @@ class TestBothPlugins:
         assert alone[f"/previewer/instances/{ct}/frames/0/png?window=40,400"][2] == \
             together.get(f"/previewer/instances/{ct}/frames/0/png?window=40,400").content
 
+    def test_script_storing_through_the_sdk_does_not_deadlock(self, together: OrthancProcess) -> None:
+        """(Last: it adds a study.) A script's synchronous /anonymize (new instances stored while it holds the GIL) answers, and they render."""
+        ct = together.ids["ct"]  # type: ignore[attr-defined]
+        study = together.get(f"/instances/{ct}/study").json()["ID"]
+        answer = together.http.get(together.url + f"/anonymize/{study}", timeout=60)
+        assert answer.status_code == 200, answer.text
+        new_study = answer.json()["ID"]
+        new_instance = together.get(f"/studies/{new_study}/instances").json()[0]["ID"]
+        assert together.get(f"/previewer/instances/{new_instance}/png").status_code == 200
+
 
 @pytest.mark.parametrize("order", ORDERS)
 def test_clean_shutdown(tmp_path: Path, order: str) -> None:
@@ -271,8 +288,15 @@ def test_invalid_configuration_stops_orthanc(tmp_path: Path, order: str) -> None
 
 @pytest.mark.parametrize("order", ORDERS)
 def test_python_plugin_without_script(tmp_path: Path, order: str) -> None:
-    """With orthanc-python loaded but given no script (so no interpreter), the previewer starts its own."""
+    """With orthanc-python given no script (so no interpreter), the previewer starts its own.
+
+    Loaded after that plugin it starts at once (as alone); loaded before it, it waits for Orthanc's start.
+    """
     with OrthancProcess(tmp_path, plugins=_plugins(order), probe=False) as orthanc:
         assert orthanc.get(f"/previewer/instances/{orthanc.upload(CT_SMALL)['ID']}/png").status_code == 200
         log = orthanc.log()
-    assert "Orthanc Previewer: started in its own Python" in log
+    assert "Python plugin is initializing" in log
+    if order == "python-first":
+        assert "needs Python too" not in log and "joined" not in log
+    else:
+        assert "Orthanc Previewer: started in its own Python" in log
