@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from . import dicomweb, links, sdk, timing, viewer, views
+from . import dicomweb, framedata, links, sdk, timing, viewer, views
 from .cache import LruCache
 from .config import Config
 from .events import EventPump, Handler
@@ -101,6 +101,7 @@ def routes(store: Store, thumbnail_size: int = 128) -> list[Route]:
         Route(PREFIX + "/instances/{id}/frames/{frame:int}/png", views.bind(store, views.frame_png)),
         Route(PREFIX + "/instances/{id}/png", views.bind(store, views.frame_png)),
         Route(PREFIX + "/instances/{id}/info", views.bind(store, views.instance_info)),
+        Route(PREFIX + "/instances/{id}/frames/{frame:int}/pixels", framedata.endpoint(store)),
         *viewer.routes(viewer.orthanc_rest_get, thumbnail_size=thumbnail_size),  # last: static catch-all
     ]
 
