@@ -43,11 +43,11 @@ def _c_string(value: str) -> str:
 
 
 def _package_dir() -> str:
-    """The folder from which the venv imports ``previewer`` (the clone, when editable)."""
+    """The ``previewer`` package folder the venv imports (the clone's, when editable)."""
     spec = importlib.util.find_spec("previewer")
     if spec is None or not spec.submodule_search_locations:
-        return str(ROOT)
-    return str(Path(list(spec.submodule_search_locations)[0]).resolve().parent)
+        return str(ROOT / "previewer")
+    return str(Path(list(spec.submodule_search_locations)[0]).resolve())
 
 
 def _site_packages() -> str:
@@ -74,6 +74,7 @@ def builder() -> cffi.FFI:
         "PREVIEWER_MULTIARCH": sysconfig.get_config_var("MULTIARCH") or "",
         "PREVIEWER_PACKAGE_DIR": _package_dir(),
         "PREVIEWER_SITE_PACKAGES": _site_packages(),
+        "PREVIEWER_CFFI_VERSION": cffi.__version__,
         "PREVIEWER_ISOLATION_CODE": (NATIVE / "isolation.py").read_text(),
         "PREVIEWER_EXPLORER_JS": EXPLORER_JS.read_text(encoding="utf-8"),
     }

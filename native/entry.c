@@ -509,7 +509,8 @@ static int previewer_join_python(void)
         PyModule_AddObjectRef(module, "__builtins__", PyEval_GetBuiltins()) == 0)
         result = PyEval_EvalCode(code, PyModule_GetDict(module), PyModule_GetDict(module));
     if (result != NULL)
-        shared = PyObject_CallMethod(module, "join", "ss", PREVIEWER_PACKAGE_DIR, PREVIEWER_SITE_PACKAGES);
+        shared = PyObject_CallMethod(module, "join", "sss", PREVIEWER_PACKAGE_DIR, PREVIEWER_SITE_PACKAGES,
+                                     PREVIEWER_CFFI_VERSION);
     if (shared == NULL)
         previewer_log_python_error("cannot join the running Python");
     else

@@ -82,13 +82,19 @@ class OrthancProcess:
     def config_path(self) -> Path:
         return self.folder / "orthanc.json"
 
+    @property
+    def config_argument(self) -> str:
+        """What Orthanc is given on its command line (the configuration file)."""
+        return str(self.config_path)
+
     def start(self, timeout: float = 60.0, expect_failure: bool = False) -> OrthancProcess:
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
         self.config_path.write_text(json.dumps(self.config, indent=2))
         env = dict(os.environ)
         env.update(self.env or {})
         log = open(self.log_path, "ab")
-        self.process = subprocess.Popen([ORTHANC, "--verbose", str(self.config_path)],
+        self.process = subprocess.Popen([ORTHANC, "--verbose", self.config_argument],
                                         stdout=log, stderr=subprocess.STDOUT, cwd=self.folder, env=env)
         log.close()
         deadline = time.monotonic() + timeout
