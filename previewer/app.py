@@ -1,7 +1,9 @@
 """The previewer's route table and its installation into Orthanc."""
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import dicomweb, framedata, links, sdk, timing, viewer, views
@@ -19,19 +21,34 @@ _warmers: list[Warmer] = []
 _pumps: list[EventPump] = []
 
 
+def _read_error(instance_id: str, error: sdk.OrthancError) -> Exception:
+    if isinstance(error, sdk.OrthancNotFound):
+        return UnknownInstance(instance_id)
+    # Orthanc answers -1 for the ID of another resource level, and any
+    # code when the instance vanished mid-read: tell those apart from a
+    # storage area that cannot read an existing file.
+    if sdk.instance_file_uuid(instance_id) is None:
+        return UnknownInstance(instance_id)
+    return HttpError(503, f"Orthanc cannot read the DICOM file of instance {instance_id}: "
+                          f"{error.description}", instance=instance_id)
+
+
 def _dicom_from_orthanc(instance_id: str) -> bytes:
     try:
         return sdk.dicom_for_instance(instance_id)
-    except sdk.OrthancNotFound:
-        raise UnknownInstance(instance_id) from None
     except sdk.OrthancError as error:
-        # Orthanc answers -1 for the ID of another resource level, and any
-        # code when the instance vanished mid-read: tell those apart from a
-        # storage area that cannot read an existing file.
-        if sdk.instance_file_uuid(instance_id) is None:
-            raise UnknownInstance(instance_id) from None
-        raise HttpError(503, f"Orthanc cannot read the DICOM file of instance {instance_id}: "
-                             f"{error.description}", instance=instance_id) from None
+        raise _read_error(instance_id, error) from None
+
+
+@contextlib.contextmanager
+def _borrowed_from_orthanc(instance_id: str) -> Iterator[memoryview]:
+    """The DICOM file in Orthanc's own buffer (no copy), valid inside the block."""
+    with contextlib.ExitStack() as stack:
+        try:
+            view = stack.enter_context(sdk.borrowed_dicom(instance_id))
+        except sdk.OrthancError as error:
+            raise _read_error(instance_id, error) from None
+        yield view
 
 
 def _stats(store: Store) -> Endpoint:
@@ -125,7 +142,8 @@ def install(config: Config) -> Router:
     store = Store(dicom=_dicom_from_orthanc, version=sdk.instance_file_uuid,
                   cache=LruCache(config.cache_size_mb * 2**20),
                   max_megapixels=config.max_megapixels, encoder=config.png_encoder,
-                  decode_slots=threading.Semaphore(config.decode_concurrency))
+                  decode_slots=threading.Semaphore(config.decode_concurrency),
+                  borrow=_borrowed_from_orthanc)
     router = Router(routes(store, config.thumbnail_size), sdk.log_error)
 
     def on_rest(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:

@@ -16,16 +16,17 @@ mistaken for the old one.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from . import __version__, png, timing
 from .cache import LruCache
-from .pixels import decode, render
+from .pixels import decode, reader, render
 from .pixels.errors import PixelError, TooLarge, Unsupported
 from .pixels.params import RenderParams, parse_params
 from .pixels.resize import area_resize, fit_size
@@ -56,6 +57,8 @@ class Store:
     encoder: str = "orthanc"
     #: Cold decodes allowed at once: bounds the memory and CPU they take.
     decode_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(2))
+    #: The file without a copy (Orthanc's own buffer), valid inside the block; ``dicom`` if None.
+    borrow: Callable[[str], contextlib.AbstractContextManager[bytes | memoryview]] | None = None
 
 
 def _check_id(instance_id: str) -> None:
@@ -67,20 +70,29 @@ def _unknown(instance_id: str) -> HttpError:
     return HttpError(404, f"unknown instance '{instance_id}'", instance=instance_id)
 
 
-def _dataset(store: Store, instance_id: str) -> Any:
+@contextlib.contextmanager
+def _opened(store: Store, instance_id: str) -> Iterator[Any]:
+    """The instance's dataset, valid inside the block only: its pixel data may be a
+    view of the store's buffer, which is dropped on exit."""
     _check_id(instance_id)
-    try:
-        data = store.dicom(instance_id)
-    except UnknownInstance:
-        raise _unknown(instance_id) from None
-    timing.mark("read")
-    try:
-        return decode.read_dataset(data)
-    except PixelError:
-        raise
-    except Exception as error:  # noqa: BLE001 - an unreadable file is the client's 415
-        raise HttpError(415, f"the instance is not a readable DICOM file: {error}",
-                        instance=instance_id) from None
+    with contextlib.ExitStack() as stack:
+        try:
+            data = (stack.enter_context(store.borrow(instance_id)) if store.borrow is not None
+                    else store.dicom(instance_id))
+        except UnknownInstance:
+            raise _unknown(instance_id) from None
+        timing.mark("read")
+        try:
+            ds = decode.read_dataset(data)
+        except PixelError:
+            raise
+        except Exception as error:  # noqa: BLE001 - an unreadable file is the client's 415
+            raise HttpError(415, f"the instance is not a readable DICOM file: {error}",
+                            instance=instance_id) from None
+        try:
+            yield ds
+        finally:
+            reader.release(ds)
 
 
 def _pixel_error(error: PixelError, instance_id: str, frame: int | None = None) -> HttpError:
@@ -129,17 +141,22 @@ def _entry_size(value: render.ModalityFrame | _Undecodable) -> int:
 def modality_frame(store: Store, instance_id: str, version: str, index: int,
                    dataset: Any = None) -> render.ModalityFrame:
     """Frame ``index`` after the Modality LUT, from the cache or decoded now (from ``dataset`` if given)."""
+    def decoded(ds: Any) -> render.ModalityFrame | _Undecodable:
+        timing.mark("parse")
+        try:
+            return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
+        except _REMEMBERED_ERRORS as error:
+            return _Undecodable(type(error), error.message)
+        finally:
+            timing.mark("decode")
+
     def decode() -> render.ModalityFrame | _Undecodable:
         with store.decode_slots:
             timing.mark("cache")
-            ds = dataset if dataset is not None else _dataset(store, instance_id)
-            timing.mark("parse")
-            try:
-                return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
-            except _REMEMBERED_ERRORS as error:
-                return _Undecodable(type(error), error.message)
-            finally:
-                timing.mark("decode")
+            if dataset is not None:
+                return decoded(dataset)
+            with _opened(store, instance_id) as ds:
+                return decoded(ds)
 
     value: render.ModalityFrame | _Undecodable = store.cache.get_or_compute(
         (instance_id, version, "frame", index), decode, _entry_size)
@@ -269,10 +286,10 @@ def instance_info(store: Store, request: Request) -> Response:
     instance_id = request.params["id"]
     version = instance_version(store, instance_id)
     try:
-        dataset = _dataset(store, instance_id)
-        # Frame 0 comes from the cache when a render has decoded it already.
-        info = render.info(dataset, max_megapixels=store.max_megapixels,
-                           first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))
+        with _opened(store, instance_id) as dataset:
+            # Frame 0 comes from the cache when a render has decoded it already.
+            info = render.info(dataset, max_megapixels=store.max_megapixels,
+                               first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))
     except PixelError as error:
         raise _pixel_error(error, instance_id) from None
     return Response.json({"id": instance_id, **info})

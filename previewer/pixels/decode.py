@@ -1,4 +1,4 @@
-"""Reading datasets and decoding exactly one frame to stored values.
+"""Decoding exactly one frame to stored values (datasets are read by :mod:`.reader`).
 
 Decoding is delegated to pydicom 3's pixel decoders (which decode only
 the fragments of the requested frame) with two local fallbacks pydicom
@@ -8,29 +8,21 @@ Compression.  Colour frames are returned as RGB (PS3.3 C.7.6.3.1.2).
 
 from __future__ import annotations
 
-import io
 import zlib
 from typing import Any
 
 import numpy as np
-import pydicom
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 from pydicom.encaps import get_frame
-from pydicom.errors import InvalidDicomError
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import as_pixel_options
-from pydicom.uid import (
-    UID,
-    ExplicitVRBigEndian,
-    ExplicitVRLittleEndian,
-    ImplicitVRLittleEndian,
-    RLELossless,
-)
+from pydicom.uid import UID, RLELossless
 
 from . import warn
 from .color import ybr_to_rgb
 from .errors import FrameNotFound, TooLarge, Unsupported
+from .reader import read_dataset as read_dataset  # re-exported: the pipeline's entry point
 
 #: PS3.5 A.4.13 Deflated Image Frame Compression (not in pydicom 3.0).
 DEFLATED_IMAGE_FRAME = UID("1.2.840.10008.1.2.8.1")
@@ -43,44 +35,6 @@ PIXEL_KEYWORDS: tuple[str, ...] = (
 )
 
 _YBR_TO_CONVERT = ("YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
-
-
-def read_dataset(data: bytes | memoryview) -> Dataset:
-    """Parse a DICOM file (with or without preamble/meta) from memory.
-
-    A file that cannot be parsed raises :class:`Unsupported`.
-    When the File Meta Information lacks (0002,0010) Transfer Syntax UID,
-    the syntax pydicom detected while reading is recorded there.
-    """
-    buffer = io.BytesIO(bytes(data))
-    try:
-        with warn.recorded() as caught:
-            try:
-                ds = pydicom.dcmread(buffer)
-            except InvalidDicomError:
-                # No preamble/"DICM": read as a bare dataset.
-                buffer.seek(0)
-                ds = pydicom.dcmread(buffer, force=True)
-            # Convert every element now, so that a malformed one (an unknown
-            # VR, a bad length) is this function's Unsupported, not a later error.
-            for _ in ds.iterall():
-                pass
-    except Exception as exc:  # pydicom raises many exception types
-        raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
-    truncated = [message for message in caught if "End of file" in message]
-    if len(ds) == 0 or (truncated and not any(k in ds for k in PIXEL_KEYWORDS)):
-        reason = truncated[0] if truncated else "no data element could be parsed"
-        raise Unsupported(f"Unreadable or truncated DICOM file: {reason}")
-    if "TransferSyntaxUID" not in ds.file_meta:
-        implicit, little = ds.original_encoding
-        if implicit is not None and little is not None:
-            if implicit:
-                ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
-            else:
-                ds.file_meta.TransferSyntaxUID = (
-                    ExplicitVRLittleEndian if little else ExplicitVRBigEndian
-                )
-    return ds
 
 
 def frame_count(ds: Dataset) -> int:
@@ -348,4 +302,16 @@ def decode_frame(
         arr = (arr >> shift).astype(np.uint16)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))
-    return np.ascontiguousarray(arr)
+    return _owned(np.ascontiguousarray(arr))
+
+
+def _owned(arr: NDArray[Any]) -> NDArray[Any]:
+    """``arr``, copied if its memory belongs to something else than an array.
+
+    The pixel data may be a view of a buffer that Orthanc frees after the
+    request (see :func:`.reader.read_dataset`); a decoded frame outlives it.
+    """
+    base: Any = arr
+    while isinstance(base, np.ndarray) and base.base is not None:
+        base = base.base
+    return arr if isinstance(base, np.ndarray) else arr.copy()

@@ -29,12 +29,22 @@ def smallest_int_dtype(low: int, high: int) -> np.dtype[Any]:
     return np.dtype(np.int64)
 
 
-def apply_rescale(arr: NDArray[Any], rescale: Rescale) -> NDArray[Any]:
+def apply_rescale(
+    arr: NDArray[Any],
+    rescale: Rescale,
+    *,
+    value_range: tuple[int, int] | None = None,
+    overwrite: bool = False,
+) -> NDArray[Any]:
     """Modality value = slope * stored + intercept, PS3.3 C.11.1.1.2.
 
     Integer input with integral slope/intercept stays integer (in the
     smallest dtype that holds the result); otherwise float64 (float32
     input stays float32).  Identity rescale returns ``arr`` unchanged.
+    ``value_range`` is the (min, max) of ``arr`` if the caller knows it.
+    With ``overwrite`` (as scipy's ``overwrite_x``) the result may be
+    written into ``arr`` when its dtype is the result's; otherwise ``arr``
+    is never changed.
     """
     slope, intercept = rescale.slope, rescale.intercept
     if slope == 1.0 and intercept == 0.0:
@@ -47,7 +57,7 @@ def apply_rescale(arr: NDArray[Any], rescale: Rescale) -> NDArray[Any]:
         and max(abs(slope), abs(intercept)) < 2**31
     )
     if arr.dtype.kind in "ui" and integral and arr.size:
-        lo, hi = int(arr.min()), int(arr.max())
+        lo, hi = value_range if value_range is not None else (int(arr.min()), int(arr.max()))
         # The dtype must hold stored, scaled and final values alike.
         scaled = (lo * int(slope), hi * int(slope))
         offset = int(intercept)
@@ -61,13 +71,14 @@ def apply_rescale(arr: NDArray[Any], rescale: Rescale) -> NDArray[Any]:
             int(slope),
         )
         dtype = smallest_int_dtype(min(ends), max(ends))
-        out = arr.astype(dtype)
+        out = arr if overwrite and arr.dtype == dtype and arr.flags.writeable else arr.astype(dtype)
         if slope != 1.0:
             np.multiply(out, int(slope), out=out, casting="unsafe")
         np.add(out, int(intercept), out=out, casting="unsafe")
         return out
     ftype = np.float32 if arr.dtype == np.float32 else np.float64
-    out_f: NDArray[Any] = arr.astype(ftype)
+    out_f: NDArray[Any] = (arr if overwrite and arr.dtype == ftype and arr.flags.writeable
+                           else arr.astype(ftype))
     np.multiply(out_f, ftype(slope), out=out_f)
     np.add(out_f, ftype(intercept), out=out_f)
     return out_f
@@ -88,12 +99,18 @@ def apply_lut(arr: NDArray[Any], lut: Lut) -> NDArray[Any]:
 
 
 def apply_modality(
-    arr: NDArray[Any], rescale: Rescale, lut: Lut | None
+    arr: NDArray[Any],
+    rescale: Rescale,
+    lut: Lut | None,
+    *,
+    value_range: tuple[int, int] | None = None,
+    overwrite: bool = False,
 ) -> NDArray[Any]:
     """Modality LUT stage: the Modality LUT Sequence if present, else rescale.
 
     PS3.3 C.11.1: either a Modality LUT Sequence or Rescale Slope/Intercept.
-    Colour (3-D) arrays are returned unchanged.
+    Colour (3-D) arrays are returned unchanged.  ``value_range`` and
+    ``overwrite`` are passed to :func:`apply_rescale`.
     """
     if arr.ndim != 2:
         return arr
@@ -101,4 +118,4 @@ def apply_modality(
         # PS3.3 C.11.1.1.1 Modality LUT Sequence.
         return apply_lut(arr, lut)
     # PS3.3 C.11.1.1.2 Rescale Slope and Intercept.
-    return apply_rescale(arr, rescale)
+    return apply_rescale(arr, rescale, value_range=value_range, overwrite=overwrite)

@@ -2,7 +2,7 @@
 
 Grayscale frames of integers spanning at most 2^16 values go through a
 precomputed table: the VOI transform, inversion and quantisation are
-evaluated once per possible value, then one ``numpy.take`` pass maps the
+evaluated once per possible value, then one indexing pass maps the
 frame (PS3.3 C.11: Modality LUT -> VOI LUT -> Presentation LUT).
 """
 
@@ -89,7 +89,10 @@ def grey_levels(
         table = _table(values, transfer, levels, inverse, value_range)
         if channels > 1:
             table = _expand_channels(table, levels, channels)
-        return np.ascontiguousarray(np.take(table, index, axis=0))
+        # Indexing rather than numpy.take: take first converts the whole index
+        # to intp (8 bytes per pixel, a fresh 2 MB for 512x512); indexing
+        # casts it in small buffers.
+        return np.ascontiguousarray(table[index])
     grey = _quantise(transfer(arr), levels, inverse)
     if channels > 1:
         grey = _expand_channels(grey, levels, channels)

@@ -82,12 +82,25 @@ class Rendered:
 
 
 def _padding_mask(
-    arr: NDArray[Any], limits: tuple[int, int] | None
+    arr: NDArray[Any],
+    limits: tuple[int, int] | None,
+    value_range: tuple[int, int] | None = None,
 ) -> NDArray[np.bool_] | None:
-    """Pixels within the Pixel Padding range, PS3.3 C.7.5.1.1.2."""
+    """Pixels within the Pixel Padding range, PS3.3 C.7.5.1.1.2.
+
+    ``value_range`` (the frame's min, max) skips the comparison when no
+    pixel can be padding.
+    """
     if limits is None or arr.ndim != 2 or arr.dtype.kind not in "ui":
         return None
-    mask = (arr >= limits[0]) & (arr <= limits[1])
+    if value_range is not None and (limits[1] < value_range[0] or limits[0] > value_range[1]):
+        return None
+    mask: NDArray[np.bool_]
+    if limits[0] == limits[1]:
+        mask = arr == limits[0]
+    else:
+        mask = arr >= limits[0]
+        mask &= arr <= limits[1]
     if not mask.any():
         return None
     mask.flags.writeable = False
@@ -114,13 +127,19 @@ def modality_frame(
     mask = None
     lut = None
     array = stored
+    value_range = None
     if stored.ndim == 3:
         photometric = "RGB"  # decode_frame converts YBR_* to RGB
     elif palette is None:
         windows, luts = voi_for_frame(ds, index)
-        mask = _padding_mask(stored, padding(ds))
+        stored_range = _value_range(stored)
+        mask = _padding_mask(stored, padding(ds), stored_range)
         lut = modality_lut(ds)
-        array = apply_modality(stored, rescale, lut)
+        # The decoded frame belongs to this function: the Modality LUT stage may reuse its memory.
+        array = apply_modality(stored, rescale, lut, value_range=stored_range,
+                               overwrite=bool(stored.flags.owndata))
+        identity = lut is None and rescale.slope == 1.0 and rescale.intercept == 0.0
+        value_range = stored_range if identity else _value_range(array)
     bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8)
     array.flags.writeable = False
     return ModalityFrame(
@@ -135,7 +154,7 @@ def modality_frame(
         inverse=presentation_inverse(ds),
         rescale=rescale,
         modality_lut_used=lut is not None,
-        value_range=_value_range(array),
+        value_range=value_range if value_range is not None else _value_range(array),
     )
 
 

@@ -1,0 +1,265 @@
+"""Reading a DICOM file from memory: only the elements the pipeline reads.
+
+The pipeline (decoding, PS3.3 C.11, and ``render.info``) reads the
+attributes listed in :data:`NEEDED` and nothing else.  A well-formed file
+(preamble and File Meta Information, PS3.10 7.1; a known little-endian
+transfer syntax) is walked here: element headers only (PS3.5 7.1), the
+needed elements kept as pydicom raw elements, which pydicom converts itself,
+the others skipped without a copy.  Pixel data of defined length stays a
+read-only view of the caller's buffer.  Anything the walker does not expect
+(no preamble, a deflated, big-endian or unknown transfer syntax, a VR it does
+not know, an encoding that disagrees with the transfer syntax, a truncated
+element, deep nesting) is read by pydicom's own reader instead.
+
+Either way the needed elements are converted before :func:`read_dataset`
+returns, so that a malformed one is :class:`Unsupported` (415) here rather
+than a later error; elements the pipeline never reads are never converted.
+"""
+
+from __future__ import annotations
+
+import io
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+import pydicom
+from pydicom.charset import convert_encodings, default_encoding
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.errors import InvalidDicomError
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag, Tag
+from pydicom.uid import (
+    UID,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+)
+
+from . import warn
+from .errors import Unsupported
+
+#: Every attribute the pipeline reads, at the top level or inside the items of
+#: the sequences listed here (functional groups, LUT sequences).
+NEEDED_KEYWORDS: tuple[str, ...] = (
+    "SpecificCharacterSet", "Modality", "ImagerPixelSpacing",
+    "SamplesPerPixel", "PhotometricInterpretation", "PlanarConfiguration", "NumberOfFrames",
+    "Rows", "Columns", "PixelSpacing", "BitsAllocated", "BitsStored", "PixelRepresentation",
+    "PixelPaddingValue", "PixelPaddingRangeLimit",
+    "WindowCenter", "WindowWidth", "RescaleIntercept", "RescaleSlope", "RescaleType",
+    "WindowCenterWidthExplanation", "VOILUTFunction",
+    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
+    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
+    "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
+    "SegmentedRedPaletteColorLookupTableData", "SegmentedGreenPaletteColorLookupTableData",
+    "SegmentedBluePaletteColorLookupTableData",
+    "ModalityLUTSequence", "VOILUTSequence", "LUTDescriptor", "LUTExplanation", "LUTData",
+    "PresentationLUTShape",
+    "SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence",
+    "PixelValueTransformationSequence", "FrameVOILUTSequence", "PixelMeasuresSequence",
+    "ExtendedOffsetTable", "ExtendedOffsetTableLengths",
+    "FloatPixelData", "DoubleFloatPixelData", "PixelData",
+)
+NEEDED: frozenset[int] = frozenset(int(Tag(keyword)) for keyword in NEEDED_KEYWORDS)
+
+#: PS3.10 A.4 Deflated Image Frame Compression: explicit VR little endian, not in pydicom 3.0.
+_DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1"
+#: PS3.5 7.1.2: VRs whose explicit-VR header has a 4-byte length.
+_LONG_VRS = frozenset({b"OB", b"OD", b"OF", b"OL", b"OV", b"OW", b"SQ", b"SV", b"UC", b"UN", b"UR", b"UT", b"UV"})
+_SHORT_VRS = frozenset({b"AE", b"AS", b"AT", b"CS", b"DA", b"DS", b"DT", b"FD", b"FL", b"IS", b"LO", b"LT",
+                        b"PN", b"SH", b"SL", b"SS", b"ST", b"TM", b"UI", b"UL", b"US"})
+_PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
+#: PS3.5 7.5: Item, Item Delimitation Item, Sequence Delimitation Item.
+_ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
+_UNDEFINED = 0xFFFFFFFF
+_MAX_DEPTH = 32
+_TAG = struct.Struct("<HH")
+_ITEM_HEADER = struct.Struct("<HHL")
+_U16 = struct.Struct("<H")
+_U32 = struct.Struct("<L")
+
+
+class _Irregular(Exception):
+    """Something the walker leaves to pydicom's reader."""
+
+
+def _header(view: memoryview, pos: int, implicit: bool) -> tuple[int, str | None, int, int]:
+    """(tag, VR, value length, start of the value) of the element at ``pos``, PS3.5 7.1."""
+    if pos + 8 > len(view):
+        raise _Irregular
+    group, element = _TAG.unpack_from(view, pos)
+    tag = group << 16 | element
+    if implicit or group == 0xFFFE:  # items and delimiters have no VR (PS3.5 7.5)
+        return tag, None, _U32.unpack_from(view, pos + 4)[0], pos + 8
+    vr = bytes(view[pos + 4:pos + 6])
+    if vr in _SHORT_VRS:
+        return tag, vr.decode(), _U16.unpack_from(view, pos + 6)[0], pos + 8
+    if vr in _LONG_VRS and pos + 12 <= len(view):
+        return tag, vr.decode(), _U32.unpack_from(view, pos + 8)[0], pos + 12
+    raise _Irregular
+
+
+def _items_end(view: memoryview, pos: int, implicit: bool, depth: int) -> tuple[int, int]:
+    """Where the items of an undefined-length value end: (its Sequence Delimitation Item, after it)."""
+    if depth > _MAX_DEPTH:
+        raise _Irregular
+    while pos + 8 <= len(view):
+        group, element, length = _ITEM_HEADER.unpack_from(view, pos)
+        tag = group << 16 | element
+        if tag == _SEQUENCE_END:
+            return pos, pos + 8
+        if tag != _ITEM:
+            raise _Irregular
+        pos += 8
+        if length == _UNDEFINED:
+            pos = _walk(view, pos, implicit, depth + 1, None)
+        else:
+            pos += length
+    raise _Irregular
+
+
+def _walk(view: memoryview, pos: int, implicit: bool, depth: int, keep: dict[BaseTag, Any] | None,
+          views: bool = False) -> int:
+    """Walk elements from ``pos``: the top level when ``keep`` is given (needed elements go
+    into it; defined-length pixel data as a view of ``view`` if ``views``), else an
+    undefined-length item's, up to its Item Delimitation Item."""
+    end = len(view)
+    while pos < end:
+        tag, vr, length, start = _header(view, pos, implicit)
+        if tag == _ITEM_END and keep is None:
+            return start
+        if tag >> 16 == 0xFFFE:
+            raise _Irregular
+        if length == _UNDEFINED:
+            if vr == "UN":  # PS3.5 6.2.2: implicit VR inside, left to pydicom
+                raise _Irregular
+            stop, pos = _items_end(view, start, implicit, depth)
+            value: Any = bytes(view[start:stop])
+        else:
+            pos = start + length
+            if pos > end:
+                raise _Irregular
+            value = None
+        if keep is not None and tag in NEEDED:
+            if value is None:
+                value = view[start:pos] if views and tag in _PIXEL_TAGS else bytes(view[start:pos])
+            key = BaseTag(tag)
+            keep[key] = RawDataElement(key, vr, length, value, start, implicit, True)
+    if keep is None:
+        raise _Irregular
+    return pos
+
+
+def _looks_implicit(view: memoryview, pos: int) -> bool:
+    """pydicom's test of the first element: no upper-case letters where an explicit VR would be."""
+    return not (0x40 < view[pos + 4] < 0x5B and 0x40 < view[pos + 5] < 0x5B)
+
+
+def _transfer_syntax(meta: dict[BaseTag, Any]) -> tuple[bool, bool] | None:
+    """(implicit VR, encapsulated pixel data) of the transfer syntax, if the walker reads it."""
+    raw = meta.get(BaseTag(0x00020010))
+    if raw is None:
+        return None
+    uid = UID(bytes(raw.value).decode("ascii", "replace").strip("\0 "))
+    if uid == ImplicitVRLittleEndian:
+        return True, False
+    if uid == _DEFLATED_IMAGE_FRAME:
+        return False, True
+    if uid.is_transfer_syntax and uid.is_little_endian and not uid.is_implicit_VR and not uid.is_deflated:
+        return False, uid.is_encapsulated
+    return None
+
+
+def _walked(view: memoryview) -> Dataset | None:
+    """The needed elements of a well-formed file, or None if it is left to pydicom."""
+    if len(view) < 140 or bytes(view[128:132]) != b"DICM":
+        return None
+    meta: dict[BaseTag, Any] = {}
+    pos = 132
+    while pos + 8 <= len(view) and _U16.unpack_from(view, pos)[0] == 0x0002:
+        tag, vr, length, start = _header(view, pos, False)
+        if length == _UNDEFINED or start + length > len(view):
+            return None
+        pos = start + length
+        meta[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr, length, bytes(view[start:pos]), start, False, True)
+    found = _transfer_syntax(meta)
+    if found is None or pos + 8 > len(view) or _looks_implicit(view, pos) != found[0]:
+        return None
+    implicit, encapsulated = found
+    keep: dict[BaseTag, Any] = {}
+    _walk(view, pos, implicit, 0, keep, views=not encapsulated)
+    ds = Dataset(keep)
+    ds.file_meta = FileMetaDataset(meta)
+    encoding: Any = default_encoding
+    charset = keep.get(BaseTag(0x00080005))
+    if charset is not None:
+        encoding = convert_encodings(convert_raw_data_element(charset).value)
+    ds.set_original_encoding(implicit, True, encoding)
+    return ds
+
+
+def _with_pydicom(data: bytes | memoryview) -> Dataset:
+    """pydicom's own reader, with or without preamble and File Meta Information."""
+    buffer = io.BytesIO(data if isinstance(data, bytes) else bytes(data))
+    try:
+        ds = pydicom.dcmread(buffer)
+    except InvalidDicomError:
+        buffer.seek(0)
+        ds = pydicom.dcmread(buffer, force=True)
+    if "TransferSyntaxUID" not in ds.file_meta:
+        # Record the syntax pydicom detected while reading.
+        implicit, little = ds.original_encoding
+        if implicit is not None and little is not None:
+            ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian if implicit else (
+                ExplicitVRLittleEndian if little else ExplicitVRBigEndian)
+    return ds
+
+
+def _convert(ds: Dataset, tags: Iterable[int], depth: int = 0) -> None:
+    """Convert the needed elements present, in sequence items too."""
+    for tag in tags:
+        value = ds[tag].value
+        if isinstance(value, Sequence) and depth < _MAX_DEPTH:
+            for item in value:
+                _convert(item, NEEDED.intersection(item.keys()), depth + 1)
+
+
+def read_dataset(data: bytes | memoryview) -> Dataset:
+    """The needed elements of a DICOM file in memory (with or without preamble and meta).
+
+    A file that cannot be parsed raises :class:`Unsupported`.  Pixel data may
+    be a read-only view of ``data``: the dataset is valid while ``data`` is.
+    When the File Meta Information lacks (0002,0010) Transfer Syntax UID,
+    the syntax pydicom detected while reading is recorded there.
+    """
+    view = memoryview(data).toreadonly()
+    try:
+        with warn.recorded() as caught:
+            try:
+                ds = _walked(view)  # walked: at least one element
+            except _Irregular:
+                ds = None
+            elements = 1
+            if ds is None:
+                ds = _with_pydicom(data)
+                elements = len(ds)
+            _convert(ds, NEEDED.intersection(ds.keys()))
+            ds.file_meta.get("TransferSyntaxUID")
+    except Exception as exc:  # pydicom raises many exception types
+        raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
+    truncated = [message for message in caught if "End of file" in message]
+    if elements == 0 or (truncated and not any(tag in ds for tag in _PIXEL_TAGS)):
+        reason = truncated[0] if truncated else "no data element could be parsed"
+        raise Unsupported(f"Unreadable or truncated DICOM file: {reason}")
+    return ds
+
+
+def release(ds: Dataset) -> None:
+    """Drop the pixel data of ``ds``, which may be a view of a buffer about to be freed."""
+    for tag in _PIXEL_TAGS:
+        if tag in ds:
+            value = ds[tag].value
+            del ds[tag]
+            if isinstance(value, memoryview):
+                value.release()
