@@ -11,7 +11,7 @@ export class ServerError extends Error {
   }
 }
 
-async function failure(response) {
+export async function failure(response) {
   let message = `${response.status} ${response.statusText}`.trim();
   let details = {};
   try {

@@ -74,11 +74,18 @@ function toggleHelp(force) {
   if (!help.hidden) $('#help-close').focus();
 }
 
+const STEPS = { next: 1, previous: -1 };
+
 document.addEventListener('keydown', (event) => {
   const typing = event.target.closest('input, select, textarea') && event.target.type !== 'range';
   if (typing && event.key !== 'Escape') return;
   const action = actionFor(event);
   if (!action) return;
+  if (event.repeat && STEPS[action] && active === 'viewer' && help.hidden) {
+    viewer.hold(STEPS[action]);   // a held arrow key scrolls at the display's rate until keyup
+    event.preventDefault();
+    return;
+  }
   if (action === 'help') toggleHelp();
   else if (action === 'close') {
     if (!help.hidden) toggleHelp(false);
@@ -89,6 +96,11 @@ document.addEventListener('keydown', (event) => {
   } else if (active !== 'viewer' || !help.hidden || !viewer.handle(action)) return;
   event.preventDefault();
 });
+
+document.addEventListener('keyup', (event) => {
+  if (STEPS[actionFor(event)]) viewer.release();
+});
+window.addEventListener('blur', () => viewer.release());
 
 $('#help-button').addEventListener('click', () => toggleHelp());
 $('#help-close').addEventListener('click', () => toggleHelp(false));

@@ -35,6 +35,7 @@ export function bindPointer(canvas, viewer) {
     viewer.drag = { pointer: event.pointerId, mode, start, x: event.offsetX, y: event.offsetY,
       lastX: event.offsetX, lastY: event.offsetY };
     canvas.dataset.dragging = mode;
+    viewer.dragStarted();
   });
 
   canvas.addEventListener('pointermove', (event) => {

@@ -1,18 +1,38 @@
 // The series viewer: one canvas, the images of a series in viewing order
 // (slices and the frames of multi-frame instances alike), window/level,
 // zoom, pan, invert, cine, and an overlay with what is on screen.
-import { api, pngUrl } from './api.js';
+//
+// Two paths draw an image.  The client path (grayscale frames): each frame
+// is fetched once at full precision (frame.js, the pixels route) and its
+// Modality, VOI and Presentation stages are computed here (lut.js), by WebGL2
+// or canvas 2D (renderer.js), so window/level, inversion and scrolling
+// through loaded frames make no request; neighbouring frames are prefetched
+// (frames.js).  The server path (colour, or what the client path cannot
+// show): PNGs rendered by the server at screen size (loader.js).  The overlay
+// says which path drew the image.
+import { ServerError, api, pngUrl } from './api.js';
 import { el, $ } from './dom.js';
 import * as format from './format.js';
+import { Frame, frameUrl } from './frame.js';
+import { FrameCache, frameKey } from './frames.js';
 import { ImageLoader } from './loader.js';
+import { chooseVoi } from './lut.js';
 import { bindPointer } from './pointer.js';
 import { CT_PRESETS } from './presets.js';
+import { createRenderer } from './renderer.js';
 import { copyText, downloadPng } from './share.js';
 import { seriesCards } from './thumbnails.js';
 import { Viewport } from './viewport.js';
 
-const PREFETCH = 3;           // images fetched ahead while scrolling
+const PREFETCH = 3;           // server PNGs fetched ahead while scrolling
 const PREFETCH_CINE = 8;
+// Client frames wanted around the image on screen: ahead in the direction of
+// the latest move, then behind; no more than PREFETCH_BYTES of them.
+const FRAMES_AHEAD = 40;
+const FRAMES_BEHIND = 8;
+const PREFETCH_BYTES = 192 * 2 ** 20;
+const PATH_LABELS = { server: 'Server PNG', 'client-canvas': 'Client · canvas 2D', 'client-webgl2': 'Client · WebGL2' };
+const SERVER_REASONS = { colour: 'colour', values: 'values the client cannot take', size: 'too large for WebGL', error: 'client path failed' };
 // While window/level is dragged, large images are asked for at most this
 // size, which the server renders several times faster; the screen-sized
 // image follows when the button is released.
@@ -29,14 +49,24 @@ export class SeriesViewer {
     this.fps = $('#fps', section);
     this.playButton = $('#play', section);
     this.strip = $('#series-strip', section);
-    this.viewport = new Viewport(this.canvas, { onChange: () => this.viewChanged() });
+    this.viewport = new Viewport(createRenderer(this.canvas), { onChange: () => this.viewChanged() });
+    this.canvas = this.viewport.canvas;
+    this.canvas.dataset.renderer = this.viewport.renderer.name;
+    this.frames = new FrameCache({
+      urlOf: (image) => frameUrl(image.instance, image.frame),
+      onLoad: (key, result) => this.frameArrived(key, result),
+      onError: (key, error) => this.frameFailed(key, error),
+      onRequest: (count) => { this.canvas.dataset.fetching = String(count); },
+    });
+    this.serverPath = new Map();   // instance id -> why its images are server PNGs
+    this.seriesServer = null;      // set when an instance of the series is colour: the rest follow it
+    this.frameErrors = new Map();  // frame key -> the pixels route's 4xx (the PNG route fails alike)
+    this.drawRequest = 0;
+    this.holding = null;
     this.loader = new ImageLoader({
       onImage: (bitmap, meta) => this.showImage(bitmap, meta),
       onError: (error, meta) => this.showError(error, meta),
-      onBusy: (busy) => {
-        this.canvas.dataset.busy = busy ? '1' : '0';
-        this.canvas.parentElement.dataset.busy = this.canvas.dataset.busy;
-      },
+      onBusy: (busy) => this.setBusy(busy),
     });
     this.infos = new Map();     // instance id -> info (or a Promise of it)
     this.series = null;
@@ -87,20 +117,24 @@ export class SeriesViewer {
       this.showError(new Error('This series has no images.'));
       return series;
     }
-    // The first image's size is needed to ask for an image of the screen's size.
-    const info = await this.infoFor(this.current.instance);
-    if (this.seriesId !== seriesId) return null;
-    if (info.columns && info.rows) this.viewport.setDims({ cols: info.columns, rows: info.rows });
     if (params.get('zoom') !== null) {
       this.viewport.setView({ zoom: Number(params.get('zoom')), pan: (params.get('pan') || '').split(',').map(Number) });
     }
+    // The client path needs nothing more; the instance's info (pixel spacing,
+    // and the size a server PNG is asked at) follows in the background.
+    this.infoFor(this.current.instance);
     this.render();
     return series;
   }
 
   close() {
     this.stop();
+    this.release();
     this.loader.reset();
+    this.frames.cancel();
+    cancelAnimationFrame(this.drawRequest);
+    this.drawRequest = 0;
+    this.seriesServer = null;
     this.seriesId = null;
     this.series = null;
     this.images = [];
@@ -163,6 +197,8 @@ export class SeriesViewer {
   }
 
   infoArrived(instanceId) {
+    const arrived = this.knownInfo(instanceId);
+    if (arrived) for (const frame of this.frames.framesOf(instanceId)) frame.pixelSpacing = arrived.pixel_spacing;
     const shown = this.images[this.shownIndex];
     if (shown && shown.instance === instanceId) {
       const info = this.knownInfo(instanceId);
@@ -178,34 +214,63 @@ export class SeriesViewer {
     return this.images[this.index];
   }
 
-  isColor(info = this.current && this.knownInfo(this.current.instance)) {
-    if (!info) return false;
-    return (info.samples_per_pixel || 1) > 1 || String(info.photometric_interpretation || '').startsWith('PALETTE');
+  /** The image's frame at full precision if it has arrived, else null. */
+  frameOf(image) {
+    const frame = image && this.frames.frames.get(frameKey(image));
+    return frame instanceof Frame ? frame : null;
   }
 
-  /** The window on screen as {center, width, label}, or null if none applies or is known. */
+  /**
+   * What is known of an image's display: from its frame (client path) or
+   * from its instance's info; null when neither has arrived.
+   */
+  displayMeta(image = this.current) {
+    const frame = this.frameOf(image);
+    if (frame) {
+      return { color: false, windows: frame.windows, voiLuts: frame.voiLuts, defaultWindow: frame.head.default.window || null,
+        bits: frame.head.bits, slope: frame.slope, intercept: frame.intercept };
+    }
+    const info = image && this.knownInfo(image.instance);
+    if (!info) return null;
+    const color = (info.samples_per_pixel || 1) > 1 || String(info.photometric_interpretation || '').startsWith('PALETTE');
+    return { color, windows: info.windows, voiLuts: info.voi_luts || [], defaultWindow: info.default_window,
+      bits: info.bits_stored, slope: info.rescale_slope ?? 1, intercept: info.rescale_intercept ?? 0 };
+  }
+
+  isColor(meta = this.displayMeta()) {
+    return Boolean(meta && meta.color);
+  }
+
+  /**
+   * The window on screen as {center, width, label}, or null if none applies
+   * or is known.  A VOI LUT on screen is {center, width, label, lut: true},
+   * the window a drag starts from being the full range of the stored bits.
+   */
   effectiveWindow() {
-    const info = this.current && this.knownInfo(this.current.instance);
-    if (this.isColor(info)) return null;
+    const meta = this.displayMeta();
+    if (this.isColor(meta)) return null;
     if (this.window && 'center' in this.window) {
       const preset = this.isCT() && CT_PRESETS.find((p) => p.center === this.window.center && p.width === this.window.width);
       return { ...this.window, label: preset ? preset.name : '' };
     }
-    if (!info) return null;
+    if (!meta) return null;
+    const full = () => {
+      const width = 2 ** (meta.bits || 16) * Math.abs(meta.slope || 1);
+      return { center: (meta.intercept || 0) + width / 2, width };
+    };
     if (this.window && 'voi' in this.window) {
-      const stored = info.windows[this.window.voi];
-      return stored ? { center: stored.center, width: stored.width, label: stored.explanation || `file window ${this.window.voi + 1}` } : null;
+      const stored = meta.windows[this.window.voi];
+      if (stored) return { center: stored.center, width: stored.width, label: stored.explanation || `file window ${this.window.voi + 1}` };
+      const lut = meta.voiLuts[this.window.voi - meta.windows.length];
+      return lut ? { ...full(), label: lut.explanation || `VOI LUT ${this.window.voi - meta.windows.length + 1}`, lut: true } : null;
     }
-    if (info.default_window) {
-      const stored = info.windows.length && info.windows[0].center === info.default_window.center
-        && info.windows[0].width === info.default_window.width;
-      return { ...info.default_window, label: stored ? 'file' : 'auto' };
+    if (meta.defaultWindow) {
+      const stored = meta.windows.length && meta.windows[0].center === meta.defaultWindow.center
+        && meta.windows[0].width === meta.defaultWindow.width;
+      return { center: meta.defaultWindow.center, width: meta.defaultWindow.width, label: stored ? 'file' : 'auto' };
     }
-    if (info.bits_stored) {
-      const slope = info.rescale_slope ?? 1;
-      const width = 2 ** info.bits_stored * Math.abs(slope);
-      return { center: (info.rescale_intercept ?? 0) + width / 2, width, label: 'auto' };
-    }
+    if (meta.voiLuts.length) return { ...full(), label: meta.voiLuts[0].explanation || 'VOI LUT', lut: true };
+    if (meta.bits) return { ...full(), label: 'auto' };
     return null;
   }
 
@@ -219,10 +284,24 @@ export class SeriesViewer {
     return { window: this.window, invert: this.invert, size };
   }
 
-  /** Ask for the current image with the current parameters. */
+  /** True when `image` is drawn from its frame on the client; false for server PNGs. */
+  clientPath(image) {
+    return !this.seriesServer && !this.serverPath.has(image.instance);
+  }
+
+  setBusy(busy) {
+    this.canvas.dataset.busy = busy ? '1' : '0';
+    this.canvas.parentElement.dataset.busy = this.canvas.dataset.busy;
+  }
+
+  /** Show the current image with the current parameters. */
   render() {
     const image = this.current;
     if (!image) return;
+    if (this.clientPath(image)) {
+      this.renderClient(image);
+      return;
+    }
     const info = this.knownInfo(image.instance);
     const dims = info && info.columns && info.rows ? { cols: info.columns, rows: info.rows } : this.viewport.dims;
     const size = this.viewport.requestSize(dims, this.drag && this.drag.mode === 'window' ? DRAG_BOX : Infinity);
@@ -231,8 +310,122 @@ export class SeriesViewer {
     this.loader.request(url, { index: this.index, size, url });
   }
 
+  renderClient(image) {
+    this.loader.reset();   // a server PNG still on its way must not replace this image
+    const key = frameKey(image);
+    if (this.frameOf(image)) this.scheduleDraw();
+    else if (this.frameErrors.has(key)) this.showError(this.frameErrors.get(key), { index: this.index });
+    else {
+      this.setBusy(true);
+      if (this.shownIndex < 0) this.canvas.dataset.state = 'loading';
+    }
+    this.scheduleFrames();
+  }
+
+  /** Draw the current frame at the next animation frame (window changes within a frame are drawn once). */
+  scheduleDraw() {
+    if (!this.drawRequest) this.drawRequest = requestAnimationFrame(() => this.drawClient());
+  }
+
+  /** Draw a scheduled frame now. */
+  flushDraw() {
+    if (!this.drawRequest) return;
+    cancelAnimationFrame(this.drawRequest);
+    this.drawClient();
+  }
+
+  drawClient() {
+    this.drawRequest = 0;
+    const image = this.current;
+    if (!image || !this.clientPath(image)) return;
+    const frame = this.frameOf(image);
+    if (!frame) return;
+    if (!this.viewport.renderer.canShow(frame)) {
+      this.serverPath.set(image.instance, 'size');
+      this.render();
+      return;
+    }
+    let voi;
+    try {
+      voi = chooseVoi(frame, this.window);
+    } catch (error) {
+      this.showError(error, { index: this.index });
+      return;
+    }
+    this.viewport.showFrame(frame, voi, this.invert);
+    this.setBusy(false);
+    this.imageShown(this.index, `client-${this.viewport.renderer.name}`,
+      pngUrl(image.instance, image.frame, this.renderParams(null)));
+  }
+
+  /** The frames wanted now, most needed first: the current image, ahead in the latest direction, behind. */
+  wantedFrames() {
+    const count = this.images.length;
+    const direction = this.direction || 1;
+    const wanted = [];
+    const current = this.frameOf(this.current);
+    const each = current ? current.bytes : 0;
+    const add = (index) => {
+      const image = this.images[this.playing ? (index + count) % count : index];
+      if (image && this.clientPath(image) && !this.frameErrors.has(frameKey(image)) && !wanted.includes(image)) {
+        wanted.push(image);
+      }
+    };
+    add(this.index);
+    for (let step = 1; step <= FRAMES_AHEAD && step < count && (step + 1) * each <= PREFETCH_BYTES; step += 1) {
+      add(this.index + direction * step);
+    }
+    for (let step = 1; step <= FRAMES_BEHIND && step < count; step += 1) add(this.index - direction * step);
+    return wanted;
+  }
+
+  scheduleFrames() {
+    if (!this.images.length) return;
+    this.frames.pause(Boolean(this.drag));
+    this.frames.schedule(this.wantedFrames());
+  }
+
+  frameArrived(key, result) {
+    const instance = key.slice(0, key.lastIndexOf('/'));
+    const current = this.current && frameKey(this.current) === key;
+    if (!(result instanceof Frame)) {
+      // The server shows this instance through its PNG route (colour, or values the client cannot take).
+      this.serverPath.set(instance, result.reason);
+      if (result.reason === 'colour') this.seriesServer = 'colour';
+      if (current) this.render();
+      return;
+    }
+    const info = this.knownInfo(instance);
+    if (info) result.pixelSpacing = info.pixel_spacing;
+    if (current) {
+      this.scheduleDraw();
+      this.fillPresets();
+    }
+  }
+
+  frameFailed(key, error) {
+    if (error instanceof ServerError && error.status >= 400 && error.status < 500) {
+      this.frameErrors.set(key, error);   // the PNG route answers the same error
+    } else {
+      this.serverPath.set(key.slice(0, key.lastIndexOf('/')), 'error');   // let the PNG route try
+    }
+    if (this.current && frameKey(this.current) === key) this.render();
+  }
+
+  /** A drag starts: no request while it lasts (the client path draws from memory). */
+  dragStarted() {
+    this.frames.pause(true);
+  }
+
   prefetchAhead(direction = this.direction || 1) {
     if (this.drag || !this.images.length) return;
+    this.frames.pause(false);
+    if (this.current && this.clientPath(this.current)) {
+      this.scheduleFrames();
+      if (this.infoPending) this.infoFor(this.infoPending);
+      this.infoPending = null;
+      return;
+    }
     const count = this.playing ? PREFETCH_CINE : PREFETCH;
     const urls = [];
     const size = this.viewport.requestSize();
@@ -248,23 +441,30 @@ export class SeriesViewer {
 
   showImage(bitmap, meta) {
     const image = this.images[meta.index];
-    if (!image) return;
+    if (!image || (this.current && this.clientPath(this.current))) return;
     const info = this.knownInfo(image.instance);
     let dims = info && info.columns && info.rows ? { cols: info.columns, rows: info.rows } : null;
     if (!dims && this.viewport.dims && this.shownIndex >= 0 && sameAspect(this.viewport.dims, bitmap)) dims = this.viewport.dims;
-    this.shownIndex = meta.index;
-    this.message.hidden = true;
     this.viewport.show(bitmap, dims || { cols: bitmap.width, rows: bitmap.height });
-    this.renders += 1;
-    this.canvas.dataset.renders = String(this.renders);
-    this.canvas.dataset.url = meta.url;
-    this.canvas.dataset.state = 'ready';
-    this.section.dataset.state = 'ready';
-    this.updateOverlay();
+    this.imageShown(meta.index, 'server', meta.url);
     if (!this.drag) this.prefetchAhead(this.direction || 1);
   }
 
+  /** Book-keeping of an image drawn by either path (`path`: 'server', 'client-canvas', 'client-webgl2'). */
+  imageShown(index, path, url) {
+    this.shownIndex = index;
+    this.message.hidden = true;
+    this.renders += 1;
+    this.canvas.dataset.renders = String(this.renders);
+    this.canvas.dataset.url = url;
+    this.canvas.dataset.path = path;
+    this.canvas.dataset.state = 'ready';
+    this.section.dataset.state = 'ready';
+    this.updateOverlay();
+  }
+
   showError(error, meta) {
+    this.setBusy(false);
     if (meta) this.shownIndex = meta.index;
     this.viewport.clear();
     this.message.replaceChildren(el('strong', { text: 'This image cannot be shown' }), el('span', { text: error.message }));
@@ -289,7 +489,10 @@ export class SeriesViewer {
     this.tags.show(this.current.instance);
     clearTimeout(this.infoTimer);
     const instance = this.current.instance;
-    this.infoTimer = setTimeout(() => this.infoFor(instance), this.playing ? 1000 : 250);
+    this.infoTimer = setTimeout(() => {
+      if (this.drag) this.infoPending = instance;   // asked once the drag ends: no request during a drag
+      else this.infoFor(instance);
+    }, this.playing || this.holding ? 1000 : 250);
   }
 
   step(delta) {
@@ -324,8 +527,51 @@ export class SeriesViewer {
     this.updateOverlay();
     this.saveUrl();
     clearTimeout(this.sizeTimer);
-    // A bigger zoom may need a sharper image: ask once the zoom settles.
-    this.sizeTimer = setTimeout(() => this.render(), 120);
+    // A bigger zoom may need a sharper server PNG: ask once the zoom settles.
+    // A client frame is at full resolution already.
+    if (this.current && !this.clientPath(this.current)) this.sizeTimer = setTimeout(() => this.render(), 120);
+  }
+
+  // --- holding an arrow key ---------------------------------------------------------
+
+  /**
+   * An arrow key held down (its key repeats arrive): step through the
+   * images at the display's rate, one per animation frame, as soon as the
+   * next one is loaded, until release() (keyup) or the end of the series.
+   * The key repeat rate of the system does not matter.
+   */
+  hold(direction) {
+    if (this.holding && this.holding.direction === direction) return;
+    this.release();
+    const holding = { direction, frame: 0 };
+    this.holding = holding;
+    const tick = () => {
+      if (this.holding !== holding) return;
+      const next = this.index + direction;
+      if (next < 0 || next >= this.images.length) {
+        this.release();
+        return;
+      }
+      if (this.shownIndex === this.index && this.ready(this.images[next])) {
+        this.go(next, direction);
+        this.flushDraw();
+      }
+      holding.frame = requestAnimationFrame(tick);
+    };
+    holding.frame = requestAnimationFrame(tick);
+  }
+
+  release() {
+    if (!this.holding) return;
+    cancelAnimationFrame(this.holding.frame);
+    this.holding = null;
+  }
+
+  /** True when `image` can be drawn without waiting (server PNGs: always try). */
+  ready(image) {
+    if (!this.clientPath(image)) return true;
+    const key = frameKey(image);
+    return this.frames.has(image) || this.frameErrors.has(key);
   }
 
   // --- cine -------------------------------------------------------------------------
@@ -363,7 +609,7 @@ export class SeriesViewer {
     const set = (id, text) => { $(id, this.section).textContent = text; };
     if (!series) {
       for (const id of ['#ov-patient', '#ov-patient-detail', '#ov-study', '#ov-series', '#overlay-position',
-        '#overlay-location', '#overlay-window', '#overlay-zoom']) set(id, '');
+        '#overlay-location', '#overlay-window', '#overlay-zoom', '#overlay-path']) set(id, '');
       return;
     }
     const patient = series.patient;
@@ -389,20 +635,35 @@ export class SeriesViewer {
       set('#overlay-location', '');
     }
     const window = this.effectiveWindow();
-    const windowText = window
+    let windowText = window
       ? `C ${format.level(window.center)}  W ${format.level(window.width)}${window.label ? ` (${window.label})` : ''}`
       : (this.isColor() ? 'Colour' : 'C/W auto');
+    if (window && window.lut) windowText = `VOI LUT (${window.label})`;
     set('#overlay-window', windowText + (this.invert ? ' · inverted' : ''));
     set('#overlay-zoom', `Zoom ${Math.round(this.viewport.zoom * 100)}%${this.viewport.fitted ? ' (fit)' : ''}`);
+    set('#overlay-path', this.pathText());
     $('#slider-label', this.section).textContent = image ? `${this.index + 1} / ${this.images.length}` : '';
     this.slider.value = String(this.index + 1);
   }
 
+  /** Which path drew the image on screen, for the overlay. */
+  pathText() {
+    const path = this.canvas.dataset.path;
+    if (!path || this.shownIndex < 0) return '';
+    const shown = this.images[this.shownIndex];
+    const reason = path === 'server' && shown && (this.seriesServer || this.serverPath.get(shown.instance));
+    return `${PATH_LABELS[path] || path}${reason ? ` (${SERVER_REASONS[reason] || reason})` : ''}`;
+  }
+
   fillPresets() {
-    const info = this.current && this.knownInfo(this.current.instance);
+    const meta = this.displayMeta();
     const options = [el('option', { value: 'auto', text: 'Default window' })];
-    (info ? info.windows : []).forEach((w, i) => {
+    const windows = meta ? meta.windows : [];
+    windows.forEach((w, i) => {
       options.push(el('option', { value: `voi:${i}`, text: `${w.explanation || `File window ${i + 1}`} (${format.level(w.center)}/${format.level(w.width)})` }));
+    });
+    (meta ? meta.voiLuts : []).forEach((lut, i) => {
+      options.push(el('option', { value: `voi:${windows.length + i}`, text: lut.explanation || `VOI LUT ${i + 1}` }));
     });
     if (this.isCT()) {
       options.push(...CT_PRESETS.map((p, i) => el('option', { value: `preset:${p.key}`, text: `${i + 1} · ${p.name} (${p.center}/${p.width})` })));
@@ -419,7 +680,7 @@ export class SeriesViewer {
     }
     this.preset.replaceChildren(...options);
     this.preset.value = value;
-    this.preset.disabled = this.isColor(info);
+    this.preset.disabled = this.isColor(meta);
   }
 
   choosePreset(value) {

@@ -1,6 +1,8 @@
 // The image on its canvas: size, zoom and pan.  Geometry is kept in native
 // image pixels, so that an image that arrives at a lower resolution (sized
-// to the screen) is drawn at exactly the same place as the full one.
+// to the screen) is drawn at exactly the same place as the full one.  The
+// drawing itself is the renderer's (renderer.js): a frame computed on the
+// client, or a server PNG.
 
 const MIN_ZOOM = 0.02;
 // High enough that tiny images (a 16 x 16 slice fits at ~4000%) can still zoom in.
@@ -9,16 +11,16 @@ const SIZE_STEP = 128;   // requested sizes are rounded up to a multiple of this
 
 export class Viewport {
   /** onChange() is called after every change of zoom, pan or canvas size. */
-  constructor(canvas, { onChange = () => {} } = {}) {
-    this.canvas = canvas;
+  constructor(renderer, { onChange = () => {} } = {}) {
+    this.renderer = renderer;
+    this.canvas = renderer.canvas;
     this.onChange = onChange;
-    this.bitmap = null;
+    this.shown = false;        // an image is on the canvas
     this.dims = null;          // native {cols, rows} of the image on screen
     this.fitted = true;        // the zoom follows the canvas size
     this.scale = 1;            // CSS pixels per native image pixel
     this.pan = { x: 0, y: 0 }; // image centre minus canvas centre, in native pixels
-    this.context = canvas.getContext('2d');
-    new ResizeObserver(() => this.resize()).observe(canvas.parentElement);
+    new ResizeObserver(() => this.resize()).observe(this.canvas.parentElement);
   }
 
   get dpr() {
@@ -53,10 +55,19 @@ export class Viewport {
     this.changed();
   }
 
-  /** Show `bitmap` as the image of native size `dims` ({cols, rows}). */
+  /** Show `bitmap` (a server PNG) as the image of native size `dims` ({cols, rows}). */
   show(bitmap, dims) {
-    this.bitmap = bitmap;
+    this.renderer.showBitmap(bitmap);
+    this.shown = true;
     this.setDims(dims || { cols: bitmap.width, rows: bitmap.height });
+    this.draw();
+  }
+
+  /** Show `frame` (frame.js) through `voi` and inversion, computed on the client. */
+  showFrame(frame, voi, invert) {
+    this.renderer.showFrame(frame, voi, invert);
+    this.shown = true;
+    this.setDims({ cols: frame.columns, rows: frame.rows });
     this.draw();
   }
 
@@ -67,7 +78,8 @@ export class Viewport {
   }
 
   clear() {
-    this.bitmap = null;
+    this.renderer.clear();
+    this.shown = false;
     this.draw();
   }
 
@@ -144,20 +156,16 @@ export class Viewport {
     this.onChange();
   }
 
+  /** Where the image goes on the canvas, in CSS pixels. */
+  placement() {
+    const w = this.dims ? this.dims.cols * this.scale : 0;
+    const h = this.dims ? this.dims.rows * this.scale : 0;
+    return { x: this.width / 2 + this.pan.x * this.scale - w / 2, y: this.height / 2 + this.pan.y * this.scale - h / 2,
+      w, h, dpr: this.dpr };
+  }
+
   draw() {
-    const { context: ctx, dpr } = this;
-    ctx.setTransform(1, 0, 0, 1, 0, 0);
-    ctx.fillStyle = '#000';
-    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
-    if (!this.bitmap || !this.dims) return;
-    const w = this.dims.cols * this.scale;
-    const h = this.dims.rows * this.scale;
-    const x = this.width / 2 + this.pan.x * this.scale - w / 2;
-    const y = this.height / 2 + this.pan.y * this.scale - h / 2;
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.imageSmoothingEnabled = true;
-    ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(this.bitmap, x, y, w, h);
+    this.renderer.draw(this.shown && this.dims ? this.placement() : { x: 0, y: 0, w: 0, h: 0, dpr: this.dpr });
   }
 }
 
