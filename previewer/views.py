@@ -180,13 +180,15 @@ def _downscaled(store: Store, instance_id: str, version: str, frame: render.Moda
     rows, cols = fit_size(frame.array.shape[0], frame.array.shape[1], params.max_width, params.max_height)
     if (rows, cols) == frame.array.shape[:2]:
         return frame, params
-    key = (instance_id, version, "frame", frame.index, rows, cols)
-    small: render.ModalityFrame | None = store.cache.get(key)
-    if small is None:
-        array = area_resize(frame.array, rows, cols)
+    def downscale() -> render.ModalityFrame:
+        # Cold work like a decode: the same slots bound its float32 copy of the frame.
+        with store.decode_slots:
+            array = area_resize(frame.array, rows, cols)
         array.flags.writeable = False
-        small = dataclasses.replace(frame, array=array)
-        store.cache.put(key, small, _frame_size(small))
+        return dataclasses.replace(frame, array=array)
+
+    key = (instance_id, version, "frame", frame.index, rows, cols)
+    small: render.ModalityFrame = store.cache.get_or_compute(key, downscale, _frame_size)
     return small, dataclasses.replace(params, max_width=None, max_height=None)
 
 

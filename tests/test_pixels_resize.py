@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from previewer.pixels.resize import area_resize, fit_size, resize_to_box
+from previewer.pixels.resize import _weights, area_resize, fit_size, resize_to_box
 
 
 class TestFitSize:
@@ -73,3 +73,24 @@ class TestResizeToBox:
         """The result is C-contiguous with the box's size."""
         out = resize_to_box(np.zeros((100, 40, 4), np.uint8), 20, None)
         assert out.shape == (50, 20, 4) and out.flags.c_contiguous
+
+
+class TestWeights:
+    @staticmethod
+    def _whole(n_in: int, n_out: int) -> np.ndarray:
+        """The area weights computed as one (n_out, n_in) float64 matrix."""
+        edges = np.arange(n_out + 1, dtype=np.float64) * (n_in / n_out)
+        starts = np.arange(n_in, dtype=np.float64)
+        cover = np.clip(np.minimum(edges[1:, None], starts[None, :] + 1.0)
+                        - np.maximum(edges[:-1, None], starts[None, :]), 0.0, None)
+        cover /= cover.sum(axis=1, keepdims=True)
+        return cover.astype(np.float32)
+
+    @pytest.mark.parametrize(("n_in", "n_out"), [(1955, 512), (1841, 486), (640, 100), (129, 65), (3, 1), (1000, 999)])
+    def test_rows_in_blocks_equal_the_whole_matrix(self, n_in: int, n_out: int) -> None:
+        """Weights built a block of rows at a time are bit for bit the whole matrix's."""
+        assert np.array_equal(_weights(n_in, n_out), self._whole(n_in, n_out))
+
+    def test_rows_sum_to_one(self) -> None:
+        """Each output pixel averages: its weights sum to 1."""
+        assert np.allclose(_weights(1955, 512).sum(axis=1), 1.0, atol=1e-5)

@@ -44,6 +44,21 @@ def ybr_to_rgb(arr: NDArray[Any], photometric: str, bits: int) -> NDArray[Any]:
     """
     if photometric not in ("YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT"):
         return arr
+    out = np.empty(arr.shape, arr.dtype)
+    # A block of rows at a time: the float64 temporaries of a whole frame
+    # took about ten times its size.
+    for first in range(0, arr.shape[0], _YBR_ROWS):
+        rows = slice(first, first + _YBR_ROWS)
+        out[rows] = _ybr_rows_to_rgb(arr[rows], photometric, bits)
+    return out
+
+
+#: Rows converted at a time by :func:`ybr_to_rgb`.
+_YBR_ROWS = 64
+
+
+def _ybr_rows_to_rgb(arr: NDArray[Any], photometric: str, bits: int) -> NDArray[Any]:
+    """:func:`ybr_to_rgb` of some rows (PS3.3 C.7.6.3.1.2), rounded and clipped."""
     offset = float(1 << (bits - 1))
     maxval = (1 << bits) - 1
     y = arr[..., 0].astype(np.float64)
@@ -63,8 +78,7 @@ def ybr_to_rgb(arr: NDArray[Any], photometric: str, bits: int) -> NDArray[Any]:
             ],
             axis=-1,
         )
-    out = np.clip(np.rint(rgb), 0, maxval)
-    return np.ascontiguousarray(out.astype(arr.dtype))
+    return np.clip(np.rint(rgb), 0, maxval).astype(arr.dtype)
 
 
 def expand_segmented(words: NDArray[Any]) -> NDArray[Any]:

@@ -8,6 +8,7 @@ frame (PS3.3 C.11: Modality LUT -> VOI LUT -> Presentation LUT).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -31,6 +32,14 @@ def _quantise(y: NDArray[np.float64], levels: int, inverse: bool) -> NDArray[Any
     return q.astype(np.uint8 if levels <= 255 else np.uint16)
 
 
+@functools.cache
+def _bit_patterns(dtype: np.dtype[Any]) -> NDArray[Any]:
+    """Every value of a 1- or 2-byte integer dtype, in the order of its bit patterns (read-only)."""
+    values = np.arange(1 << (8 * dtype.itemsize), dtype=_UNSIGNED[dtype.itemsize]).view(dtype)
+    values.flags.writeable = False
+    return values
+
+
 def _table_index(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]] | None:
     """(index array, value of each table entry) for the table path, or None."""
     if arr.dtype.kind not in "ui" or arr.size == 0:
@@ -38,8 +47,7 @@ def _table_index(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]] | None:
     if arr.dtype.itemsize <= 2:
         utype = _UNSIGNED[arr.dtype.itemsize]
         # Each possible bit pattern is a table entry: no copy of the frame.
-        values = np.arange(1 << (8 * arr.dtype.itemsize), dtype=utype).view(arr.dtype)
-        return arr.view(utype), values
+        return arr.view(utype), _bit_patterns(arr.dtype)
     lo, hi = int(arr.min()), int(arr.max())
     if hi - lo >= _TABLE_MAX:
         return None

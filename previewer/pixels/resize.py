@@ -28,15 +28,24 @@ def fit_size(
     return new_rows, new_cols
 
 
+#: Rows of the weight matrix computed at a time: bounds its float64 temporaries
+#: (whole, they took 32 MB for the 1955x1841 CR fitted in 512).
+_WEIGHT_ROWS = 64
+
+
 def _weights(n_in: int, n_out: int) -> NDArray[np.float32]:
     """(n_out, n_in) matrix: each output averages the input area it covers."""
     edges = np.arange(n_out + 1, dtype=np.float64) * (n_in / n_out)
     starts = np.arange(n_in, dtype=np.float64)
-    lo = np.maximum(edges[:-1, None], starts[None, :])
-    hi = np.minimum(edges[1:, None], starts[None, :] + 1.0)
-    cover = np.clip(hi - lo, 0.0, None)
-    cover /= cover.sum(axis=1, keepdims=True)
-    weights: NDArray[np.float32] = cover.astype(np.float32)
+    ends = starts + 1.0
+    weights = np.empty((n_out, n_in), np.float32)
+    for first in range(0, n_out, _WEIGHT_ROWS):
+        last = min(n_out, first + _WEIGHT_ROWS)
+        lo = np.maximum(edges[first:last, None], starts[None, :])
+        hi = np.minimum(edges[first + 1:last + 1, None], ends[None, :])
+        cover = np.clip(hi - lo, 0.0, None)
+        cover /= cover.sum(axis=1, keepdims=True)
+        weights[first:last] = cover
     return weights
 
 
