@@ -231,9 +231,10 @@ def _foreign_plugin(folder: Path, python: Path) -> Path:
     return Path(out.stdout.strip().splitlines()[-1])
 
 
-FOREIGN = {  # which other Python, and what the refusal must name
-    "python-3.11-other-build": "3.11",
-    "python-3.12": "3.12",
+_MINOR = f"{sys.version_info.major}.{sys.version_info.minor}"
+FOREIGN = {  # another build of this Python's minor version, and another minor version
+    "same-minor-other-build": _MINOR,
+    "other-minor": "3.12" if _MINOR != "3.12" else "3.11",
 }
 
 
