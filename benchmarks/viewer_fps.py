@@ -1,24 +1,55 @@
-"""Window/level update rate of the browser viewer during a scripted drag.
+"""The browser viewer in headless Chromium: window/level drag, first image, scrolling.
 
-Starts an Orthanc with the plugin (non-verbose), uploads a real 512x512 CT
-(pydicom-data's 693_UNCR.dcm) and the 1955x1841 CR (RG1_UNCI.dcm), opens
-each in the viewer in headless Chromium, and holds the left button down
-while the mouse moves ~60 times a second for a few seconds.  Every mouse
-move asks for a new window; the viewer keeps at most one render request in
-flight, so the rate at which new images reach the canvas is the rate a
-person sees.  The CR is measured twice: fitted to the 1280x800 window (the
-viewer then asks for a screen-sized PNG) and at 1:1 (full resolution).
+Starts an Orthanc with the plugin (non-verbose, ``WarmOnIngest`` off so that a
+series nobody has viewed is cold on the server too) and uploads:
 
-    python -m benchmarks.viewer_fps [--seconds 5]
+- a real 512x512 CT (pydicom-data's ``693_UNCR.dcm``) and the 1955x1841 CR
+  (``RG1_UNCI.dcm``), a fresh copy (new UIDs) for every first-image
+  measurement, so that each one is the first request on its instance;
+- a 100-slice CT series, which the corpus lacks: 100 copies of
+  ``693_UNCR.dcm`` in one new study and series, of which **only the UIDs,
+  Instance Number, Image Position (Patient) and Slice Location differ** (the
+  pixels are the same in every slice; each slice is still its own instance,
+  decoded and sent on its own).  One series per renderer, never viewed before
+  its cold pass.
 
-Writes benchmarks/results/viewer_fps.json and prints a markdown table.
+Then, for each renderer (the viewer's own choice, and ``?renderer=webgl2``
+forced; the two are the same when the browser offers no other):
+
+- **drag**: the left button held while the mouse moves 60 times a second in a
+  figure of eight for a few seconds (CDP ``Input.dispatchMouseEvent``, sent
+  without waiting for each to be handled, as a mouse does), on the CT fitted
+  to the 1280x800 window and on the CR fitted and at 1:1.  Counted: images
+  drawn per second (each change of the canvas' ``data-renders``) and every
+  request the page makes between button down and up.
+- **first image**: a fresh browser context opens the series of a fresh copy;
+  time from navigation start to the first image drawn.
+- **scroll**: the 100-slice series opened at image 1, then ArrowDown held:
+  one keydown, then repeats 60 times a second (faster than any desktop's key
+  repeat, so that the viewer, not the repeat rate, sets the pace) until the
+  last slice is drawn.  Counted: distinct slices drawn per second from the
+  first keydown to the last slice.  *cold*: the first pass on the never-viewed
+  series; *warm*: Home, then the same again.
+
+The pre-change viewer can be measured with the same script (``--label
+before``): its PNG-per-window drag and its keydown-per-step scrolling run the
+same input.
+
+    python -m benchmarks.viewer_fps [--seconds 5] [--label after|before]
+
+Writes benchmarks/results/viewer_fps.json (or viewer_fps_before.json) and
+prints a summary.  Record the load average: the machine's 2 CPUs run Orthanc,
+Chromium and this script at once.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import io
 import itertools
 import json
 import math
+import os
 import platform
 import statistics
 import sys
@@ -30,37 +61,41 @@ if __package__ in (None, ""):   # run as a script: make the repository importabl
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pydicom
-from playwright.sync_api import Page, sync_playwright
+from playwright.async_api import Page, async_playwright
+from pydicom.uid import generate_uid
 
 from benchmarks.server import BenchOrthanc
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS = ROOT / "benchmarks" / "results" / "viewer_fps.json"
+RESULTS = ROOT / "benchmarks" / "results"
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 VIEWPORT = {"width": 1280, "height": 800}
-MOVE_INTERVAL = 1 / 60
+MOVE_HZ = 60
+KEY_HZ = 60
+SLICES = 100
+CT_FILE, CR_FILE = "693_UNCR.dcm", "RG1_UNCI.dcm"
 
-
-def _data_store() -> Path:
-    import data_store  # pydicom-data's package
-    return Path(data_store.__file__).resolve().parent / "data"
-
-
-CASES = [
-    {"key": "ct-512", "file": "693_UNCR.dcm", "label": "CT 512x512 (693_UNCR)", "view": "fit"},
-    {"key": "cr-fit", "file": "RG1_UNCI.dcm", "label": "CR 1955x1841 (RG1_UNCI)", "view": "fit"},
-    {"key": "cr-1to1", "file": "RG1_UNCI.dcm", "label": "CR 1955x1841 (RG1_UNCI)", "view": "1:1"},
+DRAG_CASES = [
+    {"key": "ct-512", "file": CT_FILE, "label": "CT 512x512 (693_UNCR)", "view": "fit"},
+    {"key": "cr-fit", "file": CR_FILE, "label": "CR 1955x1841 (RG1_UNCI)", "view": "fit"},
+    {"key": "cr-1to1", "file": CR_FILE, "label": "CR 1955x1841 (RG1_UNCI)", "view": "1:1"},
 ]
 
-# Timestamps of every image the viewer draws (the canvas' data-renders changes).
-_RECORD = """() => {
-  window.benchStamps = [];
-  if (window.benchObserver) return;
-  window.benchObserver = new MutationObserver(() => window.benchStamps.push(performance.now()));
-  window.benchObserver.observe(document.querySelector('#canvas'), {attributes: true, attributeFilter: ['data-renders']});
-}"""
+# Installed before the page's scripts: a time stamp, the slice shown and the
+# path of every image drawn (each change of the canvas' data-renders).
+_INIT = """(() => {
+  window.benchDraws = [];
+  const watch = () => {
+    const canvas = document.querySelector('#canvas');
+    if (!canvas) return;
+    new MutationObserver(() => window.benchDraws.push([performance.now(),
+        (document.querySelector('#overlay-position') || {}).textContent || '', canvas.dataset.path || 'server']))
+      .observe(canvas, {attributes: true, attributeFilter: ['data-renders']});
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', watch); else watch();
+})();"""
 
 _SETTLED = """(before) => {
   const canvas = document.querySelector('#canvas');
@@ -68,32 +103,98 @@ _SETTLED = """(before) => {
 }"""
 
 
-def _renders(page: Page) -> int:
-    return int(page.get_attribute("#canvas", "data-renders") or 0)
+def _data_store() -> Path:
+    import data_store  # pydicom-data's package
+    return Path(data_store.__file__).resolve().parent / "data"
 
 
-def _drag(page: Page, seconds: float) -> dict[str, Any]:
-    """Drag for ``seconds``; the images drawn meanwhile and their timing."""
-    box = page.locator("#canvas").bounding_box()
+def _loadavg() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def _copy(path: Path) -> bytes:
+    """The file with new Study, Series and SOP Instance UIDs."""
+    ds = pydicom.dcmread(path)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    out = io.BytesIO()
+    ds.save_as(out, enforce_file_format=True)
+    return out.getvalue()
+
+
+def ct_series(path: Path, slices: int = SLICES) -> list[bytes]:
+    """``slices`` copies of one CT slice as one series: only UIDs, Instance Number and position differ."""
+    ds = pydicom.dcmread(path)
+    study, series = generate_uid(), generate_uid()
+    thickness = float(ds.get("SliceThickness") or 1.0) or 1.0
+    x, y, z = (float(v) for v in ds.ImagePositionPatient)
+    out = []
+    for index in range(slices):
+        ds.StudyInstanceUID, ds.SeriesInstanceUID = study, series
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        ds.InstanceNumber = index + 1
+        ds.ImagePositionPatient = [x, y, z - index * thickness]
+        ds.SliceLocation = z - index * thickness
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=True)
+        out.append(buffer.getvalue())
+    return out
+
+
+def _upload(orthanc: BenchOrthanc, data: bytes) -> dict[str, Any]:
+    answer = orthanc.http.post(orthanc.url + "/instances", data=data, timeout=120)
+    answer.raise_for_status()
+    return answer.json()  # type: ignore[no-any-return]
+
+
+async def _open(page: Page, url: str, timeout: float = 60000) -> None:
+    await page.goto(url)
+    await page.wait_for_function(_SETTLED, arg=0, timeout=timeout)
+
+
+class Requests:
+    """Every request a page makes, with the page-clock-free wall time it was seen."""
+
+    def __init__(self, page: Page) -> None:
+        self.seen: list[tuple[float, str]] = []
+        page.on("request", lambda request: self.seen.append((time.perf_counter(), request.url)))
+
+    def between(self, start: float, end: float) -> list[str]:
+        return [url for t, url in self.seen if start <= t <= end]
+
+
+async def _drag(page: Page, requests: Requests, seconds: float) -> dict[str, Any]:
+    """Drag for ``seconds``: images drawn and requests made meanwhile."""
+    box = await page.locator("#canvas").bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
-    page.mouse.move(cx, cy)
-    page.evaluate(_RECORD)
-    page.mouse.down()
-    start = time.perf_counter()
-    page_start = page.evaluate("() => performance.now()")
+    cdp = await page.context.new_cdp_session(page)
+    await page.evaluate("() => { window.benchDraws = []; }")
+    await page.mouse.move(cx, cy)
+    wall_start = time.perf_counter()
+    await cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": cx, "y": cy, "button": "left",
+                                                "buttons": 1, "clickCount": 1})
+    page_start = await page.evaluate("() => performance.now()")
+    sends: list[asyncio.Future[Any]] = []
     moves = 0
-    while time.perf_counter() - start < seconds:
-        t = time.perf_counter() - start
-        # A slow figure of eight: width and center both keep changing.
-        page.mouse.move(cx + 220 * math.sin(t * 1.3), cy + 120 * math.sin(t * 2.1))
+    start = time.perf_counter()
+    while (now := time.perf_counter() - start) < seconds:
+        x, y = cx + 220 * math.sin(now * 1.3), cy + 120 * math.sin(now * 2.1)
+        sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", {
+            "type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1})))
         moves += 1
-        time.sleep(max(0.0, MOVE_INTERVAL - (time.perf_counter() - start - t)))
-    page_end = page.evaluate("() => performance.now()")
-    page.mouse.up()
-    stamps = [s for s in page.evaluate("() => window.benchStamps") if page_start <= s <= page_end]
+        await asyncio.sleep(max(0.0, start + moves / MOVE_HZ - time.perf_counter()))
+    await asyncio.gather(*sends)
+    page_end = await page.evaluate("() => performance.now()")
+    await cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": cx, "y": cy, "button": "left",
+                                                "buttons": 0, "clickCount": 1})
+    wall_end = time.perf_counter()
+    await cdp.detach()
+    draws = [d for d in await page.evaluate("() => window.benchDraws") if page_start <= d[0] <= page_end]
     elapsed = (page_end - page_start) / 1000
+    stamps = [d[0] for d in draws]
     intervals = [b - a for a, b in itertools.pairwise(stamps)]
+    during = requests.between(wall_start, wall_end)
     return {
         "duration_s": round(elapsed, 3),
         "mouse_moves": moves,
@@ -102,80 +203,181 @@ def _drag(page: Page, seconds: float) -> dict[str, Any]:
         "fps": round(len(stamps) / elapsed, 1),
         "median_interval_ms": round(statistics.median(intervals), 1) if intervals else None,
         "p95_interval_ms": round(sorted(intervals)[int(0.95 * (len(intervals) - 1))], 1) if intervals else None,
-        "requested": page.get_attribute("#canvas", "data-url"),   # the last image of the drag
+        "requests_during_drag": len(during),
+        "request_examples": sorted({url.split("?")[0].rsplit("/", 1)[-1] for url in during})[:5],
+        "path": draws[-1][2] if draws else None,
     }
 
 
-def run(seconds: float) -> dict[str, Any]:
+def _slice(text: str) -> int | None:
+    parts = text.split()
+    return int(parts[1]) if len(parts) >= 2 and parts[0] == "Image" and parts[1].isdigit() else None
+
+
+async def _hold(page: Page, slices: int, timeout: float = 30.0) -> dict[str, Any]:
+    """Hold ArrowDown from image 1 until the last slice is drawn: distinct slices drawn per second."""
+    await page.evaluate("() => { window.benchDraws = []; }")
+    t0 = await page.evaluate("() => performance.now()")
+    await page.keyboard.down("ArrowDown")
+    start = time.perf_counter()
+    repeats = 0
+    last = f"Image {slices} / {slices}"
+    while time.perf_counter() - start < timeout:
+        repeats += 1
+        await asyncio.sleep(max(0.0, start + repeats / KEY_HZ - time.perf_counter()))
+        await page.keyboard.down("ArrowDown")   # Playwright sends it with repeat = true
+        if repeats % 6 == 0 and await page.evaluate(
+                "(last) => window.benchDraws.some((d) => d[1].startsWith(last))", last):
+            break
+    await page.keyboard.up("ArrowDown")
+    draws = await page.evaluate("() => window.benchDraws")
+    shown = [(t, _slice(text)) for t, text, _ in draws if _slice(text) is not None]
+    reached = [t for t, number in shown if number == slices]
+    end = reached[0] if reached else (shown[-1][0] if shown else t0)
+    distinct = {number for t, number in shown if t <= end and number != 1}
+    seconds = (end - t0) / 1000
+    return {
+        "reached_last": bool(reached),
+        "seconds": round(seconds, 3),
+        "distinct_slices_drawn": len(distinct),
+        "draws": len([1 for t, _ in shown if t <= end]),
+        "slices_per_s": round(len(distinct) / seconds, 1) if seconds > 0 else None,
+        "path": draws[-1][2] if draws else None,
+    }
+
+
+async def _renderer_info(page: Page) -> dict[str, Any]:
+    return await page.evaluate("""() => {
+      const canvas = document.querySelector('#canvas');
+      const probe = document.createElement('canvas').getContext('webgl2');
+      const info = probe && probe.getExtension('WEBGL_debug_renderer_info');
+      return {path: canvas.dataset.path || 'server',
+              overlay: (document.querySelector('#overlay-path') || {}).textContent || null,
+              webgl2: probe ? String(probe.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : probe.RENDERER)) : null};
+    }""")  # type: ignore[no-any-return]
+
+
+async def _measure(orthanc: BenchOrthanc, browser: Any, query: str, seconds: float) -> dict[str, Any]:
     data = _data_store()
-    orthanc = BenchOrthanc(previewer={})
+    page_url = f"{orthanc.url}/previewer/index.html{query}"
+    result: dict[str, Any] = {"query": query, "loadavg_before": _loadavg()}
+
+    # First image: a fresh context (no HTTP cache) on a fresh copy (cold on the server).
+    first: dict[str, Any] = {}
+    for key, name in (("ct-512", CT_FILE), ("cr", CR_FILE)):
+        series = _upload(orthanc, _copy(data / name))["ParentSeries"]
+        context = await browser.new_context(viewport=VIEWPORT)
+        await context.add_init_script(_INIT)
+        page = await context.new_page()
+        await _open(page, f"{page_url}#/series/{series}")
+        draws = await page.evaluate("() => window.benchDraws")
+        first[key] = {"first_image_ms": round(draws[0][0], 1) if draws else None, "path": draws[0][2] if draws else None}
+        await context.close()
+    result["first_image"] = first
+
+    # Drag.
+    drag = []
+    series_of = {name: _upload(orthanc, _copy(data / name))["ParentSeries"] for name in (CT_FILE, CR_FILE)}
+    for case in DRAG_CASES:
+        context = await browser.new_context(viewport=VIEWPORT)
+        await context.add_init_script(_INIT)
+        page = await context.new_page()
+        requests = Requests(page)
+        await _open(page, f"{page_url}#/series/{series_of[case['file']]}")
+        if case["view"] == "1:1":
+            await page.click("#actual")
+            await page.wait_for_function("() => document.querySelector('#overlay-zoom').textContent === 'Zoom 100%'")
+            await page.wait_for_timeout(300)   # a server-path viewer asks for the sharper PNG after 120 ms
+            await page.wait_for_function("() => document.querySelector('#canvas').dataset.busy !== '1'")
+        await _drag(page, requests, 1.0)   # warm-up: JIT, caches
+        await page.wait_for_timeout(500)
+        measured = await _drag(page, requests, seconds)
+        ds = pydicom.dcmread(data / case["file"], stop_before_pixels=True)
+        drag.append({**case, "rows": int(ds.Rows), "columns": int(ds.Columns),
+                     "zoom": await page.text_content("#overlay-zoom"), **measured})
+        if case["key"] == "ct-512":
+            result["renderer"] = await _renderer_info(page)
+        await context.close()
+    result["drag"] = drag
+
+    # Scroll through a never-viewed 100-slice series, then again.
+    series = None
+    for data_bytes in ct_series(data / CT_FILE):
+        series = _upload(orthanc, data_bytes)["ParentSeries"]
+    context = await browser.new_context(viewport=VIEWPORT)
+    await context.add_init_script(_INIT)
+    page = await context.new_page()
+    await _open(page, f"{page_url}#/series/{series}?image=1")
+    await page.locator("#canvas").hover()
+    cold = await _hold(page, SLICES)
+    await page.keyboard.press("Home")
+    await page.wait_for_function("() => document.querySelector('#overlay-position').textContent.startsWith('Image 1 /')")
+    await page.wait_for_timeout(300)
+    warm = await _hold(page, SLICES)
+    await context.close()
+    result["scroll"] = {"slices": SLICES, "cold": cold, "warm": warm}
+    result["loadavg_after"] = _loadavg()
+    return result
+
+
+async def run(seconds: float, label: str) -> dict[str, Any]:
+    orthanc = BenchOrthanc(previewer={"WarmOnIngest": False})
     orthanc.start()
     try:
-        series = {}
-        for case in CASES:
-            if case["file"] not in series:
-                series[case["file"]] = orthanc.upload(data / case["file"])["ParentSeries"]
-        results = []
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            for case in CASES:
-                page = browser.new_page(viewport=VIEWPORT)
-                page.goto(f"{orthanc.url}/previewer/index.html#/series/{series[case['file']]}")
-                page.wait_for_function(_SETTLED, arg=0, timeout=60000)
-                if case["view"] == "1:1":
-                    before = _renders(page)
-                    page.click("#actual")
-                    page.wait_for_function(_SETTLED, arg=before, timeout=60000)
-                _drag(page, 1.0)   # warm-up: decoded frame cached, JIT warm
-                page.wait_for_timeout(500)
-                measured = _drag(page, seconds)
-                ds = pydicom.dcmread(data / case["file"], stop_before_pixels=True)
-                results.append({**case, "rows": int(ds.Rows), "columns": int(ds.Columns),
-                                "zoom": page.text_content("#overlay-zoom"), **measured})
-                page.close()
-            chromium_version = browser.version
-            browser.close()
+        async with async_playwright() as playwright:
+            browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+            runs = {"auto": await _measure(orthanc, browser, "", seconds)}
+            if label != "before":
+                runs["webgl2"] = await _measure(orthanc, browser, "?renderer=webgl2", seconds)
+            version = browser.version
+            await browser.close()
         return {
-            "benchmark": "viewer window/level drag",
+            "benchmark": "viewer: window/level drag, first image, scrolling",
+            "label": label,
             "viewport": VIEWPORT,
-            "move_interval_ms": round(MOVE_INTERVAL * 1000, 1),
+            "move_hz": MOVE_HZ,
+            "key_hz": KEY_HZ,
             "seconds": seconds,
-            "chromium": chromium_version,
+            "chromium": version,
+            "chromium_args": CHROMIUM_ARGS,
             "orthanc": orthanc.version(),
-            "machine": {"python": platform.python_version(), "cpus": _cpus(), "platform": platform.platform()},
-            "results": results,
+            "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
+                        "platform": platform.platform()},
+            "runs": runs,
         }
     finally:
         orthanc.cleanup()
 
 
-def _cpus() -> int | None:
-    import os
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-
-def table(report: dict[str, Any]) -> str:
-    lines = [
-        "| Image | View | PNG asked for while dragging | Mouse moves/s | Images drawn/s (fps) | Median interval | p95 interval |",
-        "|---|---|---|---:|---:|---:|---:|",
-    ]
-    for r in report["results"]:
-        size = "full size" if "size=" not in (r["requested"] or "") else r["requested"].split("size=")[1].split("&")[0] + " px box"
-        lines.append(f"| {r['label']} | {r['view']} ({r['zoom'].replace('Zoom ', '')}) | {size} | "
-                     f"{r['mouse_moves_per_s']} | **{r['fps']}** | {r['median_interval_ms']} ms | {r['p95_interval_ms']} ms |")
+def summary(report: dict[str, Any]) -> str:
+    lines = []
+    for name, result in report["runs"].items():
+        lines.append(f"{name} ({result.get('renderer', {}).get('path')}), load {result['loadavg_before']} → "
+                     f"{result['loadavg_after']}")
+        for case in result["drag"]:
+            lines.append(f"  drag {case['key']}: {case['fps']} fps, {case['requests_during_drag']} requests "
+                         f"({case['mouse_moves_per_s']} moves/s)")
+        for key, first in result["first_image"].items():
+            lines.append(f"  first image {key}: {first['first_image_ms']} ms")
+        for key in ("cold", "warm"):
+            scroll = result["scroll"][key]
+            lines.append(f"  scroll {key}: {scroll['slices_per_s']} slices/s ({scroll['distinct_slices_drawn']} "
+                         f"in {scroll['seconds']} s, reached last: {scroll['reached_last']})")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=5.0, help="length of the measured drag")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured drag")
+    parser.add_argument("--label", default="after", choices=["after", "before"],
+                        help="'before' measures a pre-change viewer (one renderer) into viewer_fps_before.json")
     args = parser.parse_args()
-    report = run(args.seconds)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(report, indent=2) + "\n")
-    print(table(report))
-    print(f"\n{report['viewport']['width']}x{report['viewport']['height']} headless Chromium {report['chromium']}, "
-          f"Orthanc {report['orthanc']}, {report['machine']['cpus']} CPUs; written to {RESULTS.relative_to(ROOT)}")
+    report = asyncio.run(run(args.seconds, args.label))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / ("viewer_fps.json" if args.label == "after" else "viewer_fps_before.json")
+    path.write_text(json.dumps(report, indent=2) + "\n")
+    print(summary(report))
+    print(f"written to {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

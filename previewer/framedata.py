@@ -107,6 +107,14 @@ def transported(frame: render.ModalityFrame) -> tuple[NDArray[Any], Rescale, str
         if values is None:
             raise ShownByPng("values", f"values of type {array.dtype.name} cannot be sent exactly")
         return values, rescale if kind == "stored" else IDENTITY, kind
+    if array.dtype.kind in "ui" and rescale.slope.is_integer() and rescale.intercept.is_integer() \
+            and 0 < abs(rescale.slope) < 2**31 and abs(rescale.intercept) < 2**31:
+        # An integral rescale kept the values integral (apply_rescale): undo it in integers, exactly.
+        shifted = array.astype(np.int64) - int(rescale.intercept)
+        stored = shifted if rescale.slope == 1.0 else shifted // int(rescale.slope)
+        values = _smallest(stored)
+        if values is not None and (rescale.slope == 1.0 or np.array_equal(stored * int(rescale.slope), shifted)):
+            return values, rescale, "stored"
     if rescale.slope != 0.0 and np.isfinite(rescale.slope) and np.isfinite(rescale.intercept):
         with np.errstate(invalid="ignore", over="ignore"):
             stored = np.rint((array.astype(np.float64) - rescale.intercept) / rescale.slope)

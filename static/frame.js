@@ -89,7 +89,13 @@ function swapped(buffer, start, count, Type) {
  * cannot take); rejects with the server's ServerError (or an AbortError).
  */
 export async function fetchFrame(url, options = {}) {
-  const response = await fetch(url, options);
+  // "Range: bytes=0-" asks for the whole body and makes the browser send
+  // "Accept-Encoding: identity" (Fetch standard): Orthanc then sends the
+  // values as they are instead of deflating them at zlib's level 6, which
+  // costs more than the rest of the request and saves little on pixel
+  // values (see README, "The viewer").  The frames are kept in memory, so
+  // the HTTP cache is not used for them.
+  const response = await fetch(url, { ...options, cache: 'no-store', headers: { Range: 'bytes=0-' } });
   if (!response.ok) throw await failure(response);
   if ((response.headers.get('Content-Type') || '').startsWith('application/json')) {
     const answer = await response.json();

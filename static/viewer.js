@@ -112,7 +112,9 @@ export class SeriesViewer {
     this.applyParams(params);
     this.fillPresets();
     this.updateOverlay();
-    this.loadStrip(series.study.id);
+    // The series strip (its thumbnails are server renders) waits for the first image.
+    this.stripPending = series.study.id;
+    this.stripTimer = setTimeout(() => this.loadPendingStrip(), 1000);
     if (!this.images.length) {
       this.showError(new Error('This series has no images.'));
       return series;
@@ -121,8 +123,9 @@ export class SeriesViewer {
       this.viewport.setView({ zoom: Number(params.get('zoom')), pan: (params.get('pan') || '').split(',').map(Number) });
     }
     // The client path needs nothing more; the instance's info (pixel spacing,
-    // and the size a server PNG is asked at) follows in the background.
-    this.infoFor(this.current.instance);
+    // and the size a server PNG is asked at) follows once the image is up.
+    const instance = this.current.instance;
+    this.infoTimer = setTimeout(() => this.infoFor(instance), 250);
     this.render();
     return series;
   }
@@ -135,6 +138,8 @@ export class SeriesViewer {
     cancelAnimationFrame(this.drawRequest);
     this.drawRequest = 0;
     this.seriesServer = null;
+    this.stripPending = null;
+    clearTimeout(this.stripTimer);
     this.seriesId = null;
     this.series = null;
     this.images = [];
@@ -158,6 +163,13 @@ export class SeriesViewer {
     this.viewport.fitted = true;
     this.viewport.pan = { x: 0, y: 0 };
     $('#invert', this.section).setAttribute('aria-pressed', String(this.invert));
+  }
+
+  loadPendingStrip() {
+    clearTimeout(this.stripTimer);
+    const studyId = this.stripPending;
+    this.stripPending = null;
+    if (studyId && this.series && this.series.study.id === studyId) this.loadStrip(studyId);
   }
 
   async loadStrip(studyId) {
@@ -399,6 +411,7 @@ export class SeriesViewer {
     if (info) result.pixelSpacing = info.pixel_spacing;
     if (current) {
       this.scheduleDraw();
+      this.flushDraw();   // drawn now: the wait was for this frame
       this.fillPresets();
     }
   }
@@ -461,10 +474,12 @@ export class SeriesViewer {
     this.canvas.dataset.state = 'ready';
     this.section.dataset.state = 'ready';
     this.updateOverlay();
+    if (this.stripPending) this.loadPendingStrip();
   }
 
   showError(error, meta) {
     this.setBusy(false);
+    if (this.stripPending) queueMicrotask(() => this.loadPendingStrip());
     if (meta) this.shownIndex = meta.index;
     this.viewport.clear();
     this.message.replaceChildren(el('strong', { text: 'This image cannot be shown' }), el('span', { text: error.message }));
