@@ -152,8 +152,12 @@ def install(config: Config) -> Router:
         send(output, response)
         timing.mark("answer")
 
-    for regex in router.regexes():
-        sdk.register_rest_callback(regex, on_rest, lock=config.serialize_requests)
+    # One registration for the whole table: Orthanc tests every registered
+    # regex on every HTTP request (its own routes' too), and the router
+    # matches the path again anyway.
+    if not all(regex == PREFIX or regex.startswith(PREFIX + "/") for regex in router.regexes()):
+        raise RuntimeError(f"a previewer route is outside {PREFIX}")
+    sdk.register_rest_callback(PREFIX + "(/.*)?", on_rest, lock=config.serialize_requests)
     if not sdk.deferred():   # when deferred, native/entry.c extended it with the same file
         sdk.extend_orthanc_explorer(EXPLORER_JS.read_text(encoding="utf-8"))
     handlers: dict[str, Handler] = {"deleted": store.cache.forget}

@@ -8,6 +8,7 @@ object, and errors always leave as JSON.
 """
 from __future__ import annotations
 
+import functools
 import json
 import re
 import traceback
@@ -112,9 +113,15 @@ class Route:
         """The regular expression registered with Orthanc (one group per parameter)."""
         return self._parts()[0].replace("\\/", "/").replace("\\-", "-")
 
-    def match(self, path: str) -> dict[str, Any] | None:
+    @functools.cached_property
+    def _compiled(self) -> tuple[re.Pattern[str], list[tuple[str, Callable[[str], Any]]]]:
+        # Built once: matching runs for every route on every request.
         pattern, converters = self._parts()
-        found = re.fullmatch(pattern, path)
+        return re.compile(pattern), converters
+
+    def match(self, path: str) -> dict[str, Any] | None:
+        pattern, converters = self._compiled
+        found = pattern.fullmatch(path)
         if found is None:
             return None
         return {name: convert(value) for (name, convert), value in zip(converters, found.groups())}

@@ -481,8 +481,9 @@ def register_rest_callback(regex: str, handler: RestHandler, *, lock: bool = Fal
 
 
 def _within_deferred_routes(regex: str) -> bool:
-    """Whether ``regex`` only routes paths under /previewer, which the C part registered."""
-    return regex == "/previewer" or regex.startswith("/previewer/")
+    """Whether ``regex`` only routes paths under /previewer, which the C part registered
+    (as ``/previewer(/.*)?``, native/entry.c)."""
+    return regex in ("/previewer", "/previewer(/.*)?") or regex.startswith("/previewer/")
 
 
 def _synchronous_allowed(what: str) -> None:

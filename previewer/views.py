@@ -38,8 +38,11 @@ PNG_PARAMETERS = frozenset({
     "size", "width", "height", "padding", "encoder", "quality",
 })
 ENCODERS = ("orthanc", "fast")
-#: Renders up to this size are cached whole (thumbnails, small previews).
-SMALL_RENDER_BYTES = 256 * 1024
+#: Renders up to this size are cached whole: thumbnails (128x128 RGBA is 64 KiB)
+#: and small previews.  Not full-size frames (a 512x512 gray8 is 256 KiB): a new
+#: window is a new render, and a repeat is a 304 through the ETag, so caching
+#: those only pushed decoded frames out of the cache.
+SMALL_RENDER_BYTES = 64 * 1024
 
 
 class UnknownInstance(LookupError):
@@ -155,8 +158,11 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
             timing.mark("cache")
             if dataset is not None:
                 return decoded(dataset)
-            with _opened(store, instance_id) as ds:
-                return decoded(ds)
+            try:
+                with _opened(store, instance_id) as ds:
+                    return decoded(ds)
+            finally:
+                timing.mark("read")  # giving the file back to Orthanc
 
     value: render.ModalityFrame | _Undecodable = store.cache.get_or_compute(
         (instance_id, version, "frame", index), decode, _entry_size)
