@@ -247,14 +247,15 @@ async def _hold(page: Page, slices: int, timeout: float = 30.0) -> dict[str, Any
 
 
 async def _renderer_info(page: Page) -> dict[str, Any]:
-    return await page.evaluate("""() => {
+    info: dict[str, Any] = await page.evaluate("""() => {
       const canvas = document.querySelector('#canvas');
       const probe = document.createElement('canvas').getContext('webgl2');
       const info = probe && probe.getExtension('WEBGL_debug_renderer_info');
       return {path: canvas.dataset.path || 'server',
               overlay: (document.querySelector('#overlay-path') || {}).textContent || null,
               webgl2: probe ? String(probe.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : probe.RENDERER)) : null};
-    }""")  # type: ignore[no-any-return]
+    }""")
+    return info
 
 
 async def _measure(orthanc: BenchOrthanc, browser: Any, query: str, seconds: float) -> dict[str, Any]:
@@ -347,6 +348,11 @@ async def run(seconds: float, label: str) -> dict[str, Any]:
         }
     finally:
         orthanc.cleanup()
+
+
+def measure(seconds: float = 5.0) -> dict[str, Any]:
+    """The whole run for the viewer as it is (benchmarks.run's viewer_fps section)."""
+    return asyncio.run(run(seconds, "after"))
 
 
 def summary(report: dict[str, Any]) -> str:

@@ -1,0 +1,115 @@
+"""The viewer part of RESULTS.md: issue 13's viewer targets, and the viewer before and after.
+
+Rendered from ``results/viewer_fps.json`` (``viewer_fps.py``, the viewer as
+it is) and, when present, ``results/viewer_fps_before.json`` (the same script
+run against the viewer that asked the server for every window).  Every number
+comes from those files.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+Table = Callable[[list[str], list[list[Any]]], str]
+
+DRAG_TARGET = 55.0
+COLD_TARGET = 20.0
+WARM_TARGET = 55.0
+QUIET_LOAD = 0.6
+
+
+def _drag(run: dict[str, Any], key: str) -> dict[str, Any] | None:
+    return next((case for case in run["drag"] if case["key"] == key), None)
+
+
+def _load(run: dict[str, Any]) -> float:
+    return float(run["loadavg_before"].split()[0])
+
+
+def targets(after: dict[str, Any]) -> list[list[Any]]:
+    """Issue 13's viewer targets, measured on the renderer the viewer chose by itself."""
+    run = after["runs"]["auto"]
+    rows: list[list[Any]] = []
+    path = run.get("renderer", {}).get("path", "?")
+
+    def add(case: str, target: str, measured: str, met: bool, why: str = "") -> None:
+        rows.append([case, target, measured, "met" if met else "**not met**", "" if met else why])
+
+    for key, label in (("ct-512", "512² CT, fitted"), ("cr-fit", "1955×1841 CR, fitted"),
+                       ("cr-1to1", "1955×1841 CR, 1:1")):
+        case = _drag(run, key)
+        if case is None:
+            continue
+        add(f"window/level drag, {label} ({path})", f"≥ {DRAG_TARGET:g} fps", f"{case['fps']} fps",
+            case["fps"] >= DRAG_TARGET,
+            f"the mouse moved {case['mouse_moves_per_s']} times/s; median interval {case['median_interval_ms']} ms, "
+            f"p95 {case['p95_interval_ms']} ms at load {run['loadavg_before'].split()[0]}")
+        add(f"requests during that drag", "0", str(case["requests_during_drag"]),
+            case["requests_during_drag"] == 0, ", ".join(case["request_examples"]))
+    scroll = run["scroll"]
+    for key, target in (("cold", COLD_TARGET), ("warm", WARM_TARGET)):
+        measured = scroll[key]
+        add(f"held arrow key through a never-viewed {scroll['slices']}-slice CT, {key} pass",
+            f"≥ {target:g} distinct slices/s",
+            f"{measured['slices_per_s']} ({measured['distinct_slices_drawn']} in {measured['seconds']} s)",
+            bool(measured["slices_per_s"]) and measured["slices_per_s"] >= target and measured["reached_last"],
+            f"{1000 * measured['seconds'] / max(1, measured['distinct_slices_drawn']):.1f} ms per slice at load "
+            f"{run['loadavg_before'].split()[0]}" + ("" if measured["reached_last"] else "; the last slice was not reached"))
+    return rows
+
+
+def section(after: dict[str, Any] | None, before: dict[str, Any] | None, table: Table) -> list[str]:
+    if not after:
+        return []
+    out = ["## Viewer (headless Chromium)", "",
+           f"`benchmarks/viewer_fps.py`: Chromium {after['chromium']} headless (`{' '.join(after['chromium_args'])}`), "
+           f"{after['viewport']['width']}×{after['viewport']['height']} window, Orthanc {after['orthanc']} "
+           f"with `WarmOnIngest` off, on the same {after['machine']['cpus']} CPUs. A drag moves the mouse "
+           f"{after['move_hz']} times a second (CDP input events, not waiting for each); a held key repeats "
+           f"{after['key_hz']} times a second. The 100-slice CT is built from pydicom-data's 693_UNCR.dcm: only "
+           "UIDs, Instance Number, Image Position and Slice Location differ per slice. Each first image is a "
+           "fresh copy of the file in a fresh browser context (cold server, empty HTTP cache).", ""]
+    runs = after["runs"]
+    gl = runs.get("webgl2", {}).get("renderer", {}).get("webgl2")
+    if gl:
+        out += [f"The browser's WebGL2 is `{gl}`: software, so the viewer draws with canvas 2D by itself "
+                "(*auto*); *webgl2* is the same run with `?renderer=webgl2`.", ""]
+    loads = [_load(run) for run in runs.values()] + ([_load(run) for run in before["runs"].values()] if before else [])
+    if any(load > QUIET_LOAD for load in loads):
+        out += [f"> Load average above {QUIET_LOAD} during some of these runs (listed below): absolute numbers "
+                "are noisy.", ""]
+    out += ["### Targets (issue 13, viewer)", "",
+            table(["case", "target", "measured", "status", "why not met"], targets(after)), ""]
+    header = ["", *(f"{name} ({run.get('renderer', {}).get('path', '?')})" for name, run in runs.items())]
+    columns = list(runs.values())
+    if before:
+        header.insert(1, "before (server PNG per window)")
+        columns.insert(0, before["runs"]["auto"])
+
+    def row(label: str, value: Callable[[dict[str, Any]], Any]) -> list[Any]:
+        return [label, *(value(run) for run in columns)]
+
+    def drag(key: str, field: str) -> Callable[[dict[str, Any]], Any]:
+        return lambda run: (_drag(run, key) or {}).get(field, "-")
+
+    rows = [
+        row("drag, 512² CT fitted: images/s", drag("ct-512", "fps")),
+        row("drag, CR fitted: images/s", drag("cr-fit", "fps")),
+        row("drag, CR 1:1: images/s", drag("cr-1to1", "fps")),
+        row("requests during the CT drag", drag("ct-512", "requests_during_drag")),
+        row("requests during the CR drags", lambda run: sum((_drag(run, k) or {}).get("requests_during_drag", 0)
+                                                           for k in ("cr-fit", "cr-1to1"))),
+        row("first image, 512² CT: ms", lambda run: run["first_image"]["ct-512"]["first_image_ms"]),
+        row("first image, CR: ms", lambda run: run["first_image"]["cr"]["first_image_ms"]),
+        row("held key, never-viewed 100 slices: distinct slices/s", lambda run: run["scroll"]["cold"]["slices_per_s"]),
+        row("held key, second pass: distinct slices/s", lambda run: run["scroll"]["warm"]["slices_per_s"]),
+        row("slices drawn of 99, cold / warm",
+            lambda run: f"{run['scroll']['cold']['distinct_slices_drawn']} / {run['scroll']['warm']['distinct_slices_drawn']}"),
+        row("load average before → after", lambda run: f"{run['loadavg_before']} → {run['loadavg_after']}"),
+    ]
+    out += ["### Before and after", "", table(header, rows), ""]
+    if before:
+        out += ["*before*: the viewer before the client path (commit c8857ea's `static/`), measured with the same "
+                "script and input; it asked the server for a PNG on every window change and every slice, keeping "
+                "one request in flight, so a held key skipped the slices whose PNG had not arrived.", ""]
+    return out
