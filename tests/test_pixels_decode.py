@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pydicom
 import pytest
-from pixels_corpus import find, load, load_pydicom
+from pixels_corpus import find, image_files, load, load_pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian
+from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from previewer.pixels.decode import decode_frame, frame_count, read_dataset
+from previewer.pixels.decode import (
+    _decode_with_pydicom,
+    _native_frame,
+    decode_frame,
+    frame_count,
+    read_dataset,
+)
 from previewer.pixels.errors import FrameNotFound, TooLarge, Unsupported
 
 CT_SMALL = "CT_small.dcm"
@@ -290,3 +298,40 @@ class TestDecodeFrame:
         decode_frame(ds, 0)
         assert ds.PhotometricInterpretation == before == "YBR_RCT"
         assert isinstance(ds, pydicom.Dataset)
+
+
+def _native_cases() -> list[tuple[str, Path]]:
+    cases = []
+    for name, path in image_files():
+        try:
+            ds = read_dataset(path.read_bytes())
+            if _native_frame(ds, 0, UID(ds.file_meta.TransferSyntaxUID)) is not None:
+                cases.append((name, path))
+        except Exception:  # noqa: BLE001 - files the native path does not take
+            continue
+    return cases
+
+
+class TestNativeFrame:
+    @pytest.mark.parametrize(("name", "path"), _native_cases(), ids=[n for n, _ in _native_cases()])
+    def test_same_as_pydicom(self, name: str, path: Path) -> None:
+        """Every frame the native path reads equals pydicom's decoder's, dtype included."""
+        ds = read_dataset(path.read_bytes())
+        tsyntax = UID(ds.file_meta.TransferSyntaxUID)
+        for index in range(min(frame_count(ds), 3)):
+            ours = _native_frame(ds, index, tsyntax)
+            theirs = _decode_with_pydicom(ds, index, tsyntax)
+            assert ours is not None and ours.dtype == theirs.dtype
+            assert np.array_equal(ours, theirs), f"frame {index} of {name}"
+
+    def test_takes_the_common_cases(self) -> None:
+        """CT, MR and 8-bit native files take the native path."""
+        assert len(_native_cases()) >= 20
+
+    def test_leaves_short_pixel_data_to_pydicom(self) -> None:
+        """Too little pixel data for Number of Frames is pydicom's error, not a native read."""
+        ds = read_dataset(find(CT_SMALL).read_bytes())
+        ds.PixelData = bytes(ds.PixelData)[:100]
+        assert _native_frame(ds, 0, UID(ds.file_meta.TransferSyntaxUID)) is None
+        with pytest.raises(Unsupported):
+            decode_frame(ds, 0)

@@ -231,6 +231,44 @@ def _deflated_frame(ds: Dataset, index: int) -> NDArray[Any]:
     return _unpack_native(buf, ds)
 
 
+_GREY_OR_INDICES = ("MONOCHROME1", "MONOCHROME2", "PALETTE COLOR")
+
+
+def _native_frame(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any] | None:
+    """One frame of native single-sample pixel data, as pydicom decodes it; None if not that case.
+
+    PS3.5 8.1.1 / A.1: little endian, Bits Allocated 8, 16 or 32, one sample
+    per pixel, frames one after the other.  The frame's bytes are copied and
+    the bits above Bits Stored cleared (or, signed, the sign extended), as
+    pydicom does.  Anything else, and any value pydicom would refuse (a
+    missing attribute, a value out of range, too little data), is left to
+    pydicom's decoder and its error.
+    """
+    if not (tsyntax.is_transfer_syntax and tsyntax.is_little_endian and not tsyntax.is_compressed):
+        return None
+    values = [ds.get(k) for k in ("Rows", "Columns", "SamplesPerPixel", "BitsAllocated", "BitsStored",
+                                  "PixelRepresentation")]
+    if not all(type(v) is int for v in values):
+        return None
+    rows, cols, samples, allocated, stored, signed = values
+    if (samples != 1 or allocated not in (8, 16, 32) or not 1 <= stored <= allocated or signed not in (0, 1)
+            or not (0 < rows < 65536 and 0 < cols < 65536)
+            or ds.get("PhotometricInterpretation") not in _GREY_OR_INDICES):
+        return None
+    data = ds.PixelData
+    dtype = np.dtype(f"<{'ui'[signed]}{allocated // 8}")
+    size = rows * cols * dtype.itemsize
+    if data is None or len(data) < size * frame_count(ds):
+        return None
+    arr = np.frombuffer(data, dtype, rows * cols, index * size).reshape(rows, cols).copy()
+    if stored < allocated:
+        # PS3.5 8.1.1: the bits above Bits Stored have no defined value.
+        shift = allocated - stored
+        np.left_shift(arr, shift, out=arr)
+        np.right_shift(arr, shift, out=arr)
+    return arr
+
+
 def _decode_with_pydicom(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any]:
     try:
         decoder = get_decoder(tsyntax)
@@ -295,7 +333,8 @@ def decode_frame(
         if (keyword == "PixelData" and tsyntax.is_transfer_syntax
                 and tsyntax.is_compressed and tsyntax != RLELossless):
             check_codestream(ds, index, max_megapixels, tsyntax)
-        arr = _decode_with_pydicom(ds, index, tsyntax)
+        native = _native_frame(ds, index, tsyntax) if keyword == "PixelData" else None
+        arr = native if native is not None else _decode_with_pydicom(ds, index, tsyntax)
     if arr.ndim == 3 and arr.dtype.itemsize > 2:
         # Colour is delivered as at most 16 bits per sample.
         shift = max(0, int(ds.get("BitsStored", bits)) - 16)
