@@ -89,7 +89,7 @@ export function rint(v) {
 }
 
 /** Fraction -> grey level 0..255; PS3.3 C.11.6.1 INVERSE flips it.  NaN is 0, as numpy's cast to uint8 gives. */
-function quantiser(inverse) {
+export function quantiser(inverse) {
   return (y) => {
     if (Number.isNaN(y)) return 0;
     const q = rint(clip(y) * LEVELS);

@@ -621,7 +621,10 @@ export class SeriesViewer {
 
   updateOverlay() {
     const series = this.series;
-    const set = (id, text) => { $(id, this.section).textContent = text; };
+    const set = (id, text) => {
+      const node = $(id, this.section);
+      if (node.textContent !== text) node.textContent = text;   // unchanged text: no relayout while dragging
+    };
     if (!series) {
       for (const id of ['#ov-patient', '#ov-patient-detail', '#ov-study', '#ov-series', '#overlay-position',
         '#overlay-location', '#overlay-window', '#overlay-zoom', '#overlay-path']) set(id, '');
@@ -693,7 +696,11 @@ export class SeriesViewer {
         options.push(el('option', { value: 'custom', text: 'Custom', disabled: true }));
       }
     }
-    this.preset.replaceChildren(...options);
+    const key = options.map((option) => `${option.value}=${option.textContent}`).join('|');
+    if (key !== this.presetKey) {   // the same list (a drag changes only the value): the options stay
+      this.preset.replaceChildren(...options);
+      this.presetKey = key;
+    }
     this.preset.value = value;
     this.preset.disabled = this.isColor(meta);
   }

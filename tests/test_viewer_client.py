@@ -335,6 +335,51 @@ class TestWindowing:
         assert answer.headers["Content-Type"] == "image/png"
 
 
+# Runs in the page: a renderer on a canvas of its own, the frame drawn at `placements`; what is on the canvas.
+_DRAWN = """async ({url, renderer, placements}) => {
+  const load = (name) => import(new URL(name, document.baseURI).href);
+  const { fetchFrame } = await load('frame.js');
+  const { chooseVoi } = await load('lut.js');
+  const { Canvas2DRenderer } = await load('render2d.js');
+  const { WebGL2Renderer } = await load('render-webgl.js');
+  const canvas = document.createElement('canvas');
+  canvas.width = 300; canvas.height = 200;
+  const r = renderer === 'webgl2' ? WebGL2Renderer.create(canvas) : new Canvas2DRenderer(canvas);
+  const frame = await fetchFrame(url);
+  r.showFrame(frame, chooseVoi(frame, null), false);
+  const native = Array.from(r.readGrey());
+  const shots = [];
+  for (const placement of placements) {
+    r.draw({...placement, dpr: 1});
+    const copy = document.createElement('canvas');
+    copy.width = canvas.width; copy.height = canvas.height;
+    copy.getContext('2d').drawImage(canvas, 0, 0);
+    const data = copy.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+    shots.push(Array.from(data.filter((_, i) => i % 4 === 0)));
+  }
+  return {columns: frame.columns, rows: frame.rows, native, shots};
+}"""
+
+
+class TestDrawing:
+    def test_one_to_one_is_the_frame_and_smaller_is_its_mean(self, page: Page, uploads: dict[str, Any]) -> None:
+        """Drawn at 1:1 on whole pixels the canvas holds the frame's pixels exactly, also when the image lies
+        partly outside the canvas; drawn at a quarter of its size it is the frame's 4x4 mean, near enough."""
+        page.goto()
+        url = f"instances/{uploads['ct']['ID']}/frames/0/pixels"
+        answer = page.page.evaluate(_DRAWN, {"url": url, "renderer": page.renderer,   # type: ignore[attr-defined]
+                                             "placements": [{"x": 10, "y": 20, "w": 128, "h": 128},
+                                                            {"x": -40, "y": -30, "w": 128, "h": 128},
+                                                            {"x": 100, "y": 50, "w": 32, "h": 32}]})
+        native = np.array(answer["native"], np.uint8).reshape(128, 128)
+        shots = [np.array(shot, np.uint8).reshape(200, 300) for shot in answer["shots"]]
+        assert np.array_equal(shots[0][20:148, 10:138], native)
+        assert np.array_equal(shots[1][0:98, 0:88], native[30:, 40:])
+        assert shots[0][:20].max() == 0 and shots[0][148:].max() == 0   # black around the image
+        quarter = native.reshape(32, 4, 32, 4).astype(float).mean(axis=(1, 3))
+        assert np.abs(shots[2][50:82, 100:132].astype(float) - quarter).mean() < 8
+
+
 class TestPaths:
     def test_colour_goes_through_server_pngs(self, page: Page, uploads: dict[str, Any]) -> None:
         """An RGB image is drawn from a server PNG, and the overlay says so and why."""
