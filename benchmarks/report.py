@@ -53,7 +53,7 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
                     f"saved, window+output {ct['previewer_ms']['per_window']:.1f} ms, PNG level 6 "
                     f"{enc['pillow_level6_ms']:.1f} ms)")
         why += ("; per-request Python/SDK overhead (routing, the per-request instance check through the REST "
-                "API, ETag) and the GIL eat the rest. The opt-in fast encoder (\"PngEncoder\": \"fast\", "
+                "API, ETag; see the request-path table) and the GIL eat the rest. The opt-in fast encoder (\"PngEncoder\": \"fast\", "
                 f"{enc['fast_ms']:.1f} ms in process) removes the libpng cost; the default path must stay "
                 "CompressAndAnswerPngImage" if enc else "")
         add("warm, 512² CT gray8, new window, concurrency 4", "≥ 2× core /rendered req/s",
@@ -68,10 +68,10 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
         worst = min(v["ratio_rps"] for v in cold.values())
         add("cold, 512² CT (every concurrency)", "≥ 1× core /rendered",
             ", ".join(f"c{c}: {v['ratio_rps']}×" for c, v in cold.items()), worst >= 1,
-            "a cold request parses the whole file in Python (pydicom, every element converted up front so that a "
-            "malformed file is a 415, about 1.5 ms on this CT) before the same libpng encode; at concurrency 1 "
-            "nothing overlaps the Python work (the GIL). Parsing only the attributes the pipeline reads, or "
-            "WarmOnIngest (on by default, off in this measurement), would meet it")
+            "before the same libpng encode, a cold request reads the file out of Orthanc (GetDicomForInstance: "
+            "a copy of it), parses its needed elements and decodes the frame in Python (the request-path table "
+            "has each stage); at concurrency 1 nothing overlaps that work (the GIL). WarmOnIngest (on by "
+            "default, off in this measurement) does it in the background instead")
         crh = http["cr"]
         r = crh["cold_orthanc"]["ratio_vs_core_preview"]
         add("cold, CR 1955×1841 full size through CompressAndAnswerPngImage", "≤ 1.0× core /preview latency",
@@ -102,10 +102,13 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
             add(f"pixel path vs naive pydicom, {key} (parse+decode+LUT+8-bit)", "≥ 5× faster",
                 f"{s}× ({image['previewer_ms']['total']} vs {image['naive_ms']['total']} ms; per new window "
                 f"{image['speedup_per_window']}×)", s >= 5,
-                "on a 0.26 Mpixel frame parsing and decoding dominate, and both pipelines use pydicom for them "
-                "(ours also converts every element up front, to refuse malformed files with a 415). The "
-                "per-new-window figure is what a cached frame costs in the plugin; the 5× on the whole path "
-                "only exists on large frames, where the naive float64 LUT passes dominate")
+                f"the naive pipeline's float64 LUT and scaling passes take "
+                f"{image['naive_ms']['luts'] + image['naive_ms']['scale']:.2f} of its {image['naive_ms']['total']} "
+                f"ms on this {image['megapixels']} Mpixel frame; 5× would need ours under "
+                f"{image['naive_ms']['total'] / 5:.2f} ms, and it takes parse {image['previewer_ms']['parse']}, "
+                f"decode {image['previewer_ms']['decode']}, modality {image['previewer_ms']['modality']} and "
+                f"display {image['previewer_ms']['per_window']} ms. On large frames those passes dominate "
+                "the naive cost (the CR row)")
     request_report.targets(http, pixel, request, nproc, add)
     if memory:
         peak, allowed = memory["peak_rss_mb"], memory["allowed_peak_mb"]

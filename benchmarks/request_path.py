@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from previewer.config import Config
+
 from . import corpus
 from .http_bench import new_window, ours, upload_all
 from .server import BenchOrthanc
@@ -68,10 +70,17 @@ def _stages(start: int, done: int, marks: list[tuple[str, int]]) -> dict[str, fl
     return out
 
 
-def _profile(client: _Client, paths: list[str]) -> dict[str, Any]:
+def _minor_faults(pid: int) -> int:
+    """Minor page faults of a process so far (/proc/PID/stat, field 10)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+
+
+def _profile(client: _Client, paths: list[str], pid: int) -> dict[str, Any]:
     """Run ``paths`` one at a time and split each into its stages."""
     _records(client)  # forget anything recorded before
+    faults = _minor_faults(pid)
     times = [client.get(path)[:2] for path in paths]
+    faults = _minor_faults(pid) - faults
     records = _records(client)
     if [url for url, _ in records] != [path.split("?", 1)[0] for path in paths]:
         raise RuntimeError(f"{len(records)} timing records for {len(paths)} requests, or in another order")
@@ -87,16 +96,19 @@ def _profile(client: _Client, paths: list[str]) -> dict[str, Any]:
                        "mean_ms": round(mean, 4), "share": round(mean / mean_total, 4)})
     return {"requests": len(paths), "stages": stages,
             "total_median_ms": round(statistics.median(totals), 3), "total_mean_ms": round(mean_total, 3),
-            "total_min_ms": round(min(totals), 3)}
+            "total_min_ms": round(min(totals), 3), "page_faults_per_request": round(faults / len(paths), 1)}
 
 
-def _client_only(client: _Client, paths: list[str]) -> dict[str, Any]:
+def _client_only(client: _Client, paths: list[str], pid: int) -> dict[str, Any]:
     totals = []
+    faults = _minor_faults(pid)
     for path in paths:
         start, done, _ = client.get(path)
         totals.append((done - start) / 1e6)
+    faults = _minor_faults(pid) - faults
     return {"requests": len(paths), "total_median_ms": round(statistics.median(totals), 3),
-            "total_mean_ms": round(statistics.fmean(totals), 3), "total_min_ms": round(min(totals), 3)}
+            "total_mean_ms": round(statistics.fmean(totals), 3), "total_min_ms": round(min(totals), 3),
+            "page_faults_per_request": round(faults / len(paths), 1)}
 
 
 def _windowed(ids: list[str], n: int, extra: str = "") -> list[str]:
@@ -130,16 +142,18 @@ def run(quick: bool) -> dict[str, Any]:
         for instance in warm_ids:
             client.get(ours(instance, "window=40,400"))
             client.get(f"/instances/{instance}/rendered?window-center=40&window-width=400")
+        pid = server.process.pid if server.process else 0
         # Settle the process (imports, first numpy calls) before anything is timed.
-        _profile(client, _windowed(warm_ids, 20))
+        _profile(client, _windowed(warm_ids, 20), pid)
         result: dict[str, Any] = {
             "image": "512x512 CT (693_UNCI copies), gray8, window given",
-            "warm": _profile(client, _windowed(warm_ids, n_warm)),
-            "warm_core_rendered": _client_only(client, _core_windowed(warm_ids, n_warm)),
-            "warm_fast": _profile(client, _windowed(warm_ids, n_warm, "&encoder=fast")),
-            "cold": _profile(client, [ours(i, "window=40,400") for i in cold_ours]),
+            "mmap_threshold_kb": server.config["Previewer"].get("MmapThresholdKB", Config().mmap_threshold_kb),
+            "warm": _profile(client, _windowed(warm_ids, n_warm), pid),
+            "warm_core_rendered": _client_only(client, _core_windowed(warm_ids, n_warm), pid),
+            "warm_fast": _profile(client, _windowed(warm_ids, n_warm, "&encoder=fast"), pid),
+            "cold": _profile(client, [ours(i, "window=40,400") for i in cold_ours], pid),
             "cold_core_rendered": _client_only(
-                client, [f"/instances/{i}/rendered?window-center=40&window-width=400" for i in cold_core]),
+                client, [f"/instances/{i}/rendered?window-center=40&window-width=400" for i in cold_core], pid),
         }
     finally:
         client.close()
