@@ -67,7 +67,7 @@ _OPTIONS: dict[str, Option] = {
     "png_encoder": Option("PngEncoder", str, lambda v: v in ("orthanc", "fast"), '"orthanc" or "fast"',
                           "default PNG encoder: Orthanc's libpng, or the fast numpy + ISA-L one"),
     "decode_concurrency": Option("DecodeConcurrency", int, lambda v: 1 <= v <= 256, "an integer in 1..256",
-                                 "cold decodes run at once (others wait); bounds their memory and CPU"),
+                                 "cold decodes and downscales run at once (others wait); bounds their memory and CPU"),
     "mmap_threshold_kb": Option("MmapThresholdKB", int, lambda v: 0 <= v <= 32768, "an integer in 0..32768",
                                 "glibc serves blocks of this size and more with mmap, so freed frames go back "
                                 "to the system (0 leaves glibc's dynamic default)"),
