@@ -74,8 +74,8 @@ _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _MAX_DEPTH = 32
-_TAG = struct.Struct("<HH")
 _ITEM_HEADER = struct.Struct("<HHL")
+_EXPLICIT = struct.Struct("<HH2sH")
 _U16 = struct.Struct("<H")
 _U32 = struct.Struct("<L")
 
@@ -84,19 +84,21 @@ class _Irregular(Exception):
     """Something the walker leaves to pydicom's reader."""
 
 
-def _header(view: memoryview, pos: int, implicit: bool) -> tuple[int, str | None, int, int]:
+def _header(view: memoryview, pos: int, implicit: bool) -> tuple[int, bytes | None, int, int]:
     """(tag, VR, value length, start of the value) of the element at ``pos``, PS3.5 7.1."""
     if pos + 8 > len(view):
         raise _Irregular
-    group, element = _TAG.unpack_from(view, pos)
-    tag = group << 16 | element
-    if implicit or group == 0xFFFE:  # items and delimiters have no VR (PS3.5 7.5)
-        return tag, None, _U32.unpack_from(view, pos + 4)[0], pos + 8
-    vr = bytes(view[pos + 4:pos + 6])
+    if implicit:
+        group, element, length = _ITEM_HEADER.unpack_from(view, pos)
+        return group << 16 | element, None, length, pos + 8
+    group, element, vr, length = _EXPLICIT.unpack_from(view, pos)
+    if group == 0xFFFE:  # items and delimiters have no VR (PS3.5 7.5)
+        group, element, length = _ITEM_HEADER.unpack_from(view, pos)
+        return group << 16 | element, None, length, pos + 8
     if vr in _SHORT_VRS:
-        return tag, vr.decode(), _U16.unpack_from(view, pos + 6)[0], pos + 8
+        return group << 16 | element, vr, length, pos + 8
     if vr in _LONG_VRS and pos + 12 <= len(view):
-        return tag, vr.decode(), _U32.unpack_from(view, pos + 8)[0], pos + 12
+        return group << 16 | element, vr, _U32.unpack_from(view, pos + 8)[0], pos + 12
     raise _Irregular
 
 
@@ -132,7 +134,7 @@ def _walk(view: memoryview, pos: int, implicit: bool, depth: int, keep: dict[Bas
         if tag >> 16 == 0xFFFE:
             raise _Irregular
         if length == _UNDEFINED:
-            if vr == "UN":  # PS3.5 6.2.2: implicit VR inside, left to pydicom
+            if vr == b"UN":  # PS3.5 6.2.2: implicit VR inside, left to pydicom
                 raise _Irregular
             stop, pos = _items_end(view, start, implicit, depth)
             value: Any = bytes(view[start:stop])
@@ -145,7 +147,7 @@ def _walk(view: memoryview, pos: int, implicit: bool, depth: int, keep: dict[Bas
             if value is None:
                 value = view[start:pos] if views and tag in _PIXEL_TAGS else bytes(view[start:pos])
             key = BaseTag(tag)
-            keep[key] = RawDataElement(key, vr, length, value, start, implicit, True)
+            keep[key] = RawDataElement(key, None if vr is None else vr.decode(), length, value, start, implicit, True)
     if keep is None:
         raise _Irregular
     return pos
@@ -179,10 +181,11 @@ def _walked(view: memoryview) -> Dataset | None:
     pos = 132
     while pos + 8 <= len(view) and _U16.unpack_from(view, pos)[0] == 0x0002:
         tag, vr, length, start = _header(view, pos, False)
-        if length == _UNDEFINED or start + length > len(view):
+        if vr is None or length == _UNDEFINED or start + length > len(view):
             return None
         pos = start + length
-        meta[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr, length, bytes(view[start:pos]), start, False, True)
+        meta[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr.decode(), length, bytes(view[start:pos]), start,
+                                            False, True)
     found = _transfer_syntax(meta)
     if found is None or pos + 8 > len(view) or _looks_implicit(view, pos) != found[0]:
         return None
