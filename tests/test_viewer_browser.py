@@ -106,9 +106,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
-# Pixel statistics of the canvas: mean, range, distinct grey levels and a hash.
+# Pixel statistics of the canvas: mean, range, distinct grey levels and a hash.  Read through a 2D
+# copy, so that a WebGL canvas (the viewer's renderer on a machine with a GPU) is read the same way.
 _CANVAS_STATS = """() => {
-  const canvas = document.querySelector('#canvas');
+  const source = document.querySelector('#canvas');
+  const canvas = document.createElement('canvas');
+  canvas.width = source.width;
+  canvas.height = source.height;
+  canvas.getContext('2d').drawImage(source, 0, 0);
   const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
   let sum = 0, min = 255, max = 0, hash = 0;
   const levels = new Set();
