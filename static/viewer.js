@@ -383,11 +383,10 @@ export class SeriesViewer {
         wanted.push(image);
       }
     };
+    const room = () => (wanted.length + 1) * each <= PREFETCH_BYTES;
     add(this.index);
-    for (let step = 1; step <= FRAMES_AHEAD && step < count && (step + 1) * each <= PREFETCH_BYTES; step += 1) {
-      add(this.index + direction * step);
-    }
-    for (let step = 1; step <= FRAMES_BEHIND && step < count; step += 1) add(this.index - direction * step);
+    for (let step = 1; step <= FRAMES_AHEAD && step < count && room(); step += 1) add(this.index + direction * step);
+    for (let step = 1; step <= FRAMES_BEHIND && step < count && room(); step += 1) add(this.index - direction * step);
     return wanted;
   }
 
@@ -413,6 +412,7 @@ export class SeriesViewer {
       this.scheduleDraw();
       this.flushDraw();   // drawn now: the wait was for this frame
       this.fillPresets();
+      if (!this.drag) this.scheduleFrames();   // the frame's size now bounds how many more are wanted
     }
   }
 
