@@ -226,7 +226,7 @@ def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: di
                          http["ingest_warm_on"]["instances_per_s"],
                          f"{http['ingest_warm_on']['warmup_drained_after_s']} s"]]), ""]
     if request:
-        out += request_report.section(request, _table)
+        out += request_report.section(request, _table, _load("request_before"))
     out += viewer_report.section(viewer, viewer_before, _table)
     if memory:
         m = memory

@@ -127,12 +127,18 @@ def _core_windowed(ids: list[str], n: int) -> list[str]:
     return paths
 
 
-def run(quick: bool) -> dict[str, Any]:
+def run(quick: bool, package: Path | None = None) -> dict[str, Any]:
+    """The profile; with ``package``, of the ``previewer`` package in that folder (another
+    revision, from ``git archive REV previewer``) instead of this one."""
     if time.get_clock_info("perf_counter").implementation != "clock_gettime(CLOCK_MONOTONIC)":
         raise RuntimeError("the stages outside the callback need perf_counter to be CLOCK_MONOTONIC")
     n_warm = 100 if quick else 400
     n_cold = 24 if quick else 80
-    server = BenchOrthanc({"WarmOnIngest": False, "CacheSizeMB": 256, "TestModules": [str(PROBE)]}).start()
+    server = BenchOrthanc({"WarmOnIngest": False, "CacheSizeMB": 256, "TestModules": [str(PROBE)]})
+    if package is not None:
+        # The embedded Python puts PYTHONPATH before the venv: that copy is imported.
+        server.env = {"PYTHONPATH": str(package.resolve())}
+    server.start()
     client = _Client(server.port)
     try:
         blobs = corpus.copies(corpus.ct_path(), 2 * n_cold + 8)
@@ -147,6 +153,7 @@ def run(quick: bool) -> dict[str, Any]:
         _profile(client, _windowed(warm_ids, 20), pid)
         result: dict[str, Any] = {
             "image": "512x512 CT (693_UNCI copies), gray8, window given",
+            "package": str(package) if package is not None else "this checkout",
             "mmap_threshold_kb": server.config["Previewer"].get("MmapThresholdKB", Config().mmap_threshold_kb),
             "warm": _profile(client, _windowed(warm_ids, n_warm), pid),
             "warm_core_rendered": _client_only(client, _core_windowed(warm_ids, n_warm), pid),
@@ -159,3 +166,27 @@ def run(quick: bool) -> dict[str, Any]:
         client.close()
         server.cleanup()
     return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m benchmarks.request_path --package DIR --out FILE``: profile another revision."""
+    import argparse
+    import datetime
+    import os
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("--package", type=Path, help="folder holding the previewer package to profile")
+    parser.add_argument("--revision", default="", help="what --package is (recorded with the results)")
+    parser.add_argument("--out", type=Path, required=True, help="results JSON to write")
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args(argv)
+    before = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    data = run(args.quick, args.package)
+    data.update({"revision": args.revision, "loadavg_before": before,
+                 "loadavg_after": " ".join(f"{v:.2f}" for v in os.getloadavg()),
+                 "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+    args.out.write_text(json.dumps(data, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

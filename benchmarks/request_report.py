@@ -43,7 +43,8 @@ def _ms(profile: dict[str, Any], name: str, key: str = "median_ms") -> float:
     return float(found[key]) if found else 0.0
 
 
-def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str]) -> list[str]:
+def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str],
+            before: dict[str, Any] | None = None) -> list[str]:
     """The markdown of the request-path section."""
     present = [key for key, _ in _COLUMNS if key in request]
     names = [n for n in STAGES if any(_stage(request[k], n) for k in present)]
@@ -66,7 +67,7 @@ def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str
                      [f"{request[k]['page_faults_per_request']}" for k in present])
         rows.append(["the same for core /rendered"] + [f"{core[k].get('page_faults_per_request', '-')}"
                                                         for k in present])
-    return [
+    out = [
         "## The request path, one request at a time", "",
         f"{request['image']}. Requests one at a time on one keep-alive connection "
         f"({request['warm']['requests']} warm, {request['cold']['requests']} cold), in an Orthanc that loads "
@@ -77,6 +78,35 @@ def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str
         f"exactly. `MmapThresholdKB`: {request.get('mmap_threshold_kb', 'default')}; the page faults are the "
         "process's minor faults (/proc/PID/stat) over the same requests.", "",
         table(header, rows), ""]
+    if before is not None:
+        out += _comparison(before, request, table)
+    return out
+
+
+def _comparison(before: dict[str, Any], after: dict[str, Any],
+                table: Callable[[list[str], list[Row]], str]) -> list[str]:
+    """Medians per stage of another revision's run (``request_before.json``) beside this one's."""
+    def cell(profile: dict[str, Any], name: str) -> str:
+        found = _stage(profile, name)
+        return f"{found['median_ms']:.3f}" if found else "-"
+
+    names = [n for n in STAGES if any(_stage(d[k], n) for d in (before, after) for k in ("warm", "cold"))]
+    rows: list[Row] = [[n] + [cell(d[k], n) for k in ("warm", "cold") for d in (before, after)] for n in names]
+    rows.append(["**total, as the client saw it**"] + [f"**{d[k]['total_median_ms']:.3f}**"
+                                                         for k in ("warm", "cold") for d in (before, after)])
+    rows.append(["core /rendered (same run)"] + [f"{d[k + '_core_rendered']['total_median_ms']:.3f}"
+                                                 for k in ("warm", "cold") for d in (before, after)])
+    rows.append(["ours / core (latency)"] + [
+        f"{d[k + '_core_rendered']['total_median_ms'] / d[k]['total_median_ms']:.2f}×"
+        for k in ("warm", "cold") for d in (before, after)])
+    rows.append(["page faults per request, ours"] + [f"{d[k].get('page_faults_per_request', '-')}"
+                                                     for k in ("warm", "cold") for d in (before, after)])
+    return [
+        f"Before and after: the same benchmark on the package of {before.get('revision') or 'another revision'} "
+        f"({before.get('date', '?')}, load average {before.get('loadavg_before', '?')} → "
+        f"{before.get('loadavg_after', '?')}), medians in ms; the machine's speed drifts between runs, the "
+        "ratios to core (measured in the same process) less.", "",
+        table(["stage", "warm before", "warm after", "cold before", "cold after"], rows), ""]
 
 
 def _largest(profile: dict[str, Any], names: tuple[str, ...], count: int = 4) -> str:

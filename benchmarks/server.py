@@ -34,7 +34,7 @@ class BenchOrthanc(OrthancProcess):
         self.config_path.write_text(json.dumps(self.config, indent=2))
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen([ORTHANC, str(self.config_path)], stdout=log,
-                                            stderr=subprocess.STDOUT, cwd=self.folder, env=dict(os.environ))
+                                            stderr=subprocess.STDOUT, cwd=self.folder, env={**os.environ, **(self.env or {})})
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
