@@ -27,7 +27,7 @@ export function bindPointer(canvas, viewer) {
   canvas.addEventListener('pointerdown', (event) => {
     if (viewer.drag || !viewer.current) return;
     let mode = { 0: viewer.tool, 1: 'pan', 2: 'zoom' }[event.button];
-    if (!mode) return;
+    if (!mode || (event.button === 0 && viewer.tools.handles(mode))) return;   // a measurement tool (tools.js)
     event.preventDefault();
     canvas.setPointerCapture(event.pointerId);
     const start = viewer.effectiveWindow();

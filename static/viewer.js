@@ -22,6 +22,7 @@ import { CT_PRESETS } from './presets.js';
 import { createRenderer } from './renderer.js';
 import { copyText, downloadPng } from './share.js';
 import { seriesCards } from './thumbnails.js';
+import { MeasureTools } from './tools.js';
 import { Viewport } from './viewport.js';
 
 const PREFETCH = 3;           // server PNGs fetched ahead while scrolling
@@ -81,6 +82,7 @@ export class SeriesViewer {
     this.drag = null;
     this.urlTimer = 0;
     this.infoTimer = 0;
+    this.tools = new MeasureTools(this);   // probe, length, ellipse ROI
     this.bindControls();
     bindPointer(this.canvas, this);
   }
@@ -620,6 +622,7 @@ export class SeriesViewer {
   // --- overlay, presets and URL ---------------------------------------------------
 
   updateOverlay() {
+    this.tools.update();   // measurements follow the image, zoom and pan
     const series = this.series;
     const set = (id, text) => {
       const node = $(id, this.section);
@@ -789,6 +792,7 @@ export class SeriesViewer {
       this.setTool(action.slice(5));
       return true;
     }
+    if (action.startsWith('measure:')) return this.tools.handle(action);
     if (!actions[action]) return false;
     actions[action]();
     return true;

@@ -1,0 +1,278 @@
+"""The viewer's measurement tools in Chromium against a real Orthanc: pixel probe, length and ellipse ROI,
+their numbers checked against pydicom and numpy on the same files.
+
+The mouse is driven at screen positions computed from the viewport's
+mapping at 1:1 zoom (key O, device pixel ratio 1): the image's top-left
+corner is at the canvas centre minus half the image, and one image pixel is
+one CSS pixel.  The tools report what they measured in a data-result
+attribute (the endpoints they took, in image coordinates, and their
+numbers); the tests check the endpoints against the intended ones (within
+half a pixel: Chromium may round pointer coordinates) and the numbers
+against pydicom/numpy computed from those same endpoints.
+"""
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.pixels import apply_modality_lut
+from pydicom.uid import generate_uid
+
+from conftest import CT_SMALL, MR_SMALL, RGB_FILE
+from orthanc_process import ROOT, OrthancProcess
+from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS
+from test_viewer_client import Page
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+NO_SPACING = Path(get_testdata_file("emri_small.dcm"))        # MR, 10 frames, no spacing, no Rescale Type
+RESCALE_TYPE = ROOT.parent / "shared" / "dicom" / "extra" / "JPEGLossless_1s_1f_u_16_12.dcm"   # MR, Rescale Type US
+
+
+def imager_spacing_file(folder: Path) -> Path:
+    """MR_small.dcm with its Pixel Spacing moved to Imager Pixel Spacing (pydicom's data has no such file)."""
+    ds = pydicom.dcmread(MR_SMALL)
+    ds.ImagerPixelSpacing = [0.3125, 0.625]   # unequal, so rows and columns cannot be swapped unnoticed
+    del ds.PixelSpacing
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    path = folder / "mr_imager_spacing.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
+    process = OrthancProcess(tmp_path_factory.mktemp("tools"), probe=False, previewer={"WarmOnIngest": False})
+    process.start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def files(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    """name -> (file, series id) of the uploaded files."""
+    paths = {"ct": CT_SMALL, "imager": imager_spacing_file(tmp_path_factory.mktemp("imager")),
+             "none": NO_SPACING, "rescale_type": RESCALE_TYPE, "rgb": Path(RGB_FILE)}
+    return {name: (path, orthanc.upload(path)["ParentSeries"]) for name, path in paths.items()}
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with playwright_api.sync_playwright() as running:
+        chromium = running.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any, orthanc: OrthancProcess) -> Iterator[Page]:
+    wrapped = Page(browser, orthanc, None)
+    try:
+        yield wrapped
+    finally:
+        wrapped.close()
+    assert wrapped.errors == []
+
+
+def open_one_to_one(page: Page, series: str) -> tuple[float, float]:
+    """Open a series at 1:1 zoom; the page position of the image's top-left corner."""
+    page.open_series(series)
+    page.page.keyboard.press("o")
+    page.page.wait_for_function("() => document.querySelector('#overlay-zoom').textContent === 'Zoom 100%'")
+    left, top, width, height = page.page.evaluate("""() => {
+      const c = document.querySelector('#canvas'); const r = c.getBoundingClientRect();
+      return [r.left, r.top, c.clientWidth, c.clientHeight]; }""")
+    ds = pydicom.dcmread(_file_of(page), stop_before_pixels=True)
+    return left + width / 2 - ds.Columns / 2, top + height / 2 - ds.Rows / 2
+
+
+def _file_of(page: Page) -> Path:
+    return page.file  # type: ignore[attr-defined,no-any-return]
+
+
+def drag(page: Page, origin: tuple[float, float], p: tuple[float, float], q: tuple[float, float]) -> None:
+    mouse = page.page.mouse
+    mouse.move(origin[0] + p[0], origin[1] + p[1])
+    mouse.down()
+    mouse.move(origin[0] + q[0], origin[1] + q[1], steps=6)
+    mouse.up()
+
+
+def results(page: Page, kind: str) -> list[dict[str, Any]]:
+    found = page.page.eval_on_selector_all(f".measure-layer g[data-kind={kind}]",
+                                           "(nodes) => nodes.map((n) => [n.dataset.result, n.textContent])")
+    return [{**json.loads(result), "text": text} for result, text in found]
+
+
+def spacing_of(ds: pydicom.Dataset) -> tuple[list[float] | None, str]:
+    """(row, column) spacing in mm as the tools should take it, and the length unit."""
+    if "PixelSpacing" in ds:
+        return [float(v) for v in ds.PixelSpacing], "mm"
+    if "ImagerPixelSpacing" in ds:
+        return [float(v) for v in ds.ImagerPixelSpacing], "mm (detector)"
+    return None, "px"
+
+
+def modality_values(ds: pydicom.Dataset) -> np.ndarray:
+    """Frame 0's modality values, by pydicom."""
+    array = ds.pixel_array
+    if int(ds.get("NumberOfFrames", 1) or 1) > 1:
+        array = array[0]
+    return np.asarray(apply_modality_lut(array, ds), dtype=np.float64)
+
+
+def shown(value: float) -> str:
+    """A value as the tools show it (tools.js formatValue): integers whole, else 4 significant digits."""
+    value = float(value)
+    if value.is_integer():
+        return str(int(value))
+    return f"{value:.1f}" if abs(value) >= 1000 else repr(float(f"{value:.4g}"))
+
+
+def opened(page: Page, files: dict[str, tuple[Path, str]], name: str) -> tuple[pydicom.Dataset, tuple[float, float]]:
+    path, series = files[name]
+    page.file = path   # type: ignore[attr-defined]
+    origin = open_one_to_one(page, series)
+    return pydicom.dcmread(path), origin
+
+
+def wait_for_spacing(page: Page, kind: str) -> None:
+    page.page.wait_for_function("""(kind) => { const g = document.querySelector(`.measure-layer g[data-kind=${kind}]`);
+        return g && JSON.parse(g.dataset.result).spacingKnown; }""", arg=kind)
+
+
+# --- probe ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, unit", [("ct", "HU"), ("rescale_type", "US"), ("none", "")])
+def test_probe_value_and_unit_equal_pydicom(page: Page, files: dict[str, tuple[Path, str]], name: str,
+                                            unit: str) -> None:
+    """The probe shows apply_modality_lut's value at the pixel under the pointer, its column/row and its unit."""
+    ds, origin = opened(page, files, name)
+    page.page.keyboard.press("v")
+    assert page.attr("tool") == "probe"
+    expected = modality_values(ds)
+    cx, cy = ds.Columns // 2, ds.Rows // 2
+    points = [(cx + dx, cy + dy) for dx, dy in ((-30, -20), (0, 0), (25, 17), (-7, 29))]
+    if ds.Columns <= 400 and ds.Rows <= 400:   # the whole image is on the canvas at 1:1: its corners too
+        points += [(0, 0), (ds.Columns - 1, ds.Rows - 1)]
+    for col, row in points:
+        page.page.mouse.move(origin[0] + col + 0.5, origin[1] + row + 0.5)
+        page.page.wait_for_function("""([c, r]) => { const p = document.querySelector('.measure-layer').dataset.probe;
+            return p && JSON.parse(p).column === c && JSON.parse(p).row === r; }""", arg=[col, row])
+        probe = json.loads(page.page.get_attribute(".measure-layer", "data-probe") or "{}")
+        assert probe["value"] == expected[row, col]
+        assert probe["units"] == unit
+        suffix = f" {unit}" if unit else ""
+        assert page.text(".measure-layer .probe") == f"({col}, {row})  {shown(expected[row, col])}{suffix}"
+
+
+def test_probe_on_a_colour_image_has_no_values(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """An RGB image (server PNG path): the probe gives the column/row and says that it has no values."""
+    _, origin = opened(page, files, "rgb")
+    page.page.keyboard.press("v")
+    page.page.mouse.move(origin[0] + 10.5, origin[1] + 7.5)
+    page.page.wait_for_selector(".measure-layer .probe")
+    probe = json.loads(page.page.get_attribute(".measure-layer", "data-probe") or "{}")
+    assert (probe["column"], probe["row"], probe["value"]) == (10, 7, None)
+    assert page.text(".measure-layer .probe") == "(10, 7)  no values (server PNG)"
+
+
+# --- length ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["ct", "imager", "none"])
+def test_length_equals_spacing_times_pixels(page: Page, files: dict[str, tuple[Path, str]], name: str) -> None:
+    """A dragged line's length is hypot(dx x column spacing, dy x row spacing) from the file's (Imager) Pixel
+    Spacing, labelled mm, mm (detector) or px."""
+    ds, origin = opened(page, files, name)
+    page.page.keyboard.press("l")
+    start, end = (10.0, 20.0), (50.0, 41.0)
+    drag(page, origin, start, end)
+    wait_for_spacing(page, "length")
+    [result] = results(page, "length")
+    spacing, unit = spacing_of(ds)
+    (px, py), (qx, qy) = result["p"], result["q"]
+    assert max(abs(px - start[0]), abs(py - start[1]), abs(qx - end[0]), abs(qy - end[1])) <= 0.5
+    row_mm, col_mm = spacing or (1.0, 1.0)
+    expected = math.hypot((qx - px) * col_mm, (qy - py) * row_mm)
+    assert result["unit"] == unit
+    assert result["length"] == pytest.approx(expected, rel=1e-12)
+    intended = math.hypot((end[0] - start[0]) * col_mm, (end[1] - start[1]) * row_mm)
+    assert result["length"] == pytest.approx(intended, abs=0.75 * max(row_mm, col_mm))
+    assert result["text"] == f"{expected:.2f} {unit}"
+
+
+def test_measurements_follow_zoom_and_are_cleared(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """A line stays on its image pixels through a zoom, and Delete removes the image's measurements."""
+    _, origin = opened(page, files, "ct")
+    page.page.keyboard.press("l")
+    drag(page, origin, (10.0, 20.0), (50.0, 41.0))
+    [before] = results(page, "length")
+    x1 = float(page.page.get_attribute(".measure-layer line", "x1") or "nan")
+    page.page.keyboard.press("+")
+    [after] = results(page, "length")
+    assert after["p"] == before["p"] and after["length"] == before["length"]
+    assert float(page.page.get_attribute(".measure-layer line", "x1") or "nan") != x1
+    page.page.keyboard.press("Delete")
+    assert results(page, "length") == []
+
+
+# --- ellipse ---------------------------------------------------------------------------------------
+
+def ellipse_mask(shape: tuple[int, int], p: list[float], q: list[float]) -> np.ndarray:
+    """Pixels whose centre (c + .5, r + .5) lies inside or on the ellipse inscribed in the box p-q."""
+    cx, cy = (p[0] + q[0]) / 2, (p[1] + q[1]) / 2
+    a, b = abs(q[0] - p[0]) / 2, abs(q[1] - p[1]) / 2
+    rows, cols = np.mgrid[0:shape[0], 0:shape[1]]
+    u = (cols + 0.5 - cx) / a
+    v = (rows + 0.5 - cy) / b
+    return np.asarray(u * u + v * v <= 1)
+
+
+@pytest.mark.parametrize("name", ["ct", "imager", "none"])
+def test_ellipse_statistics_equal_numpy(page: Page, files: dict[str, tuple[Path, str]], name: str) -> None:
+    """Ellipse ROI: mean, population SD, min, max and pixel count of the modality values equal numpy's on the
+    same mask; area is pi x a x b in mm² (detector mm², px²)."""
+    ds, origin = opened(page, files, name)
+    page.page.keyboard.press("e")
+    start, end = (12.0, 9.0), (52.0, 38.0)
+    drag(page, origin, start, end)
+    wait_for_spacing(page, "ellipse")
+    [result] = results(page, "ellipse")
+    p, q = result["p"], result["q"]
+    assert max(abs(p[0] - start[0]), abs(p[1] - start[1]), abs(q[0] - end[0]), abs(q[1] - end[1])) <= 0.5
+    values = modality_values(ds)
+    inside = values[ellipse_mask(values.shape, p, q)]
+    stats = result["stats"]
+    assert stats["count"] == inside.size > 100
+    assert stats["mean"] == pytest.approx(inside.mean(), rel=1e-9, abs=1e-9)
+    assert stats["sd"] == pytest.approx(inside.std(ddof=0), rel=1e-9, abs=1e-9)
+    assert (stats["min"], stats["max"]) == (inside.min(), inside.max())
+    spacing, unit = spacing_of(ds)
+    row_mm, col_mm = spacing or (1.0, 1.0)
+    area = math.pi * abs(q[0] - p[0]) / 2 * abs(q[1] - p[1]) / 2 * row_mm * col_mm
+    assert result["area"] == pytest.approx(area, rel=1e-12)
+    assert result["areaUnit"] == {"mm": "mm²", "mm (detector)": "mm² (detector)", "px": "px²"}[unit]
+    assert f"({inside.size} px)" in result["text"]
+
+
+# --- keyboard -------------------------------------------------------------------------------------
+
+def test_tool_shortcuts_are_in_the_help_panel(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """V, L, E choose the tools (and press their buttons), Del clears; the ? panel lists all four."""
+    page.open_series(files["ct"][1])
+    for key, tool in (("v", "probe"), ("l", "length"), ("e", "ellipse"), ("w", "window")):
+        page.page.keyboard.press(key)
+        assert page.attr("tool") == tool
+        assert page.page.get_attribute(f"[data-tool={tool}]", "aria-pressed") == "true"
+    page.page.keyboard.press("?")
+    items = page.page.eval_on_selector_all("#help-list li", "(nodes) => nodes.map((n) => n.textContent)")
+    for label, words in (("V", "Pixel probe"), ("L", "length"), ("E", "ellipse ROI"), ("Del", "Remove")):
+        assert any(item.startswith(label) and words in item for item in items), (label, items)
