@@ -48,6 +48,20 @@ def imager_spacing_file(folder: Path) -> Path:
     return path
 
 
+HOSTILE_UNITS = '<img src=x onerror="document.title=1">'
+
+
+def hostile_units_file(folder: Path) -> Path:
+    """CT_small.dcm whose Rescale Type is markup: it must reach the page as text."""
+    ds = pydicom.dcmread(CT_SMALL)
+    ds.RescaleType = HOSTILE_UNITS
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    path = folder / "ct_hostile_units.dcm"
+    ds.save_as(path, enforce_file_format=True)
+    return path
+
+
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
     process = OrthancProcess(tmp_path_factory.mktemp("tools"), probe=False, previewer={"WarmOnIngest": False})
@@ -59,7 +73,8 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iter
 @pytest.fixture(scope="module")
 def files(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
     """name -> (file, series id) of the uploaded files."""
-    paths = {"ct": CT_SMALL, "imager": imager_spacing_file(tmp_path_factory.mktemp("imager")),
+    folder = tmp_path_factory.mktemp("derived")
+    paths = {"ct": CT_SMALL, "imager": imager_spacing_file(folder), "hostile": hostile_units_file(folder),
              "none": NO_SPACING, "rescale_type": RESCALE_TYPE, "rgb": Path(RGB_FILE)}
     return {name: (path, orthanc.upload(path)["ParentSeries"]) for name, path in paths.items()}
 
@@ -185,6 +200,39 @@ def test_probe_on_a_colour_image_has_no_values(page: Page, files: dict[str, tupl
     assert page.text(".measure-layer .probe") == "(10, 7)  no values (server PNG)"
 
 
+def test_units_are_text_not_markup(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """A Rescale Type holding markup is shown as text by the probe and the ROI: no element is made of it."""
+    ds, origin = opened(page, files, "hostile")
+    page.page.keyboard.press("v")
+    page.page.mouse.move(origin[0] + 40.5, origin[1] + 30.5)
+    page.page.wait_for_selector(".measure-layer .probe")
+    value = shown(modality_values(ds)[30, 40])
+    assert page.text(".measure-layer .probe") == f"(40, 30)  {value} {HOSTILE_UNITS}"
+    page.page.keyboard.press("e")
+    drag(page, origin, (20.0, 20.0), (60.0, 50.0))
+    page.page.wait_for_selector(".measure-layer g[data-kind=ellipse]")
+    assert HOSTILE_UNITS in page.text(".measure-layer .ellipse")
+    assert page.page.query_selector_all(".measure-layer img, img[src=x]") == []
+    assert page.page.title() != "1"
+
+
+def test_ellipse_on_a_colour_image_has_area_only(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """On an RGB image (server PNG path) the ROI has no statistics, only its area (Pixel Spacing 1 x 1 mm)."""
+    ds, origin = opened(page, files, "rgb")
+    page.page.keyboard.press("e")
+    drag(page, origin, (10.0, 10.0), (50.0, 30.0))
+    wait_for_spacing(page, "ellipse")
+    [result] = results(page, "ellipse")
+    assert result["stats"] is None
+    p, q = result["p"], result["q"]
+    spacing, unit = spacing_of(ds)
+    assert unit == "mm" and spacing is not None
+    area = math.pi * abs(q[0] - p[0]) / 2 * abs(q[1] - p[1]) / 2 * spacing[0] * spacing[1]
+    assert result["area"] == pytest.approx(area, rel=1e-12)
+    assert result["areaUnit"] == "mm²"
+    assert result["text"] == f"no values (server PNG)area {shown(result['area'])} mm²"
+
+
 # --- length ---------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", ["ct", "imager", "none"])
@@ -266,12 +314,11 @@ def test_ellipse_statistics_equal_numpy(page: Page, files: dict[str, tuple[Path,
 # --- keyboard -------------------------------------------------------------------------------------
 
 def test_tool_shortcuts_are_in_the_help_panel(page: Page, files: dict[str, tuple[Path, str]]) -> None:
-    """V, L, E choose the tools (and press their buttons), Del clears; the ? panel lists all four."""
+    """V, L, E choose the tools and W goes back to window/level; the ? panel lists V, L, E and Del."""
     page.open_series(files["ct"][1])
     for key, tool in (("v", "probe"), ("l", "length"), ("e", "ellipse"), ("w", "window")):
         page.page.keyboard.press(key)
         assert page.attr("tool") == tool
-        assert page.page.get_attribute(f"[data-tool={tool}]", "aria-pressed") == "true"
     page.page.keyboard.press("?")
     items = page.page.eval_on_selector_all("#help-list li", "(nodes) => nodes.map((n) => n.textContent)")
     for label, words in (("V", "Pixel probe"), ("L", "length"), ("E", "ellipse ROI"), ("Del", "Remove")):
