@@ -81,27 +81,31 @@ export function ellipseStats(frame, ellipse) {
   const r1 = Math.min(frame.rows - 1, Math.ceil(cy + b) + 1);
   const c0 = Math.max(0, Math.floor(cx - a) - 1);
   const c1 = Math.min(frame.columns - 1, Math.ceil(cx + a) + 1);
-  const inside = [];
+  // Two passes over the same pixels (no array of millions of values): count, sum, min, max; then the squares.
+  const each = (visit) => {
+    for (let r = r0; r <= r1; r += 1) {
+      const v = (r + 0.5 - cy) / b;
+      for (let c = c0; c <= c1; c += 1) {
+        const u = (c + 0.5 - cx) / a;
+        if (u * u + v * v <= 1) visit(frame.modalityAt(c, r));
+      }
+    }
+  };
+  let count = 0;
   let sum = 0;
   let min = Infinity;
   let max = -Infinity;
-  for (let r = r0; r <= r1; r += 1) {
-    const v = (r + 0.5 - cy) / b;
-    for (let c = c0; c <= c1; c += 1) {
-      const u = (c + 0.5 - cx) / a;
-      if (u * u + v * v > 1) continue;
-      const value = frame.modalityAt(c, r);
-      inside.push(value);
-      sum += value;
-      if (value < min) min = value;
-      if (value > max) max = value;
-    }
-  }
-  if (!inside.length) return null;
-  const mean = sum / inside.length;
+  each((value) => {
+    count += 1;
+    sum += value;
+    if (value < min) min = value;
+    if (value > max) max = value;
+  });
+  if (!count) return null;
+  const mean = sum / count;
   let squares = 0;
-  for (const value of inside) squares += (value - mean) * (value - mean);
-  return { count: inside.length, mean, sd: Math.sqrt(squares / inside.length), min, max };
+  each((value) => { squares += (value - mean) * (value - mean); });
+  return { count, mean, sd: Math.sqrt(squares / count), min, max };
 }
 
 /** A value for the screen: integers as they are, else 4 significant digits (1 decimal from 1000). */
@@ -278,7 +282,11 @@ export class MeasureTools {
       const areaPx = Math.PI * ellipse.a * ellipse.b;
       result.area = spacing ? areaPx * spacing.row * spacing.column : areaPx;
       result.areaUnit = spacing ? `${lengthUnit(spacing).replace('mm', 'mm²')}` : 'px²';
-      const stats = frame ? ellipseStats(frame, ellipse) : null;
+      // Computed once per ellipse and frame: a window/level drag redraws the layer at every display frame.
+      if (!item.cache || item.cache.frame !== frame || item.cache.p !== item.p || item.cache.q !== item.q) {
+        item.cache = { frame, p: item.p, q: item.q, stats: frame ? ellipseStats(frame, ellipse) : null };
+      }
+      const { stats } = item.cache;
       Object.assign(result, { stats, units });
       const u = units ? ` ${units}` : '';
       if (!frame) lines = ['no values (server PNG)'];

@@ -272,6 +272,23 @@ def test_measurements_follow_zoom_and_are_cleared(page: Page, files: dict[str, t
     assert results(page, "length") == []
 
 
+def test_window_drag_keeps_measurements_and_makes_no_request(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """After an ellipse is drawn, W and a left-drag change the window (not the ROI), with no request; the
+    ROI's numbers (modality values) stay the same."""
+    _, origin = opened(page, files, "ct")
+    page.page.keyboard.press("e")
+    drag(page, origin, (12.0, 9.0), (52.0, 38.0))
+    wait_for_spacing(page, "ellipse")
+    [before] = results(page, "ellipse")
+    window = page.text("#overlay-window")
+    page.page.keyboard.press("w")
+    requests = len(page.requests)
+    drag(page, origin, (70.0, 70.0), (110.0, 40.0))
+    page.page.wait_for_function("(w) => document.querySelector('#overlay-window').textContent !== w", arg=window)
+    assert page.requests[requests:] == []
+    assert results(page, "ellipse") == [before]
+
+
 # --- ellipse ---------------------------------------------------------------------------------------
 
 def ellipse_mask(shape: tuple[int, int], p: list[float], q: list[float]) -> np.ndarray:
