@@ -292,6 +292,18 @@ def test_equivalence_summary(capsys: pytest.CaptureFixture[str]) -> None:
 
 # --- the viewer on the client path -------------------------------------------------------------
 
+def _until_quiet(page: Page, quiet_ms: int = 1000, timeout_ms: int = 20000) -> None:
+    """Wait until the page has made no new request for ``quiet_ms`` (a busy machine delays them)."""
+    count, still = -1, 0
+    for _ in range(timeout_ms // 100):
+        if len(page.requests) != count:
+            count, still = len(page.requests), 0
+        elif (still := still + 100) >= quiet_ms:
+            return
+        page.page.wait_for_timeout(100)
+    raise AssertionError(f"the page kept making requests for {timeout_ms} ms")
+
+
 def _drag(page: Page) -> None:
     box = page.page.locator("#canvas").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
@@ -309,7 +321,7 @@ class TestWindowing:
         assert page.attr("path") == f"client-{page.renderer}"   # type: ignore[attr-defined]
         label = {"canvas": "canvas 2D", "webgl2": "WebGL2"}[page.renderer]   # type: ignore[attr-defined]
         assert page.text("#overlay-path") == f"Client · {label}"
-        page.page.wait_for_timeout(400)   # the instance's info, asked in the background, has arrived
+        _until_quiet(page)   # the instance's info, asked in the background, has arrived
         hashes = [page.pixels_hash()]
         before_requests = len(page.requests)
         for action in (lambda: _drag(page), lambda: page.page.keyboard.press("i"),
@@ -487,8 +499,11 @@ class TestPrefetch:
         before = page.renders()
         page.page.keyboard.press("End")
         page.settle(before)
-        page.page.wait_for_timeout(300)
-        aborted = _pixel_requests(page.failed, instances)
+        for _ in range(100):   # the aborts reach the page's event queue in their own time
+            aborted = _pixel_requests(page.failed, instances)
+            if len(aborted) >= 3:
+                break
+            page.page.wait_for_timeout(100)
         assert sorted(aborted) == [1, 2, 3]
         assert "Image 60 / 60" in page.text("#overlay-position")
         page.page.unroute("**/frames/*/pixels")
