@@ -106,6 +106,7 @@ class OrthancProcess:
             try:
                 if self.http.get(self.url + "/system", timeout=2).status_code == 200:
                     if expect_failure:
+                        self.stop()
                         raise RuntimeError("Orthanc started although it was expected to fail")
                     return self
             except (requests.ConnectionError, requests.Timeout):
