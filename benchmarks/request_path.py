@@ -11,8 +11,9 @@ of the answer, the client's read) is measured too.
 
 Requests go one at a time on one keep-alive connection, on a 512x512 CT:
 *warm* is a cached frame and a new window every time, *cold* the first
-request on a freshly uploaded instance; core ``/rendered`` on the same kind
-of request is timed from the client only, for reference.
+request on a freshly uploaded instance.  Each of ours is followed by core
+``/rendered`` on the same kind of request, timed from the client only, so
+that both see the same moment of a machine whose speed drifts.
 """
 from __future__ import annotations
 
@@ -75,12 +76,31 @@ def _minor_faults(pid: int) -> int:
     return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
 
 
-def _profile(client: _Client, paths: list[str], pid: int) -> dict[str, Any]:
-    """Run ``paths`` one at a time and split each into its stages."""
+def _summary(totals: list[float], faults: list[int]) -> dict[str, Any]:
+    return {"requests": len(totals), "total_median_ms": round(statistics.median(totals), 3),
+            "total_mean_ms": round(statistics.fmean(totals), 3), "total_min_ms": round(min(totals), 3),
+            "page_faults_per_request": round(statistics.fmean(faults), 1)}
+
+
+def _side_by_side(client: _Client, paths: list[str], core_paths: list[str] | None,
+                  pid: int) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """Run ``paths`` one at a time, each followed by the core request of ``core_paths`` at the
+    same index (so that both see the same moment of a machine whose speed drifts); split
+    ours into stages.  The page faults of each request are counted apart."""
     _records(client)  # forget anything recorded before
-    faults = _minor_faults(pid)
-    times = [client.get(path)[:2] for path in paths]
-    faults = _minor_faults(pid) - faults
+    times: list[tuple[int, int]] = []
+    faults: list[int] = []
+    core_totals: list[float] = []
+    core_faults: list[int] = []
+    for k, path in enumerate(paths):
+        before = _minor_faults(pid)
+        times.append(client.get(path)[:2])
+        after = _minor_faults(pid)
+        faults.append(after - before)
+        if core_paths is not None:
+            start, done, _ = client.get(core_paths[k])
+            core_faults.append(_minor_faults(pid) - after)
+            core_totals.append((done - start) / 1e6)
     records = _records(client)
     if [url for url, _ in records] != [path.split("?", 1)[0] for path in paths]:
         raise RuntimeError(f"{len(records)} timing records for {len(paths)} requests, or in another order")
@@ -94,21 +114,8 @@ def _profile(client: _Client, paths: list[str], pid: int) -> dict[str, Any]:
         mean = statistics.fmean(values)
         stages.append({"stage": stage, "median_ms": round(statistics.median(values), 4),
                        "mean_ms": round(mean, 4), "share": round(mean / mean_total, 4)})
-    return {"requests": len(paths), "stages": stages,
-            "total_median_ms": round(statistics.median(totals), 3), "total_mean_ms": round(mean_total, 3),
-            "total_min_ms": round(min(totals), 3), "page_faults_per_request": round(faults / len(paths), 1)}
-
-
-def _client_only(client: _Client, paths: list[str], pid: int) -> dict[str, Any]:
-    totals = []
-    faults = _minor_faults(pid)
-    for path in paths:
-        start, done, _ = client.get(path)
-        totals.append((done - start) / 1e6)
-    faults = _minor_faults(pid) - faults
-    return {"requests": len(paths), "total_median_ms": round(statistics.median(totals), 3),
-            "total_mean_ms": round(statistics.fmean(totals), 3), "total_min_ms": round(min(totals), 3),
-            "page_faults_per_request": round(faults / len(paths), 1)}
+    ours = {**_summary(totals, faults), "stages": stages}
+    return ours, (_summary(core_totals, core_faults) if core_paths is not None else None)
 
 
 def _windowed(ids: list[str], n: int, extra: str = "") -> list[str]:
@@ -150,17 +157,18 @@ def run(quick: bool, package: Path | None = None) -> dict[str, Any]:
             client.get(f"/instances/{instance}/rendered?window-center=40&window-width=400")
         pid = server.process.pid if server.process else 0
         # Settle the process (imports, first numpy calls) before anything is timed.
-        _profile(client, _windowed(warm_ids, 20), pid)
+        _side_by_side(client, _windowed(warm_ids, 20), None, pid)
+        warm, warm_core = _side_by_side(client, _windowed(warm_ids, n_warm), _core_windowed(warm_ids, n_warm), pid)
+        warm_fast, _ = _side_by_side(client, _windowed(warm_ids, n_warm, "&encoder=fast"), None, pid)
+        cold, cold_rendered = _side_by_side(
+            client, [ours(i, "window=40,400") for i in cold_ours],
+            [f"/instances/{i}/rendered?window-center=40&window-width=400" for i in cold_core], pid)
         result: dict[str, Any] = {
             "image": "512x512 CT (693_UNCI copies), gray8, window given",
             "package": str(package) if package is not None else "this checkout",
             "mmap_threshold_kb": server.config["Previewer"].get("MmapThresholdKB", Config().mmap_threshold_kb),
-            "warm": _profile(client, _windowed(warm_ids, n_warm), pid),
-            "warm_core_rendered": _client_only(client, _core_windowed(warm_ids, n_warm), pid),
-            "warm_fast": _profile(client, _windowed(warm_ids, n_warm, "&encoder=fast"), pid),
-            "cold": _profile(client, [ours(i, "window=40,400") for i in cold_ours], pid),
-            "cold_core_rendered": _client_only(
-                client, [f"/instances/{i}/rendered?window-center=40&window-width=400" for i in cold_core], pid),
+            "warm": warm, "warm_core_rendered": warm_core, "warm_fast": warm_fast,
+            "cold": cold, "cold_core_rendered": cold_rendered,
         }
     finally:
         client.close()

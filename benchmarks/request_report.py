@@ -70,7 +70,9 @@ def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str
     out = [
         "## The request path, one request at a time", "",
         f"{request['image']}. Requests one at a time on one keep-alive connection "
-        f"({request['warm']['requests']} warm, {request['cold']['requests']} cold), in an Orthanc that loads "
+        f"({request['warm']['requests']} warm, {request['cold']['requests']} cold), each of ours followed by "
+        "core /rendered on the same kind of request (both then see the same moment of a machine whose speed "
+        "drifts), in an Orthanc that loads "
         "`benchmarks/timing_probe.py`: `previewer.timing` stamps the callback's entry and exit and the end of "
         "each stage, and the client stamps its send and the end of the body on the same clock "
         "(CLOCK_MONOTONIC). *Warm*: the frame is cached, a new window every time; *cold*: the first request on "
