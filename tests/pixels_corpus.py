@@ -86,3 +86,18 @@ def image_files() -> list[tuple[str, Path]]:
             if is_image:
                 found.append((f"{label}/{path.relative_to(root)}", path))
     return found
+
+
+def grey_corpus() -> list[tuple[str, Path]]:
+    """Corpus files whose frame 0 decodes to a grayscale frame: the images the viewer's client path shows."""
+    from previewer.pixels import render
+    from previewer.pixels.errors import PixelError
+    found = []
+    for name, path in image_files():
+        try:
+            frame = render.modality_frame(read_dataset(path.read_bytes()), 0)
+        except PixelError:
+            continue
+        if not frame.is_color:
+            found.append((name, path))
+    return found

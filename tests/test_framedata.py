@@ -11,11 +11,10 @@ import pytest
 from pydicom.data import get_testdata_file
 
 from conftest import CT_SMALL, RGB_FILE
-from pixels_corpus import image_files
+from pixels_corpus import grey_corpus
 from previewer import framedata, views
 from previewer.cache import LruCache
 from previewer.pixels import decode, render
-from previewer.pixels.errors import PixelError
 from previewer.pixels.meta import Lut, Rescale
 from previewer.pixels.output import grey_levels
 from previewer.pixels.params import RenderParams, Window
@@ -28,20 +27,7 @@ RTPLAN_ID = "99999999-88888888-77777777-66666666-55555555"
 RTPLAN = Path(get_testdata_file("rtplan.dcm"))
 
 
-def _grey_frames() -> list[tuple[str, Path]]:
-    """The corpus files whose frame 0 decodes to a grayscale frame."""
-    found = []
-    for name, path in image_files():
-        try:
-            frame = render.modality_frame(decode.read_dataset(path.read_bytes()), 0)
-        except PixelError:
-            continue
-        if not frame.is_color:
-            found.append((name, path))
-    return found
-
-
-GREY = _grey_frames()
+GREY = grey_corpus()
 
 
 def _client_display(head: dict[str, Any], values: np.ndarray, params: RenderParams) -> np.ndarray:

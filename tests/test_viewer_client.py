@@ -27,29 +27,14 @@ from pydicom.uid import generate_uid
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess
 from previewer import framedata
-from previewer.pixels import decode, render
-from previewer.pixels.errors import PixelError
 from test_app_corpus import _upload
 from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
-from pixels_corpus import image_files
+from pixels_corpus import grey_corpus
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 RENDERERS = ("canvas", "webgl2")
 SERIES_SLICES = 60
-
-
-def grey_corpus() -> list[tuple[str, Path]]:
-    """Corpus files whose frame 0 decodes to a grayscale frame: the images the client path shows."""
-    found = []
-    for name, path in image_files():
-        try:
-            frame = render.modality_frame(decode.read_dataset(path.read_bytes()), 0)
-        except PixelError:
-            continue
-        if not frame.is_color:
-            found.append((name, path))
-    return found
 
 
 GREY = grey_corpus()
