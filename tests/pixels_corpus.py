@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import io
 import os
 import warnings
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pydicom
 import pydicom.data
 from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
 
 from previewer.pixels.decode import PIXEL_KEYWORDS, read_dataset
 
@@ -101,3 +103,13 @@ def grey_corpus() -> list[tuple[str, Path]]:
         if not frame.is_color:
             found.append((name, path))
     return found
+
+
+def fresh_copy(path: Path) -> bytes:
+    """The file with new Study/Series/SOP Instance UIDs (so each test owns its instance)."""
+    ds = pydicom.dcmread(path)
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+    buffer = io.BytesIO()
+    ds.save_as(buffer, enforce_file_format=True)
+    return buffer.getvalue()

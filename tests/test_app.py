@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
-from pydicom.uid import generate_uid
 from PIL import Image
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess, error_content_types
+from pixels_corpus import fresh_copy
 
 
 def _png(orthanc: OrthancProcess, path: str) -> Image.Image:
@@ -120,10 +120,7 @@ class TestCaching:
                 time.sleep(0.1)
             raise AssertionError("the warm-up did not settle")
 
-        ds = pydicom.dcmread(RGB_FILE)   # a copy with its own UIDs: other tests keep the original
-        ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-        ds.save_as(tmp_path / "copy.dcm", enforce_file_format=True)
+        (tmp_path / "copy.dcm").write_bytes(fresh_copy(RGB_FILE))   # other tests keep the original
         before = settled()
         instance_id = orthanc.upload(tmp_path / "copy.dcm")["ID"]
         assert orthanc.get(f"/previewer/instances/{instance_id}/png?size=32").status_code == 200

@@ -24,9 +24,9 @@ from typing import Any
 import pydicom
 import pytest
 import requests
-from pydicom.uid import generate_uid
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
+from pixels_corpus import fresh_copy
 from orthanc_process import ROOT
 
 pytestmark = pytest.mark.skipif(os.environ.get("PREVIEWER_CLUSTER_TESTS") != "1",
@@ -36,16 +36,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "cluster"
-
-
-def fresh_copy(path: Path) -> bytes:
-    """The file with new Study/Series/SOP Instance UIDs (so each test owns its instance)."""
-    ds = pydicom.dcmread(path)
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    buffer = io.BytesIO()
-    ds.save_as(buffer, enforce_file_format=True)
-    return buffer.getvalue()
 
 
 @dataclass
