@@ -1,0 +1,70 @@
+"""Objects a study holds beyond plain images, and how each previews.
+
+:func:`kind_of` sorts an instance by its SOP Class (PS3.4 Annex B) and
+transfer syntax (PS3.5 §8.2.5-8.2.7) into one of :data:`KINDS`; the modules
+of this package render the kinds that are not images:
+
+- :mod:`.pdf`: Encapsulated PDF (PS3.3 A.45.1), pages through pypdfium2;
+- :mod:`.video`: MPEG-2, MPEG-4 AVC/H.264 and HEVC/H.265 pixel data, frames through PyAV;
+- :mod:`.report`: Structured Reports and Key Object Selection (PS3.3 A.35), HTML and a thumbnail;
+- :mod:`.presentation`: Grayscale Softcopy Presentation State (PS3.3 A.33.1);
+- :mod:`.segmentation`: Segmentation (PS3.3 A.51), drawn over the images it references.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+#: What an instance is, for the previewer.
+KINDS = ("image", "pdf", "report", "video", "presentation", "segmentation")
+
+ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
+GRAYSCALE_PRESENTATION = "1.2.840.10008.5.1.4.1.1.11.1"
+SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
+#: Every Structured Report and Key Object Selection storage class (PS3.4 B.5) is under this root.
+_SR_ROOT = "1.2.840.10008.5.1.4.1.1.88."
+#: Presentation states other than grayscale (colour, pseudo-colour, blending, ...): PS3.4 B.5.
+_OTHER_PRESENTATION_ROOT = "1.2.840.10008.5.1.4.1.1.11."
+
+#: MPEG-2 (PS3.5 §8.2.5), MPEG-4 AVC/H.264 (§8.2.6) and HEVC/H.265 (§8.2.7) transfer syntaxes.
+VIDEO_TRANSFER_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.100.1",
+    "1.2.840.10008.1.2.4.101", "1.2.840.10008.1.2.4.101.1",
+    "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.102.1",
+    "1.2.840.10008.1.2.4.103", "1.2.840.10008.1.2.4.103.1",
+    "1.2.840.10008.1.2.4.104", "1.2.840.10008.1.2.4.104.1",
+    "1.2.840.10008.1.2.4.105", "1.2.840.10008.1.2.4.105.1",
+    "1.2.840.10008.1.2.4.106", "1.2.840.10008.1.2.4.106.1",
+    "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.108",
+})
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def transfer_syntax(ds: Any) -> str:
+    """The dataset's transfer syntax UID, or '' when absent or unreadable."""
+    meta = getattr(ds, "file_meta", None)
+    return _text(meta.get("TransferSyntaxUID")) if meta is not None else ""
+
+
+def kind_of(ds: Any) -> str:
+    """One of :data:`KINDS` for the dataset; 'image' for everything else (a non-image then fails as an image)."""
+    sop_class = _text(ds.get("SOPClassUID")) or _text(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"))
+    if sop_class == ENCAPSULATED_PDF:
+        return "pdf"
+    if sop_class.startswith(_SR_ROOT):
+        return "report"
+    if sop_class == GRAYSCALE_PRESENTATION:
+        return "presentation"
+    if sop_class == SEGMENTATION:
+        return "segmentation"
+    if transfer_syntax(ds) in VIDEO_TRANSFER_SYNTAXES:
+        return "video"
+    return "image"
+
+
+def is_other_presentation(ds: Any) -> bool:
+    """True for a presentation state the previewer does not apply (colour, blending, ...)."""
+    sop_class = _text(ds.get("SOPClassUID"))
+    return sop_class.startswith(_OTHER_PRESENTATION_ROOT) and sop_class != GRAYSCALE_PRESENTATION
