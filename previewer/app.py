@@ -6,7 +6,7 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-from . import dicomweb, framedata, links, sdk, timing, viewer, views
+from . import dicomweb, framedata, links, objectviews, sdk, timing, viewer, views
 from .cache import LruCache
 from .config import Config
 from .events import EventPump, Handler
@@ -59,6 +59,13 @@ def _stats(store: Store) -> Endpoint:
                                         "bytes": store.cache.size_bytes, "limit_bytes": store.cache.limit_bytes},
                               "warmup": warm})
     return stats
+
+
+def _series_objects(store: Store) -> Endpoint:
+    def series_objects(request: Request) -> Response:
+        """GET /previewer/api/series/{id}/objects."""
+        return objectviews.series_objects(store, viewer.orthanc_rest_get, request)
+    return series_objects
 
 
 EXPLORER_JS = Path(__file__).resolve().parent / "assets" / "explorer.js"
@@ -115,9 +122,12 @@ def routes(store: Store, thumbnail_size: int = 128) -> list[Route]:
         Route(PREFIX + "/stats", _stats(store)),
         Route(PREFIX + "/open", open_link),
         *_dicomweb_routes(store, resolver, thumbnail_size),
-        Route(PREFIX + "/instances/{id}/frames/{frame:int}/png", views.bind(store, views.frame_png)),
-        Route(PREFIX + "/instances/{id}/png", views.bind(store, views.frame_png)),
-        Route(PREFIX + "/instances/{id}/info", views.bind(store, views.instance_info)),
+        Route(PREFIX + "/instances/{id}/frames/{frame:int}/png", views.bind(store, objectviews.frame_png)),
+        Route(PREFIX + "/instances/{id}/png", views.bind(store, objectviews.frame_png)),
+        Route(PREFIX + "/instances/{id}/info", views.bind(store, objectviews.instance_info)),
+        Route(PREFIX + "/instances/{id}/report", views.bind(store, objectviews.report)),
+        Route(PREFIX + "/instances/{id}/document", views.bind(store, objectviews.document)),
+        Route(PREFIX + "/api/series/{id}/objects", _series_objects(store)),
         Route(PREFIX + "/instances/{id}/frames/{frame:int}/pixels", framedata.endpoint(store)),
         *viewer.routes(viewer.orthanc_rest_get, thumbnail_size=thumbnail_size),  # last: static catch-all
     ]

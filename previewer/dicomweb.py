@@ -23,11 +23,14 @@ from .pixels.params import RenderParams, parse_params
 from .pixels.resize import resize_to_box
 from .routes import HttpError, Request, Response
 from .viewer import UnknownResource, order_instances
-from .views import Store, instance_version, rendered_frame
+from .objectviews import Extras, document_response, render_any, report_response
+from .views import Store, instance_version
 
 PARAMETERS = ("window", "viewport", "quality", "annotation", "charset")
 _FUNCTIONS = {"linear": "linear", "linear-exact": "linear_exact", "sigmoid": "sigmoid"}
 MEDIA_TYPES = ("image/png", "image/jpeg")
+#: Rendered media types of documents and reports (PS3.18 §8.7.4): answered for those objects only.
+DOCUMENT_TYPES = ("application/pdf", "text/html")
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,13 @@ def media_type(headers: Mapping[str, str]) -> str:
         return "image/png"
     for part in accept.split(","):
         name = part.split(";")[0].strip().lower()
-        if name in MEDIA_TYPES:
+        if name in MEDIA_TYPES or name in DOCUMENT_TYPES:
             return name
         if name in ("*/*", "image/*"):
             return "image/png"
-    raise HttpError(406, f"cannot answer {accept[:200]!r}: the rendered media types are image/png and image/jpeg",
-                    accepted=list(MEDIA_TYPES))
+    raise HttpError(406, f"cannot answer {accept[:200]!r}: the rendered media types are image/png and image/jpeg "
+                         "(and application/pdf for a PDF, text/html for a report)",
+                    accepted=list(MEDIA_TYPES + DOCUMENT_TYPES))
 
 
 def _integers(name: str, text: str, count: tuple[int, ...]) -> list[int]:
@@ -159,6 +163,14 @@ def _middle_image(resolver: Resolver, series_id: str) -> tuple[str, int]:
 def _answer(store: Store, instance_id: str, frame: int, request: Request, thumbnail: int | None) -> Response:
     kind = media_type(request.headers)
     query = our_query(request.query)
+    if kind in DOCUMENT_TYPES:
+        try:
+            return document_response(store, instance_id) if kind == "application/pdf" \
+                else report_response(store, instance_id)
+        except HttpError as error:
+            if error.status != 415:
+                raise
+            raise HttpError(406, f"cannot answer {kind}: {error.message}", accepted=list(MEDIA_TYPES)) from None
     viewport = parse_viewport(request.query["viewport"]) if "viewport" in request.query else None
     quality = _integers("quality", request.query.get("quality", "90"), (1,))[0]
     if not 1 <= quality <= 100:
@@ -169,7 +181,7 @@ def _answer(store: Store, instance_id: str, frame: int, request: Request, thumbn
         query.update(size=str(thumbnail))
     try:
         params: RenderParams = parse_params(query)
-        rendered = rendered_frame(store, instance_id, instance_version(store, instance_id), frame, params)
+        rendered = render_any(store, instance_id, instance_version(store, instance_id), frame, params, Extras())
     except PixelError as error:
         raise HttpError(error.status, error.message) from None
     pixels: Any = rendered.array

@@ -401,6 +401,7 @@ def study(rest_get: RestGet, request: Request, thumbnail_size: int = DEFAULT_THU
         summary["instances"] = len(ordered)
         summary["frames"] = sum(row["frames"] for row in ordered)
         summary["thumbnail"] = _middle_image(ordered)
+        summary["kind"] = _series_kind(series)
         summaries.append(summary)
     summaries.sort(key=_series_sort_key)
     return Response.json({
@@ -409,6 +410,16 @@ def study(rest_get: RestGet, request: Request, thumbnail_size: int = DEFAULT_THU
         "thumbnail_size": thumbnail_size,
         "series": summaries,
     })
+
+
+#: Series modalities of objects that are not images (PS3.3 C.7.3.1.1.1); video is shown like images.
+_MODALITY_KINDS = {"PR": "presentation", "SEG": "segmentation", "SR": "report", "KO": "report", "DOC": "pdf"}
+
+
+def _series_kind(series: Mapping[str, Any]) -> str:
+    """What the series holds, from its Modality alone (a study stays three REST calls); /info tells exactly."""
+    modality = str(series.get("MainDicomTags", {}).get("Modality", "")).strip().upper()
+    return _MODALITY_KINDS.get(modality, "image")
 
 
 def _middle_image(ordered: list[dict[str, Any]]) -> dict[str, Any] | None:

@@ -26,6 +26,7 @@ from typing import Any
 
 from . import __version__, png, timing
 from .cache import LruCache
+from .objects import kind_of
 from .pixels import decode, reader, render
 from .pixels.errors import PixelError, TooLarge, Unsupported
 from .pixels.params import RenderParams, parse_params
@@ -36,6 +37,8 @@ from .routes import ORTHANC_ID, Endpoint, HttpError, Request, Response
 PNG_PARAMETERS = frozenset({
     "window", "window-center", "window-width", "voi", "format", "invert",
     "size", "width", "height", "padding", "encoder", "quality",
+    # Objects beyond images (previewer.objectviews): overlays, PDF pages, presentation states, segmentations.
+    "overlays", "overlay", "page", "presentation", "segmentation", "opacity", "segments",
 })
 ENCODERS = ("orthanc", "fast")
 #: Renders up to this size are cached whole: thumbnails (128x128 RGBA is 64 KiB)
@@ -47,6 +50,18 @@ SMALL_RENDER_BYTES = 64 * 1024
 
 class UnknownInstance(LookupError):
     """The store has no instance of that ID."""
+
+
+class NotImage(Unsupported):
+    """The instance is a document, report, presentation state or segmentation: ``kind`` tells which."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"the instance is a {kind}, not an image")
+        self.kind = kind
+
+
+#: Renders a frame: (store, instance, version, frame index, parameters).
+Renderer = Callable[["Store", str, str, int, RenderParams], render.Rendered]
 
 
 @dataclass
@@ -74,7 +89,7 @@ def _unknown(instance_id: str) -> HttpError:
 
 
 @contextlib.contextmanager
-def _opened(store: Store, instance_id: str) -> Iterator[Any]:
+def opened(store: Store, instance_id: str) -> Iterator[Any]:
     """The instance's dataset, valid inside the block only: its pixel data may be a
     view of the store's buffer, which is dropped on exit."""
     _check_id(instance_id)
@@ -132,6 +147,8 @@ class _Undecodable:
 
     kind: type[PixelError]
     message: str
+    #: For a NotImage: the kind of object it is.
+    object_kind: str = ""
 
 
 _REMEMBERED_ERRORS = (Unsupported, TooLarge)
@@ -146,6 +163,9 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
     """Frame ``index`` after the Modality LUT, from the cache or decoded now (from ``dataset`` if given)."""
     def decoded(ds: Any) -> render.ModalityFrame | _Undecodable:
         timing.mark("parse")
+        kind = kind_of(ds)
+        if kind not in ("image", "video"):
+            return _Undecodable(NotImage, "", kind)
         try:
             return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
         except _REMEMBERED_ERRORS as error:
@@ -159,7 +179,7 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
             if dataset is not None:
                 return decoded(dataset)
             try:
-                with _opened(store, instance_id) as ds:
+                with opened(store, instance_id) as ds:
                     return decoded(ds)
             finally:
                 timing.mark("read")  # giving the file back to Orthanc
@@ -167,6 +187,8 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
     value: render.ModalityFrame | _Undecodable = store.cache.get_or_compute(
         (instance_id, version, "frame", index), decode, _entry_size)
     if isinstance(value, _Undecodable):
+        if value.object_kind:
+            raise NotImage(value.object_kind)
         raise value.kind(value.message)
     return value
 
@@ -216,8 +238,9 @@ def rendered_frame(store: Store, instance_id: str, version: str, index: int,
 
 
 def warm(store: Store, instance_id: str, thumbnail: RenderParams) -> None:
-    """Decode frame 0 into the cache and pre-render its thumbnail."""
-    rendered_frame(store, instance_id, instance_version(store, instance_id), 0, thumbnail)
+    """Decode frame 0 into the cache and pre-render its thumbnail (nothing for objects that are not images)."""
+    with contextlib.suppress(NotImage):
+        rendered_frame(store, instance_id, instance_version(store, instance_id), 0, thumbnail)
 
 
 def _wants_jpeg(headers: Mapping[str, str]) -> bool:
@@ -240,8 +263,8 @@ def _options(request: Request, store: Store) -> tuple[RenderParams, str, int | N
 
 
 def _etag(instance_id: str, version: str, frame: int, params: RenderParams, encoder: str,
-          quality: int | None) -> str:
-    text = f"{__version__}|{instance_id}|{version}|{frame}|{params.cache_key()}|{encoder}|{quality}"
+          quality: int | None, variant: str) -> str:
+    text = f"{__version__}|{instance_id}|{version}|{frame}|{params.cache_key()}|{encoder}|{quality}|{variant}"
     return '"' + hashlib.sha1(text.encode()).hexdigest()[:24] + '"'
 
 
@@ -250,8 +273,13 @@ def _matches(header: str, etag: str) -> bool:
     return etag in tags or "*" in tags
 
 
-def frame_png(store: Store, request: Request) -> Response:
-    """GET /previewer/instances/{id}/frames/{frame}/png (and /png for frame 0)."""
+def frame_png(store: Store, request: Request, renderer: Renderer | None = None,
+              variant: Callable[[], str] | None = None) -> Response:
+    """GET /previewer/instances/{id}/frames/{frame}/png (and /png for frame 0).
+
+    ``renderer`` replaces :func:`rendered_frame`, and ``variant`` names what
+    else it depends on (for the ETag): see :mod:`previewer.objectviews`.
+    """
     timing.mark("dispatch")
     instance_id = request.params["id"]
     frame = int(request.params.get("frame", 0))
@@ -260,12 +288,13 @@ def frame_png(store: Store, request: Request) -> Response:
         timing.mark("parameters")
         version = instance_version(store, instance_id)
         timing.mark("version")
-        etag = _etag(instance_id, version, frame, params, encoder, quality)
+        etag = _etag(instance_id, version, frame, params, encoder, quality,
+                     variant() if variant is not None else "")
         headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
         if _matches(request.headers.get("if-none-match", ""), etag):
             return Response(status=304, headers=headers)
         timing.mark("etag")
-        rendered = rendered_frame(store, instance_id, version, frame, params)
+        rendered = (renderer or rendered_frame)(store, instance_id, version, frame, params)
     except PixelError as error:
         raise _pixel_error(error, instance_id, frame) from None
     if quality is not None:
@@ -289,15 +318,22 @@ def _jpeg_pixels(rendered: render.Rendered) -> tuple[Any, str]:
     return array, name
 
 
-def instance_info(store: Store, request: Request) -> Response:
-    """GET /previewer/instances/{id}/info: what a viewer needs to show the instance."""
+def instance_info(store: Store, request: Request,
+                  describe: Callable[[Any, dict[str, Any]], None] | None = None) -> Response:
+    """GET /previewer/instances/{id}/info: what a viewer needs to show the instance.
+
+    ``describe(dataset, info)`` adds what objects other than images need.
+    """
     instance_id = request.params["id"]
     version = instance_version(store, instance_id)
     try:
-        with _opened(store, instance_id) as dataset:
+        with opened(store, instance_id) as dataset:
             # Frame 0 comes from the cache when a render has decoded it already.
             info = render.info(dataset, max_megapixels=store.max_megapixels,
                                first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))
+            info["kind"] = kind_of(dataset)
+            if describe is not None:
+                describe(dataset, info)
     except PixelError as error:
         raise _pixel_error(error, instance_id) from None
     return Response.json({"id": instance_id, **info})

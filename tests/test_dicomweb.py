@@ -108,7 +108,7 @@ class TestUrls:
         ds = pydicom.dcmread(CT_SMALL)
         answer = orthanc.get(f"/previewer/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
                              f"/instances/{ds.SOPInstanceUID}/rendered", headers={"Accept": "image/gif"})
-        assert answer.status_code == 406 and answer.json()["accepted"] == ["image/png", "image/jpeg"]
+        assert answer.status_code == 406 and answer.json()["accepted"] == ["image/png", "image/jpeg", "application/pdf", "text/html"]
 
 
 class TestParameters:

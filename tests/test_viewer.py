@@ -470,6 +470,13 @@ class TestStudy:
         assert (series["instances"], series["frames"]) == (1, 10)
         assert series["thumbnail"] == {"instance": _instance_id(4, 1), "frame": 5}
 
+    def test_series_kind_from_modality(self, orthanc: FakeOrthanc) -> None:
+        """Series of presentation states, segmentations, reports and PDFs are named by kind; others are images."""
+        orthanc.series[0]["MainDicomTags"]["Modality"] = "PR"
+        kinds = {s["id"]: s["kind"] for s in _get(viewer.study, orthanc, id=orthanc.series[0]["ParentStudy"])["series"]}
+        assert kinds[orthanc.series[0]["ID"]] == "presentation"
+        assert "image" in kinds.values() or len(kinds) == 1
+
     def test_three_calls_to_orthanc(self, orthanc: FakeOrthanc) -> None:
         """A study costs three REST calls, whatever the number of series."""
         _get(viewer.study, orthanc, id=STUDY_CT)

@@ -48,9 +48,8 @@ def transfer_syntax(ds: Any) -> str:
     return _text(meta.get("TransferSyntaxUID")) if meta is not None else ""
 
 
-def kind_of(ds: Any) -> str:
-    """One of :data:`KINDS` for the dataset; 'image' for everything else (a non-image then fails as an image)."""
-    sop_class = _text(ds.get("SOPClassUID")) or _text(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"))
+def kind_for(sop_class: str, transfer_syntax_uid: str) -> str:
+    """One of :data:`KINDS` for a SOP Class UID and transfer syntax; 'image' for everything else."""
     if sop_class == ENCAPSULATED_PDF:
         return "pdf"
     if sop_class.startswith(_SR_ROOT):
@@ -59,9 +58,15 @@ def kind_of(ds: Any) -> str:
         return "presentation"
     if sop_class == SEGMENTATION:
         return "segmentation"
-    if transfer_syntax(ds) in VIDEO_TRANSFER_SYNTAXES:
+    if transfer_syntax_uid in VIDEO_TRANSFER_SYNTAXES:
         return "video"
     return "image"
+
+
+def kind_of(ds: Any) -> str:
+    """One of :data:`KINDS` for the dataset (a non-image that is none of them then fails as an image)."""
+    sop_class = _text(ds.get("SOPClassUID")) or _text(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"))
+    return kind_for(sop_class, transfer_syntax(ds))
 
 
 def is_other_presentation(ds: Any) -> bool:
