@@ -14,21 +14,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import install
+from . import install, supervise
 from .config import Config
+from .orthanc import ORTHANC, PLUGIN, ROOT, SAMPLES_MARKER, import_samples, plugin_path, sample_files
 
-ROOT = Path(__file__).resolve().parent.parent
-PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"
-ORTHANC = "/usr/sbin/Orthanc"
-SAMPLES_MARKER = "samples-imported"
-
-
-def plugin_path(build: bool = True) -> Path:
-    """The built plugin, building it first if it is missing."""
-    if not PLUGIN.exists() and build:
-        subprocess.run([sys.executable, str(ROOT / "native" / "build.py"), str(PLUGIN.parent)],
-                       check=True, stdout=subprocess.DEVNULL)
-    return PLUGIN
+__all__ = ["ORTHANC", "PLUGIN", "ROOT", "SAMPLES_MARKER", "import_samples", "main", "orthanc_configuration",
+           "plugin_path", "sample_files", "serve"]
 
 
 def orthanc_configuration(http_port: int, dicom_port: int, storage: Path) -> dict[str, Any]:
@@ -46,51 +37,6 @@ def orthanc_configuration(http_port: int, dicom_port: int, storage: Path) -> dic
     }
 
 
-def sample_files() -> list[Path]:
-    """The sample images: pydicom's, pydicom-data's, and shared/dicom/extra when present."""
-    import pydicom.data
-
-    folders = [Path(pydicom.data.__file__).parent / "test_files", ROOT.parent / "shared" / "dicom" / "extra"]
-    try:
-        import data_store  # pydicom-data
-
-        folders.append(Path(data_store.__file__).parent / "data")
-    except ImportError:
-        pass
-    return sorted(path for folder in folders if folder.is_dir() for path in folder.rglob("*") if _is_dicom(path))
-
-
-def _is_dicom(path: Path) -> bool:
-    """A file with the .dcm suffix, or with the DICM marker of a Part 10 file (DICOMDIRs excluded)."""
-    if not path.is_file() or path.name == "DICOMDIR":
-        return False
-    if path.suffix == ".dcm":
-        return True
-    with open(path, "rb") as handle:
-        return handle.read(132)[128:] == b"DICM"
-
-
-def _progress(done: int, total: int, width: int = 40) -> None:
-    filled = width * done // max(total, 1)
-    sys.stderr.write(f"\rImporting samples [{'#' * filled}{'.' * (width - filled)}] {done}/{total}")
-    sys.stderr.flush()
-
-
-def import_samples(url: str, files: Sequence[Path]) -> tuple[int, int]:
-    """POST each file to Orthanc's /instances with a progress bar; (stored, refused)."""
-    stored = refused = 0
-    for index, path in enumerate(files, 1):
-        request = urllib.request.Request(url + "/instances", data=path.read_bytes(), method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=120):
-                stored += 1
-        except urllib.error.HTTPError:
-            refused += 1
-        _progress(index, len(files))
-    sys.stderr.write(f"\n{stored} sample files stored, {refused} refused by Orthanc\n")
-    return stored, refused
-
-
 def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
@@ -102,38 +48,68 @@ def _wait_until_up(url: str, process: subprocess.Popen[bytes], timeout: float = 
     return False
 
 
-def serve(args: argparse.Namespace) -> int:
-    if args.nodes > 1 or args.postgres is not None:
-        if args.nodes < 1:
-            print("previewer: --nodes must be at least 1", file=sys.stderr)
-            return 2
-        from . import cluster
+def _serve_one(storage: Path, http_port: int, dicom_port: int, samples: bool, stop_timeout: float) -> int:
+    """One Orthanc in the foreground, stopped cleanly on SIGINT, SIGTERM or SIGHUP.
 
-        balancer = args.balancer_port if args.balancer_port is not None else (8080 if args.nodes > 1 else 0)
-        return cluster.serve(Path(args.storage), args.nodes, args.http_port, args.dicom_port,
-                             args.postgres or "auto", args.postgres_port, balancer, not args.no_samples)
-    storage = Path(args.storage).resolve()
+    Orthanc runs in a session of its own (Ctrl-C reaches only ``serve``,
+    which forwards exactly one SIGINT: a second one would abort Orthanc's
+    shutdown), with SIGTERM as its parent-death signal, and it inherits the
+    folder lock, so the folder stays locked until Orthanc has exited.
+    """
     storage.mkdir(parents=True, exist_ok=True)
-    config_file = storage / "orthanc.json"
-    config_file.write_text(json.dumps(orthanc_configuration(args.http_port, args.dicom_port, storage), indent=2))
-    url = f"http://localhost:{args.http_port}"
-    # Orthanc gets its own session: Ctrl-C reaches only this command, which
-    # then forwards exactly one SIGINT (a second one would abort Orthanc's shutdown).
-    process = subprocess.Popen([ORTHANC, str(config_file)], cwd=storage, start_new_session=True)
+    lock = supervise.lock_folder(storage)
     try:
-        if not _wait_until_up(url, process):
-            process.terminate()
-            return process.wait() or 1
-        marker = storage / SAMPLES_MARKER
-        if not args.no_samples and not marker.exists():
-            import_samples(url, sample_files())
-            marker.touch()
-        print(f"Orthanc Previewer is running at {url}/previewer/  (Ctrl-C stops it)", flush=True)
-        return process.wait()
-    except KeyboardInterrupt:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-        return process.wait()
+        supervise.check_ports({http_port: "HTTP", dicom_port: "DICOM"})
+        config_file = storage / "orthanc.json"
+        config_file.write_text(json.dumps(orthanc_configuration(http_port, dicom_port, storage), indent=2))
+        url = f"http://localhost:{http_port}"
+        process = supervise.spawn([ORTHANC, str(config_file)], cwd=storage, pass_fds=(lock,))
+        try:
+            if not _wait_until_up(url, process):
+                code, _ = supervise.stop_process(process, "Orthanc", signal.SIGINT, stop_timeout)
+                return code or supervise.EXIT_FAILED
+            marker = storage / SAMPLES_MARKER
+            if samples and not marker.exists():
+                import_samples(url, sample_files())
+                marker.touch()
+            print(f"Orthanc Previewer is running at {url}/previewer/  (Ctrl-C stops it)", flush=True)
+            code = process.wait()
+            supervise.say(f"Orthanc exited by itself with status {code}")
+            return supervise.EXIT_FAILED if code else supervise.EXIT_STOPPED
+        except supervise.StopRequested as stop:
+            supervise.say(f"{stop} received; stopping Orthanc (PID {process.pid})")
+            code, killed = supervise.stop_process(process, "Orthanc", signal.SIGINT, stop_timeout)
+            if killed:
+                return supervise.EXIT_FORCED
+            return supervise.EXIT_FAILED if code else supervise.EXIT_STOPPED
+    finally:
+        os.close(lock)
+
+
+def serve(args: argparse.Namespace) -> int:
+    """``previewer serve``: the exit status is one of supervise.EXIT_* (README, "Stopping serve")."""
+    previous = supervise.install_stop_handlers()
+    try:
+        if args.nodes > 1 or args.postgres is not None:
+            if args.nodes < 1:
+                print("previewer: --nodes must be at least 1", file=sys.stderr)
+                return supervise.EXIT_USAGE
+            from . import cluster
+
+            balancer = args.balancer_port if args.balancer_port is not None else (8080 if args.nodes > 1 else 0)
+            return cluster.serve(Path(args.storage), args.nodes, args.http_port, args.dicom_port,
+                                 args.postgres or "auto", args.postgres_port, balancer, not args.no_samples,
+                                 args.stop_timeout)
+        return _serve_one(Path(args.storage).resolve(), args.http_port, args.dicom_port, not args.no_samples,
+                          args.stop_timeout)
+    except supervise.InUse as error:
+        supervise.say(str(error))
+        return supervise.EXIT_IN_USE
+    except supervise.StopRequested as stop:
+        supervise.say(f"{stop} received before Orthanc started; nothing to stop")
+        return supervise.EXIT_STOPPED
+    finally:
+        supervise.restore_handlers(previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -155,6 +131,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="port of the 'auto' PostgreSQL on 127.0.0.1 (default: a free port)")
     run.add_argument("--balancer-port", type=int, default=None,
                      help="port of the round-robin nginx on 127.0.0.1 (default 8080 with --nodes > 1; 0: none)")
+    run.add_argument("--stop-timeout", type=float, default=30, metavar="SECONDS",
+                     help="on SIGINT, SIGTERM or SIGHUP, how long each process may take to stop before "
+                          "it is killed (default 30)")
     commands.add_parser("plugin-path", help="print the path of the plugin, building it if needed")
     commands.add_parser("config", help="print the JSON to add to an existing Orthanc's configuration")
     install.add_commands(commands)

@@ -5,8 +5,11 @@ N Orthanc processes, each with the previewer plugin and Debian's
 storage folder; an optional nginx balances HTTP round-robin over them.  With
 ``--postgres auto`` a PostgreSQL cluster is created (once) and run under the
 data folder, on 127.0.0.1, owned by the ``postgres`` system user when this
-command runs as root.  Ctrl-C (or SIGTERM) stops the nodes, then nginx, then
-PostgreSQL.  See docs/CLUSTER.md.
+command runs as root.  Ctrl-C, SIGTERM or SIGHUP stops the nodes, then nginx,
+then PostgreSQL, each within a bound.  If ``serve`` dies, the nodes and nginx
+get SIGTERM from the kernel (their parent-death signal) and the watchdog of
+previewer.supervise stops PostgreSQL.  See docs/CLUSTER.md and the README's
+"Stopping serve".
 """
 from __future__ import annotations
 
@@ -15,9 +18,7 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
@@ -26,54 +27,27 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import supervise
 from .config import Config
+from .orthanc import ORTHANC, SAMPLES_MARKER, import_samples, plugin_path, sample_files
+from .supervise import consecutive_free_ports, free_port, port_is_free
+
+__all__ = ["Balancer", "Cluster", "ClusterError", "LocalPostgres", "Node", "PostgresSettings",
+           "consecutive_free_ports", "free_port", "node_configuration", "nginx_configuration",
+           "parse_postgres_url", "port_is_free", "postgres_bin", "serve"]
 
 PG_INDEX_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so")
 PG_BINARIES = Path("/usr/lib/postgresql")
 NGINX = Path("/usr/sbin/nginx")
 NGINX_TEMPLATE = Path(__file__).resolve().parent / "assets" / "nginx.conf.template"
-ORTHANC = "/usr/sbin/Orthanc"
 #: The Debian packages a cluster needs (the Makefile installs them).
 DEB_PACKAGES = ("postgresql", "orthanc-postgresql", "nginx")
 DATABASE = "orthanc"
 ROLE = "orthanc"
 
 
-class ClusterError(RuntimeError):
+class ClusterError(supervise.ServeError):
     """A cluster cannot be set up (missing package, unreachable folder, failed start)."""
-
-
-# --------------------------------------------------------------------------- ports
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 now (never 8042 or 4242)."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port not in (8042, 4242):
-            return port
-
-
-def consecutive_free_ports(count: int, avoid: tuple[int, ...] = ()) -> int:
-    """The first of ``count`` consecutive free ports (none of them 8042, 4242 or in ``avoid``)."""
-    for _ in range(200):
-        first = free_port()
-        ports = range(first, first + count)
-        if all(p not in (8042, 4242, *avoid) and p < 65536 and port_is_free(p) for p in ports):
-            return first
-    raise ClusterError(f"no {count} consecutive free ports found")
 
 
 # --------------------------------------------------------------------------- PostgreSQL
@@ -214,11 +188,31 @@ class LocalPostgres:
                          "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", "-d", database, "-c", sql,
                          env={"PGPASSWORD": self._password()})
 
-    def stop(self) -> None:
+    def stop_commands(self, timeout: float = 30) -> list[list[str]]:
+        """pg_ctl stop in fast mode within ``timeout`` s, then in immediate mode (for the watchdog)."""
+        pg_ctl = str(self.bin / "pg_ctl")
+        return [self._command(pg_ctl, "-D", str(self.folder), "-m", mode, "-w", "-t", str(max(1, int(timeout))),
+                              "stop") for mode in ("fast", "immediate")]
+
+    def stop(self, timeout: float = 30) -> bool:
+        """Stop the server (fast, then immediate after ``timeout`` s); True if immediate was needed."""
+        forced = False
         if self.running:
-            subprocess.run(self._command(str(self.bin / "pg_ctl"), "-D", str(self.folder), "-m", "fast",
-                                         "-w", "-t", "60", "stop"), capture_output=True, cwd="/")
+            fast, immediate = self.stop_commands(timeout)
+            if subprocess.run(fast, capture_output=True, cwd="/").returncode != 0 and self._pid_file_alive():
+                supervise.say(f"PostgreSQL did not stop within {timeout:g} s in fast mode; stopping it "
+                              "in immediate mode")
+                subprocess.run(immediate, capture_output=True, cwd="/")
+                forced = True
             self.running = False
+        return forced
+
+    def _pid_file_alive(self) -> bool:
+        try:
+            pid = int((self.folder / "postmaster.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return False
+        return supervise.start_time(pid) is not None
 
 
 # --------------------------------------------------------------------------- Orthanc nodes
@@ -264,6 +258,8 @@ class Node:
     config: dict[str, Any]
     verbose: bool = False
     process: subprocess.Popen[bytes] | None = None
+    keep_fds: tuple[int, ...] = ()
+    forced: bool = False
 
     @property
     def url(self) -> str:
@@ -279,8 +275,9 @@ class Node:
         config_file.write_text(json.dumps(self.config, indent=2))
         arguments = [ORTHANC, *(["--verbose"] if self.verbose else []), str(config_file)]
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(arguments, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            # SIGTERM when serve dies (parent-death signal); keep_fds: the folder lock.
+            self.process = supervise.spawn(arguments, cwd=self.folder, stdout=log, stderr=subprocess.STDOUT,
+                                           pass_fds=self.keep_fds)
 
     def wait_up(self, timeout: float = 90) -> None:
         assert self.process is not None
@@ -298,14 +295,9 @@ class Node:
         """One SIGINT (Orthanc's clean shutdown), then SIGKILL after ``timeout``."""
         if self.process is None:
             return None
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        return self.process.returncode
+        code, killed = supervise.stop_process(self.process, f"node {self.index + 1}", signal.SIGINT, timeout)
+        self.forced = self.forced or killed
+        return code
 
 
 # --------------------------------------------------------------------------- nginx
@@ -328,6 +320,7 @@ class Balancer:
     port: int
     node_ports: list[int]
     process: subprocess.Popen[bytes] | None = None
+    forced: bool = False
 
     @property
     def url(self) -> str:
@@ -344,9 +337,9 @@ class Balancer:
         config = self.folder / "nginx.conf"
         config.write_text(nginx_configuration(self.folder, self.port, self.node_ports))
         with open(self.folder / "nginx.out", "ab") as out:
-            self.process = subprocess.Popen([str(NGINX), "-p", str(self.folder), "-e", str(self.folder / "error.log"),
-                                             "-c", str(config)], stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            # SIGTERM (nginx's fast shutdown, workers included) when serve dies.
+            self.process = supervise.spawn([str(NGINX), "-p", str(self.folder), "-e", str(self.folder / "error.log"),
+                                            "-c", str(config)], stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -358,13 +351,10 @@ class Balancer:
         raise ClusterError(f"nginx did not answer on port {self.port}")
 
     def stop(self, timeout: float = 10) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)   # graceful: finish requests in flight
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        """SIGQUIT (graceful: finish requests in flight), then SIGKILL after ``timeout``."""
+        if self.process is not None:
+            _, killed = supervise.stop_process(self.process, "nginx", signal.SIGQUIT, timeout)
+            self.forced = self.forced or killed
 
 
 # --------------------------------------------------------------------------- the cluster
@@ -384,20 +374,40 @@ class Cluster:
     previewer: dict[str, Any] | None = None
     extra: dict[str, Any] | None = None
     verbose: bool = False
+    stop_timeout: float = 30
     postgres: LocalPostgres | None = None
     settings: PostgresSettings | None = None
     nodes: list[Node] = field(default_factory=list)
     balancer: Balancer | None = None
+    lock: int | None = None
+    watchdog: supervise.Watchdog | None = None
+    forced: bool = False
+    _codes: list[int | None] = field(default_factory=list)
+
+    def _ports(self) -> dict[int, str]:
+        ports = {self.http_port + i: f"HTTP of node {i + 1}" for i in range(self.nodes_count)}
+        ports.update({self.dicom_port + i: f"DICOM of node {i + 1}" for i in range(self.nodes_count)})
+        ports.update({self.balancer_port: "nginx", self.postgres_port: "PostgreSQL"})
+        return ports
 
     def start(self) -> Cluster:
-        from .cli import plugin_path
+        """Lock the folder, check the ports, start the watchdog, PostgreSQL, the nodes and nginx.
 
+        Raises supervise.InUse for a folder or port in use, ClusterError for
+        any other failure; on any exception, what was started is stopped.
+        """
         if not PG_INDEX_PLUGIN.exists():
             raise ClusterError(f"{PG_INDEX_PLUGIN} is missing: apt-get install orthanc-postgresql")
         self.storage.mkdir(parents=True, exist_ok=True)
+        self.lock = supervise.lock_folder(self.storage)
         try:
+            supervise.check_ports(self._ports())
+            # Holds the folder lock until what it was told about has stopped.
+            self.watchdog = supervise.Watchdog(self.storage / "watchdog.log", (self.lock,), self.stop_timeout)
             if self.postgres_url == "auto":
                 self.postgres = LocalPostgres(self.storage / "postgres", self.postgres_port)
+                for command in self.postgres.stop_commands(self.stop_timeout):
+                    self.watchdog.on_exit(command)
                 self.postgres.start()
                 self.settings = self.postgres.settings
             else:
@@ -407,18 +417,21 @@ class Cluster:
                 folder = self.storage / f"node-{i + 1}"
                 config = node_configuration(i, self.http_port + i, self.dicom_port + i, self.storage / "dicom",
                                             folder, self.settings, plugin, self.previewer, self.extra)
-                self.nodes.append(Node(i, self.http_port + i, self.dicom_port + i, folder, config, self.verbose))
+                self.nodes.append(Node(i, self.http_port + i, self.dicom_port + i, folder, config, self.verbose,
+                                       keep_fds=(self.lock,)))
             # The first node creates the schema; the others then start together.
-            self.nodes[0].start()
+            self._start_node(self.nodes[0])
             self.nodes[0].wait_up()
             for node in self.nodes[1:]:
-                node.start()
+                self._start_node(node)
             for node in self.nodes[1:]:
                 node.wait_up()
             if self.balancer_port:
                 self.balancer = Balancer(self.storage / "nginx", self.balancer_port,
                                          [n.http_port for n in self.nodes])
                 self.balancer.start()
+                if self.balancer.process is not None and self.watchdog is not None:
+                    self.watchdog.watch(self.balancer.process.pid)
         except BaseException:
             self.stop()
             raise
@@ -431,14 +444,31 @@ class Cluster:
     def failed_node(self) -> Node | None:
         return next((n for n in self.nodes if n.process is not None and n.process.poll() is not None), None)
 
+    def _start_node(self, node: Node) -> None:
+        node.start()
+        if node.process is not None and self.watchdog is not None:
+            self.watchdog.watch(node.process.pid)   # its parent-death signal stops it; the watchdog waits
+
     def stop(self) -> int:
-        """Nodes first (clean Orthanc shutdown), then nginx, then PostgreSQL; the worst exit code."""
-        codes = [n.stop() for n in self.nodes]
+        """Nodes first (clean Orthanc shutdown), then nginx, then PostgreSQL; the worst exit code.
+
+        Each within ``stop_timeout`` s, then killed (``forced`` is then True).
+        A second call returns the same code and stops nothing more.
+        """
+        self._codes = [*self._codes, *(n.stop(self.stop_timeout) for n in self.nodes)]
         if self.balancer is not None:
-            self.balancer.stop()
-        if self.postgres is not None:
-            self.postgres.stop()
-        return max((abs(c) for c in codes if c is not None), default=0)
+            self.balancer.stop(self.stop_timeout)
+        postgres_forced = self.postgres.stop(self.stop_timeout) if self.postgres is not None else False
+        self.forced = (self.forced or postgres_forced or any(n.forced for n in self.nodes)
+                       or (self.balancer is not None and self.balancer.forced))
+        if self.watchdog is not None:
+            self.watchdog.clear()
+            self.watchdog.close()
+            self.watchdog = None
+        if self.lock is not None:
+            os.close(self.lock)
+            self.lock = None
+        return max((abs(c) for c in self._codes if c is not None), default=0)
 
     def __enter__(self) -> Cluster:
         return self.start()
@@ -447,23 +477,23 @@ class Cluster:
         self.stop()
 
 
-def _raise_interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
-
-
 def serve(storage: Path, nodes: int, http_port: int, dicom_port: int, postgres: str, postgres_port: int,
-          balancer_port: int, samples: bool) -> int:
-    """The foreground command behind ``previewer serve --nodes N --postgres ...``."""
-    from .cli import SAMPLES_MARKER, import_samples, sample_files
+          balancer_port: int, samples: bool, stop_timeout: float = 30) -> int:
+    """The foreground command behind ``previewer serve --nodes N --postgres ...``; a supervise.EXIT_* status.
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
-    cluster = Cluster(storage.resolve(), nodes, http_port, dicom_port, postgres, postgres_port, balancer_port)
+    The caller has installed supervise.install_stop_handlers (SIGINT,
+    SIGTERM and SIGHUP raise StopRequested); supervise.InUse propagates.
+    """
+    cluster = Cluster(storage.resolve(), nodes, http_port, dicom_port, postgres, postgres_port, balancer_port,
+                      stop_timeout=stop_timeout)
     try:
         try:
             cluster.start()
-        except ClusterError as error:
-            print(f"previewer: {error}", file=sys.stderr)
-            return 1
+        except supervise.InUse:
+            raise
+        except supervise.ServeError as error:
+            supervise.say(str(error))
+            return supervise.EXIT_FAILED
         marker = cluster.storage / SAMPLES_MARKER
         if samples and not marker.exists():
             import_samples(cluster.nodes[0].url, sample_files())
@@ -477,14 +507,15 @@ def serve(storage: Path, nodes: int, http_port: int, dicom_port: int, postgres: 
         while True:
             failed = cluster.failed_node()
             if failed is not None:
-                print(f"previewer: node {failed.index + 1} exited with {failed.process.returncode if failed.process else '?'}"
-                      f"; stopping the cluster (log: {failed.log_path})", file=sys.stderr, flush=True)
+                supervise.say(f"node {failed.index + 1} exited with "
+                              f"{failed.process.returncode if failed.process else '?'}; stopping the cluster "
+                              f"(log: {failed.log_path})")
                 cluster.stop()
-                return 1
+                return supervise.EXIT_FAILED
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)   # a second Ctrl-C must not abort the shutdown
-        print("Stopping the cluster...", file=sys.stderr, flush=True)
-        return cluster.stop()
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    except supervise.StopRequested as stop:
+        supervise.say(f"{stop} received; stopping the cluster")
+        code = cluster.stop()
+        if cluster.forced:
+            return supervise.EXIT_FORCED
+        return supervise.EXIT_FAILED if code else supervise.EXIT_STOPPED
