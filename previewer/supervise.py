@@ -333,15 +333,27 @@ def port_holder(port: int) -> tuple[int, str] | None:
     if not wanted:
         return None
     for entry in sorted(Path("/proc").iterdir(), key=lambda p: p.name):
-        if not entry.name.isdigit():
-            continue
-        try:
-            links = {os.readlink(fd) for fd in (entry / "fd").iterdir()}
-            if links & wanted:
+        if entry.name.isdigit() and _fd_links(entry) & wanted:
+            try:
                 return int(entry.name), (entry / "comm").read_text().strip()
+            except OSError:
+                continue
+    return None
+
+
+def _fd_links(process: Path) -> set[str]:
+    """The targets of /proc/PID/fd/* that can be read (fds come and go while we look)."""
+    links: set[str] = set()
+    try:
+        fds = list((process / "fd").iterdir())
+    except OSError:
+        return links
+    for fd in fds:
+        try:
+            links.add(os.readlink(fd))
         except OSError:
             continue
-    return None
+    return links
 
 
 def check_ports(ports: Mapping[int, str]) -> None:
