@@ -1,7 +1,8 @@
-"""The `previewer` command: serve, plugin-path and config."""
+"""The `previewer` command: serve (and how it stops: issue 15), plugin-path and config."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -83,3 +84,158 @@ class TestServe:
             output = process.communicate(timeout=60)[0].decode(errors="replace")
         assert process.returncode == 0, output
         assert not (tmp_path / cli.SAMPLES_MARKER).exists()
+
+
+# --------------------------------------------------------------------------- stopping serve (issue 15)
+# Helpers shared with tests/test_cluster.py (names without test_ so pytest does not collect them twice).
+
+
+def start_serve(folder: Path, http_port: int, dicom_port: int, *extra: str, log: str = "serve.log"
+                ) -> subprocess.Popen[bytes]:
+    """`previewer serve` in a session of its own, its output (and Orthanc's) in ``folder/../log``."""
+    with open(folder.parent / f"{folder.name}-{log}", "ab") as out:
+        return subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port", str(dicom_port),
+                                             "--storage", str(folder), "--no-samples", *extra],
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def serve_log(folder: Path, log: str = "serve.log") -> str:
+    return (folder.parent / f"{folder.name}-{log}").read_text(errors="replace")
+
+
+def wait_answering(process: subprocess.Popen[bytes], urls: list[str], timeout: float = 90) -> None:
+    """Until every URL answers /system, failing if serve exits first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        assert process.poll() is None, f"serve exited with {process.returncode}"
+        try:
+            if all(requests.get(u + "/system", timeout=2).status_code == 200 for u in urls):
+                return
+        except requests.ConnectionError:
+            pass
+        assert time.monotonic() < deadline, f"serve did not answer within {timeout} s"
+        time.sleep(0.1)
+
+
+def descendants(pid: int) -> set[int]:
+    """Every living descendant of ``pid``, from the parent PIDs in /proc/*/stat."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z":
+            parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def wait_gone(pids: set[int], timeout: float) -> set[int]:
+    """The PIDs of ``pids`` still running (not zombies) after at most ``timeout`` s."""
+    from previewer.supervise import start_time
+
+    deadline = time.monotonic() + timeout
+    alive = {p for p in pids if start_time(p) is not None}
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.1)
+        alive = {p for p in alive if start_time(p) is not None}
+    return alive
+
+
+def kill_all(process: subprocess.Popen[bytes], pids: set[int]) -> None:
+    """Whatever a failed test left running: serve's session and the PIDs it had started."""
+    for pid in {process.pid, *pids}:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    process.wait()
+
+
+def upload(url: str, path: Path) -> str:
+    answer = requests.post(url + "/instances", data=path.read_bytes(), timeout=60)
+    answer.raise_for_status()
+    return str(answer.json()["ID"])
+
+
+#: Bound within which every process serve started is gone after the signal.
+STOP_BOUND = 30
+
+
+class TestStopSignals:
+    @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGKILL],
+                             ids=lambda s: signal.Signals(s).name)
+    def test_signal_stops_orthanc_and_a_restart_finds_the_data(self, signum: int, tmp_path: Path,
+                                                                plugin_path: Path) -> None:
+        """A signal to serve alone (CT_small.dcm uploaded before) leaves no process, frees the ports,
+        and serve on the same folder then starts and serves the instance."""
+        from previewer.supervise import port_is_free
+
+        folder = tmp_path / "data"
+        http_port, dicom_port = free_port(), free_port()
+        url = f"http://127.0.0.1:{http_port}"
+        serve = start_serve(folder, http_port, dicom_port)
+        started: set[int] = set()
+        try:
+            wait_answering(serve, [url])
+            instance = upload(url, CT_SMALL)
+            started = descendants(serve.pid)
+            assert len(started) == 1        # Orthanc
+            os.kill(serve.pid, signum)
+            code = serve.wait(STOP_BOUND)
+            assert wait_gone(started, STOP_BOUND) == set()
+        finally:
+            kill_all(serve, started)
+        log = serve_log(folder)
+        if signum == signal.SIGKILL:
+            assert code == -signal.SIGKILL
+        else:
+            assert code == 0, log
+            assert f"previewer: {signal.Signals(signum).name} received; stopping Orthanc" in log
+            assert "Orthanc has stopped" in log and "SIGKILL" not in log
+        assert port_is_free(http_port) and port_is_free(dicom_port)
+        again = start_serve(folder, http_port, dicom_port, log="again.log")
+        try:
+            wait_answering(again, [url])
+            assert requests.get(f"{url}/instances/{instance}", timeout=10).status_code == 200
+            assert requests.get(f"{url}/previewer/instances/{instance}/png", timeout=30).status_code == 200
+            os.kill(again.pid, signal.SIGTERM)
+            assert again.wait(STOP_BOUND) == 0
+        finally:
+            kill_all(again, set())
+        assert "database is locked" not in serve_log(folder, "again.log")
+
+
+class TestInUse:
+    def test_second_serve_names_the_folder_or_port_and_the_holder(self, tmp_path: Path, plugin_path: Path) -> None:
+        """A second serve on the same folder, or on another folder but the same port, says so in one line."""
+        folder, other = tmp_path / "data", tmp_path / "other"
+        http_port, dicom_port = free_port(), free_port()
+        serve = start_serve(folder, http_port, dicom_port)
+        started: set[int] = set()
+        try:
+            wait_answering(serve, [f"http://127.0.0.1:{http_port}"])
+            started = descendants(serve.pid)
+            orthanc = next(iter(started))
+            same_folder = subprocess.run(PREVIEWER + ["serve", "--http-port", str(free_port()), "--dicom-port",
+                                                      str(free_port()), "--storage", str(folder), "--no-samples"],
+                                         capture_output=True, text=True, timeout=30)
+            assert same_folder.returncode == 3
+            assert same_folder.stdout == ""
+            assert same_folder.stderr == f"previewer: the storage folder {folder} is in use by previewer serve " \
+                                         f"(PID {serve.pid})\n"
+            same_port = subprocess.run(PREVIEWER + ["serve", "--http-port", str(free_port()), "--dicom-port",
+                                                    str(dicom_port), "--storage", str(other), "--no-samples"],
+                                       capture_output=True, text=True, timeout=30)
+            assert same_port.returncode == 3
+            assert same_port.stderr == f"previewer: port {dicom_port} (DICOM) is in use by PID {orthanc} (Orthanc)\n"
+            assert not (other / "orthanc.json").exists()
+            os.kill(serve.pid, signal.SIGTERM)
+            assert serve.wait(STOP_BOUND) == 0
+        finally:
+            kill_all(serve, started)
