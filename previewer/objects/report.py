@@ -211,7 +211,7 @@ def _walk(ds: Any, max_depth: int, max_items: int) -> Iterator[_Step]:
     count = 0
     while stack:
         step = stack.pop()
-        if step.kind == "close":
+        if step.kind != "open":
             yield step
             continue
         count += 1
