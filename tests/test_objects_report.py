@@ -8,6 +8,7 @@ see tests/objects_report.py.
 from __future__ import annotations
 
 import io
+import time
 from html.parser import HTMLParser
 from typing import Any
 
@@ -289,6 +290,15 @@ class TestReportThumbnail:
     def test_tiny_and_deep(self) -> None:
         """A tiny box and a hostile deep tree still give a page."""
         assert report.report_thumbnail(_deep_report(1000), 8, 8).shape == (8, 6, 3)
+
+    def test_long_text_fast(self) -> None:
+        """A 2 MB TEXT value (one word) is drawn from its start only, quickly."""
+        ds = pydicom.dcmread(files.BASIC_TEXT_SR)
+        ds.ContentSequence[2].TextValue = "x" * 2_000_000  # the TEXT item 1.3
+        start = time.perf_counter()
+        image = report.report_thumbnail(ds, None, None)
+        assert time.perf_counter() - start < 2.0
+        assert (image.min(axis=2) < 128).sum() > 100
 
     def test_bad_sizes(self, measurement: Dataset) -> None:
         """Zero is a BadParameter, a huge side is TooLarge."""

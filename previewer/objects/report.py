@@ -39,6 +39,8 @@ DEFAULT_THUMBNAIL_HEIGHT = 512
 _PAGE_ASPECT = 210 / 297
 #: Lines of text the thumbnail takes from the report at most.
 _THUMBNAIL_LINES = 200
+#: Characters the thumbnail takes from one item at most (a page shows far fewer).
+_THUMBNAIL_LINE_CHARS = 2000
 
 _REFERENCE_TYPES = frozenset({"IMAGE", "COMPOSITE", "WAVEFORM"})
 
@@ -392,7 +394,7 @@ def _text_lines(ds: Any, limit: int) -> list[tuple[int, str]]:
         except Exception:  # malformed item: the thumbnail shows what the page shows
             name, value = "", "unreadable item"
         line = f"{name}: {value}" if name and value else name or value
-        lines.append((step.depth - 1, " ".join(line.split())))
+        lines.append((step.depth - 1, " ".join(line[:_THUMBNAIL_LINE_CHARS].split())))
     return lines
 
 
