@@ -4,7 +4,9 @@ Runs only with ``PREVIEWER_CLUSTER_TESTS=1`` (``make test-cluster`` sets it and
 installs postgresql, orthanc-postgresql and nginx): it starts a PostgreSQL
 cluster, two Orthanc nodes and nginx through the real command,
 ``previewer serve --nodes 2 --postgres auto``, and stops them with SIGINT
-(Ctrl-C) at the end.  About 20-30 s on the 2-core reference machine.
+(Ctrl-C) at the end.  About 20-30 s on the 2-core reference machine, plus
+about 15 s for each signal of the issue-15 stop test (SIGTERM, SIGHUP and
+SIGKILL, each on a cluster of its own, started twice).
 """
 from __future__ import annotations
 
@@ -254,3 +256,67 @@ def test_ctrl_c_stops_every_process(cluster: Cluster) -> None:
     for url in (cluster.a, cluster.b, cluster.balancer):
         with pytest.raises(requests.ConnectionError):
             requests.get(url + "/system", timeout=2)
+
+
+# --------------------------------------------------------------------------- stopping serve (issue 15)
+
+
+def _postmaster(folder: Path) -> int | None:
+    try:
+        return int((folder / "postgres" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP, signal.SIGKILL], ids=lambda s: signal.Signals(s).name)
+def test_signal_stops_every_process_and_a_restart_finds_the_data(signum: int, plugin_path: Path) -> None:
+    """A signal to `serve --nodes 2` alone (CT_small.dcm uploaded before) stops both nodes, nginx, the
+    watchdog and PostgreSQL within a bound, frees every port, and a restart on the folder finds the instance."""
+    from previewer.cluster import consecutive_free_ports, free_port, port_is_free
+    from test_cli import STOP_BOUND, descendants, kill_all, serve_log, start_serve, upload, wait_answering, wait_gone
+
+    top = Path(tempfile.mkdtemp(prefix="previewer-cluster-signal-"))   # o+x: PostgreSQL runs as postgres
+    top.chmod(0o755)
+    folder = top / "data"
+    http_port = consecutive_free_ports(2)
+    dicom_port = consecutive_free_ports(2, avoid=(http_port, http_port + 1))
+    balancer_port = free_port()
+    ports = [http_port, http_port + 1, dicom_port, dicom_port + 1, balancer_port]
+    urls = [f"http://127.0.0.1:{p}" for p in (http_port, http_port + 1, balancer_port)]
+    options = ("--nodes", "2", "--postgres", "auto", "--balancer-port", str(balancer_port))
+    serve = start_serve(folder, http_port, dicom_port, *options)
+    started: set[int] = set()
+    try:
+        try:
+            wait_answering(serve, urls)
+            instance = upload(urls[1], CT_SMALL)
+            postmaster = _postmaster(folder)
+            assert postmaster is not None
+            # Nodes, nginx (and its workers), the watchdog; PostgreSQL is pg_ctl's daemon.
+            started = descendants(serve.pid) | {postmaster} | descendants(postmaster)
+            assert len(descendants(serve.pid)) >= 4
+            os.kill(serve.pid, signum)
+            code = serve.wait(STOP_BOUND)
+            assert wait_gone(started, STOP_BOUND) == set(), serve_log(folder)
+        finally:
+            kill_all(serve, started)
+        log = serve_log(folder)
+        assert code == (-signal.SIGKILL if signum == signal.SIGKILL else 0), log
+        if signum != signal.SIGKILL:
+            assert f"previewer: {signal.Signals(signum).name} received; stopping the cluster" in log
+            assert "SIGKILL" not in log
+        else:
+            assert "previewer serve is gone" in (folder / "watchdog.log").read_text()
+        assert _postmaster(folder) is None
+        assert all(port_is_free(p) for p in ports)
+        again = start_serve(folder, http_port, dicom_port, *options, log="again.log")
+        try:
+            wait_answering(again, urls)
+            for url in urls:
+                assert requests.get(f"{url}/instances/{instance}", timeout=10).status_code == 200
+            os.kill(again.pid, signal.SIGTERM)
+            assert again.wait(STOP_BOUND) == 0, serve_log(folder, "again.log")
+        finally:
+            kill_all(again, set())
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
