@@ -16,14 +16,16 @@ never meets a PDF never loads pdfium.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .objects import kind_of
+from .pixels import reader
 from .pixels.errors import BadParameter, FrameNotFound, PixelError, Unsupported
 from .pixels.params import RenderParams
 from .pixels.render import Rendered
@@ -32,6 +34,7 @@ from .views import (
     SMALL_RENDER_BYTES,
     NotImage,
     Store,
+    UnknownInstance,
     instance_info as _instance_info,
     instance_version,
     modality_frame,
@@ -55,6 +58,18 @@ class Extras:
     opacity: float = 0.5
     segments: frozenset[int] | None = None
     query: Mapping[str, str] = dataclasses.field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def full_dataset(store: Store, instance_id: str) -> Iterator[Any]:
+    """Every element of the instance (the pixel pipeline's reader keeps only what it renders)."""
+    with contextlib.ExitStack() as stack:
+        try:
+            data = (stack.enter_context(store.borrow(instance_id)) if store.borrow is not None
+                    else store.dicom(instance_id))
+        except UnknownInstance:
+            raise HttpError(404, f"unknown instance '{instance_id}'", instance=instance_id) from None
+        yield reader.read_full(data)
 
 
 def _object_id(query: Mapping[str, str], name: str) -> str | None:
@@ -151,7 +166,7 @@ def _document(store: Store, instance_id: str, version: str, kind: str, frame: in
 
         def page_image() -> Rendered:
             from .objects import pdf
-            with opened(store, instance_id) as ds:
+            with full_dataset(store, instance_id) as ds:
                 rgb = pdf.render_page(ds, page, params.max_width, params.max_height, store.max_megapixels)
             return _as_format(rgb, params)
         return _cached_render(store, (instance_id, version, "page", page, params.cache_key()), page_image)
@@ -163,7 +178,7 @@ def _document(store: Store, instance_id: str, version: str, kind: str, frame: in
 
         def thumbnail() -> Rendered:
             from .objects import report
-            with opened(store, instance_id) as ds:
+            with full_dataset(store, instance_id) as ds:
                 rgb = report.report_thumbnail(ds, params.max_width, params.max_height)
             return _as_format(rgb, params)
         return _cached_render(store, (instance_id, version, "report", params.cache_key()), thumbnail)
@@ -173,8 +188,12 @@ def _document(store: Store, instance_id: str, version: str, kind: str, frame: in
 
 def _sop_instance_uid(store: Store, instance_id: str, version: str) -> str:
     def read() -> str:
-        with opened(store, instance_id) as ds:
-            return str(ds.get("SOPInstanceUID", ""))
+        with opened(store, instance_id) as ds:   # Orthanc's files always carry the File Meta Information
+            uid = ds.file_meta.get("MediaStorageSOPInstanceUID")
+        if not isinstance(uid, str) or not uid:
+            with full_dataset(store, instance_id) as ds:
+                uid = ds.get("SOPInstanceUID", "")
+        return str(uid)
     uid: str = store.cache.get_or_compute((instance_id, version, "sop"), read, lambda _: 256)
     return uid
 
@@ -199,7 +218,7 @@ def parsed_object(store: Store, name: str, object_id: str) -> Any:
     version = _object_version(store, name, object_id)
 
     def parse() -> Any:
-        with opened(store, object_id) as ds:
+        with full_dataset(store, object_id) as ds:
             if kind_of(ds) != name:
                 what = "Grayscale Softcopy Presentation State" if name == "presentation" else "Segmentation"
                 raise BadParameter(f"instance {object_id} given as '{name}' is not a {what}")
@@ -248,7 +267,7 @@ def frame_png(store: Store, request: Request) -> Response:
         raise HttpError(error.status, error.message, instance=request.params["id"]) from None
 
 
-def _describe(instance_id: str) -> Callable[[Any, dict[str, Any]], None]:
+def _describe(store: Store, instance_id: str) -> Callable[[Any, dict[str, Any]], None]:
     base = f"{PREFIX}/instances/{instance_id}"
 
     def describe(ds: Any, info: dict[str, Any]) -> None:
@@ -259,7 +278,8 @@ def _describe(instance_id: str) -> Callable[[Any, dict[str, Any]], None]:
             from .objects import pdf
             info["document"] = base + "/document"
             try:
-                info["frames"] = pdf.page_count(ds)
+                with full_dataset(store, instance_id) as full:
+                    info["frames"] = pdf.page_count(full)
             except PixelError as error:
                 info.update(decodable=False, reason=error.message)
         elif kind == "report":
@@ -271,7 +291,7 @@ def _describe(instance_id: str) -> Callable[[Any, dict[str, Any]], None]:
 
 def instance_info(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/info, with ``kind`` and what each kind needs."""
-    return _instance_info(store, request, _describe(request.params["id"]))
+    return _instance_info(store, request, _describe(store, request.params["id"]))
 
 
 def _only_kind(store: Store, instance_id: str, kind: str) -> None:
@@ -292,7 +312,7 @@ def document_response(store: Store, instance_id: str) -> Response:
     _only_kind(store, instance_id, "pdf")
     from .objects import pdf
     try:
-        with opened(store, instance_id) as ds:
+        with full_dataset(store, instance_id) as ds:
             body = pdf.document_bytes(ds)
     except PixelError as error:
         raise HttpError(error.status, error.message, instance=instance_id) from None
@@ -317,7 +337,7 @@ def report_response(store: Store, instance_id: str) -> Response:
     _only_kind(store, instance_id, "report")
     from .objects import report as sr
     try:
-        with opened(store, instance_id) as ds:
+        with full_dataset(store, instance_id) as ds:
             text = sr.report_html(ds, _image_link)
     except PixelError as error:
         raise HttpError(error.status, error.message, instance=instance_id) from None

@@ -62,6 +62,11 @@ NEEDED_KEYWORDS: tuple[str, ...] = (
     "FloatPixelData", "DoubleFloatPixelData", "PixelData",
 )
 NEEDED: frozenset[int] = frozenset(int(Tag(keyword)) for keyword in NEEDED_KEYWORDS)
+#: Overlay Plane attributes (PS3.3 C.9.2), in each of the repeating groups 6000-601E.
+_OVERLAY_ELEMENTS = (0x0010, 0x0011, 0x0015, 0x0022, 0x0040, 0x0045, 0x0050, 0x0051, 0x0100, 0x0102,
+                     0x1500, 0x3000)
+NEEDED = NEEDED | frozenset((group << 16) | element for group in range(0x6000, 0x6020, 2)
+                            for element in _OVERLAY_ELEMENTS)
 
 #: PS3.10 A.4 Deflated Image Frame Compression: explicit VR little endian, not in pydicom 3.0.
 _DEFLATED_IMAGE_FRAME = "1.2.840.10008.1.2.8.1"
@@ -256,6 +261,16 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
         reason = truncated[0] if truncated else "no data element could be parsed"
         raise Unsupported(f"Unreadable or truncated DICOM file: {reason}")
     return ds
+
+
+def read_full(data: bytes | memoryview) -> Dataset:
+    """Every element of a DICOM file, through pydicom's reader: for reports, documents and
+    presentation states, whose content the pixel pipeline never reads.  Unreadable: :class:`Unsupported`."""
+    try:
+        with warn.recorded():
+            return _with_pydicom(data)
+    except Exception as exc:  # pydicom raises many exception types
+        raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
 
 
 def release(ds: Dataset) -> None:

@@ -1,0 +1,105 @@
+"""Issue 14 through a real Orthanc: reports, PDFs, presentation states and segmentations on the PNG routes.
+
+Each file is made by a real tool (see the makers in tests/objects_*.py, whose
+docstrings say how): pydicom-data's and highdicom's reports here.
+"""
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import pydicom
+import pytest
+from PIL import Image
+
+import objects_report
+from conftest import CT_SMALL
+from orthanc_process import OrthancProcess
+
+
+def _store(orthanc: OrthancProcess, data: bytes) -> str:
+    answer = orthanc.http.post(orthanc.url + "/instances", data=data, timeout=30)
+    assert answer.status_code == 200, answer.text
+    return str(answer.json()["ID"])
+
+
+def _png(answer: Any) -> np.ndarray:
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "image/png"
+    return np.asarray(Image.open(io.BytesIO(answer.content)))
+
+
+def _dicomweb(data: bytes) -> str:
+    ds = pydicom.dcmread(io.BytesIO(data))
+    return (f"/previewer/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+            f"/instances/{ds.SOPInstanceUID}")
+
+
+@pytest.fixture(scope="module")
+def measurement_report(orthanc: OrthancProcess) -> tuple[str, bytes]:
+    """highdicom's TID 1500 report on CT_small.dcm, stored with the CT it references."""
+    orthanc.upload(CT_SMALL)
+    data = objects_report.measurement_report_bytes()
+    return _store(orthanc, data), data
+
+
+class TestReport:
+    def test_report_route_is_escaped_html_with_units_and_links(self, orthanc: OrthancProcess,
+                                                               measurement_report: tuple[str, bytes]) -> None:
+        """/report answers the content tree as HTML: the measurement with its unit, the image linked to the viewer."""
+        answer = orthanc.get(f"/previewer/instances/{measurement_report[0]}/report")
+        assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/html")
+        assert "default-src 'none'" in answer.headers["content-security-policy"]
+        text = answer.text
+        assert f"{objects_report.DIAMETER_MM} mm" in text
+        ct_uid = pydicom.dcmread(CT_SMALL, stop_before_pixels=True).SOPInstanceUID
+        assert f'href="/previewer/open?SOPInstanceUID={ct_uid}"' in text
+        opened = orthanc.get(f"/previewer/open?SOPInstanceUID={ct_uid}", allow_redirects=False)
+        assert opened.status_code in (301, 302, 303, 307)
+
+    def test_hostile_text_is_escaped(self, orthanc: OrthancProcess) -> None:
+        """A report whose text holds a script tag answers it escaped, never as markup."""
+        report_id = _store(orthanc, objects_report.hostile_sr_bytes())
+        text = orthanc.get(f"/previewer/instances/{report_id}/report").text
+        assert "<script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+
+    def test_png_route_is_a_thumbnail_of_the_report(self, orthanc: OrthancProcess,
+                                                    measurement_report: tuple[str, bytes]) -> None:
+        """The PNG route of a report answers a picture of its text, fitted to size=."""
+        base = f"/previewer/instances/{measurement_report[0]}"
+        page = _png(orthanc.get(base + "/png?size=128"))
+        assert page.ndim == 3 and max(page.shape[:2]) == 128 and page.shape[0] > page.shape[1]
+        assert (page < 128).any() and (page > 250).mean() > 0.5, "dark text on a white page"
+        assert _png(orthanc.get(base + "/png?format=gray8&size=64")).ndim == 2
+
+    def test_info_names_the_kind_and_the_report(self, orthanc: OrthancProcess,
+                                                measurement_report: tuple[str, bytes]) -> None:
+        """/info of a report says kind report, one frame, and where its HTML is."""
+        info = orthanc.get(f"/previewer/instances/{measurement_report[0]}/info").json()
+        assert (info["kind"], info["frames"], info["decodable"]) == ("report", 1, True)
+        assert info["report"] == f"/previewer/instances/{measurement_report[0]}/report"
+
+    def test_image_parameters_and_other_frames_are_4xx(self, orthanc: OrthancProcess,
+                                                       measurement_report: tuple[str, bytes]) -> None:
+        """A window, a page or frame 1 on a report are JSON 4xx errors that name the problem."""
+        base = f"/previewer/instances/{measurement_report[0]}"
+        for path, status, word in [("/png?window=40,400", 400, "window"), ("/png?page=2", 400, "page"),
+                                   ("/frames/1/png", 404, "frame")]:
+            answer = orthanc.get(base + path)
+            assert answer.status_code == status and word in answer.json()["error"], (path, answer.text)
+
+    def test_dicomweb_rendered_as_html_or_png(self, orthanc: OrthancProcess,
+                                              measurement_report: tuple[str, bytes]) -> None:
+        """DICOMweb rendered answers text/html when asked (PS3.18 §8.7.4), a PNG thumbnail otherwise."""
+        url = _dicomweb(measurement_report[1]) + "/rendered"
+        html = orthanc.get(url, headers={"Accept": "text/html"})
+        assert html.status_code == 200 and f"{objects_report.DIAMETER_MM} mm" in html.text
+        assert _png(orthanc.get(url, headers={"Accept": "image/png"})).ndim == 3
+        assert orthanc.get(url, headers={"Accept": "application/pdf"}).status_code == 406
+
+    def test_report_of_an_image_is_415(self, orthanc: OrthancProcess, ct_id: str) -> None:
+        """/report and /document of an image are 415 naming what the instance is."""
+        for route in ("report", "document"):
+            answer = orthanc.get(f"/previewer/instances/{ct_id}/{route}")
+            assert answer.status_code == 415 and "image" in answer.json()["error"]
