@@ -1,0 +1,122 @@
+"""Issue 14: hostile PDFs, videos, reports, presentation states, segmentations and overlays give no 5xx.
+
+The mutants of tests/hostile_objects.py go through a real Orthanc; every route
+that can meet them (PNG with each object parameter, /info, /report,
+/document, DICOMweb rendered) must answer a PNG, the document, or a JSON 4xx
+that names the problem, within a time bound, and Orthanc must stay up.
+"""
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+import requests
+from PIL import Image
+
+import hostile_objects
+import objects_sources
+from orthanc_process import OrthancProcess
+
+TIMEOUT = 30
+#: No answer may take longer than this (seconds): the time bound on a PDF, a video or a drawing.
+SLOWEST = 20.0
+
+
+@pytest.fixture(scope="module")
+def objects_orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
+    process = OrthancProcess(tmp_path_factory.mktemp("hostile-objects"))
+    process.start()
+    yield process
+    process.stop()
+
+
+def _upload(process: OrthancProcess, data: bytes) -> str | None:
+    answer = process.http.post(process.url + "/instances", data=data, timeout=TIMEOUT)
+    if answer.status_code != 200:
+        assert answer.status_code < 500 or "DICOM" in answer.text, answer.text
+        return None
+    return str(answer.json()["ID"])
+
+
+def _queries(kind: str, instance: str, image: str) -> list[str]:
+    """Paths (with query) that a mutant of ``kind`` stored as ``instance`` meets; ``image`` is the referenced image."""
+    own = f"/previewer/instances/{instance}"
+    common = [own + "/png", own + "/info", own + "/png?size=32", own + "/frames/1/png"]
+    if kind == "pdf":
+        return common + [own + "/png?page=2", own + "/png?page=999999", own + "/document",
+                         own + "/png?page=1&size=64&format=gray8"]
+    if kind == "video":
+        return common + [own + "/frames/15/png", own + "/frames/99999/png", own + "/png?size=16"]
+    if kind == "report":
+        return common + [own + "/report"]
+    if kind == "overlay":
+        return common + [own + "/png?overlays=0", own + "/png?overlay=ff0000&size=48", own + "/png?format=gray16"]
+    other = f"/previewer/instances/{image}/png?{kind}={instance}"
+    return [own + "/info", own + "/png", other, other + "&size=40", other.replace("/png?", "/frames/1/png?"),
+            f"/previewer/api/series/{{series}}/objects"]
+
+
+def check(answer: requests.Response) -> str:
+    """'' when the answer is acceptable: a PNG, HTML, PDF or JSON 200, or a JSON 4xx naming the problem."""
+    kind = answer.headers.get("content-type", "")
+    if answer.status_code >= 500:
+        return f"{answer.status_code}: {answer.text[:200]}"
+    if answer.status_code >= 400:
+        if not kind.startswith("application/json"):
+            return f"{answer.status_code} is not JSON: {kind}"
+        body = json.loads(answer.content)
+        return "" if body.get("error") else f"{answer.status_code} without an error message"
+    if kind.startswith("image/png"):
+        try:
+            Image.open(io.BytesIO(answer.content)).load()
+        except Exception as error:  # noqa: BLE001
+            return f"200 but not a PNG: {error}"
+        return ""
+    if kind.startswith("application/pdf"):
+        return "" if answer.content.startswith(b"%PDF") or answer.content == b"" else "200 but not a PDF"
+    if kind.startswith("text/html"):
+        return "" if "<script>alert" not in answer.text else "unescaped script in the report"
+    if kind.startswith("application/json"):
+        json.loads(answer.content)
+        return ""
+    return f"unexpected content type {kind}"
+
+
+def test_hostile_objects_answer_cleanly(objects_orthanc: OrthancProcess, tmp_path: Path) -> None:
+    """Every accepted mutant, on every route it meets: a PNG/document/report or a JSON 4xx, in bounded time."""
+    sources = objects_sources.sources(tmp_path)
+    image = _upload(objects_orthanc, sources.pop("image"))
+    assert image is not None
+    mutants = list(hostile_objects.mutants(sources))
+    accepted = [(m, i) for m in mutants if (i := _upload(objects_orthanc, m.data)) is not None]
+    assert len(accepted) >= len(mutants) * 0.6, "Orthanc refused most mutants: the generator is broken"
+
+    def run(item: tuple[hostile_objects.Mutant, str]) -> list[str]:
+        mutant, instance = item
+        problems = []
+        series = objects_orthanc.get(f"/instances/{image}").json()["ParentSeries"]
+        with requests.Session() as http:
+            for path in _queries(mutant.kind, instance, image):
+                path = path.replace("{series}", series)
+                start = time.monotonic()
+                try:
+                    answer = http.get(objects_orthanc.url + path, timeout=TIMEOUT)
+                except requests.RequestException as error:
+                    problems.append(f"{mutant.name} {path}: {type(error).__name__}")
+                    continue
+                took = time.monotonic() - start
+                why = check(answer) or (f"took {took:.1f} s" if took > SLOWEST else "")
+                if why:
+                    problems.append(f"{mutant.name} {path}: {why}")
+        return problems
+
+    with ThreadPoolExecutor(4) as pool:
+        problems = [p for found in pool.map(run, accepted) for p in found]
+    assert not problems, "\n".join(problems[:40])
+    assert objects_orthanc.process is not None and objects_orthanc.process.poll() is None
+    assert objects_orthanc.get("/system").status_code == 200
