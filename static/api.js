@@ -37,11 +37,13 @@ export const api = {
   series: (seriesId) => getJson(`api/series/${id(seriesId)}`),
   tags: (instanceId) => getJson(`api/instances/${id(instanceId)}/tags`),
   info: (instanceId) => getJson(`instances/${id(instanceId)}/info`),
+  objects: (seriesId) => getJson(`api/series/${id(seriesId)}/objects`),
 };
 
 /**
  * The PNG URL of one frame.  params: {window: {center, width} | {voi} | null,
- * invert, size}; the window is omitted for the server's default.
+ * invert, size, overlays (false: not burned in), presentation, segmentation,
+ * opacity, segments}; the window is omitted for the server's default.
  */
 export function pngUrl(instanceId, frame, params = {}) {
   const query = [];
@@ -50,6 +52,13 @@ export function pngUrl(instanceId, frame, params = {}) {
   else if (window) query.push(`window=${round(window.center)},${round(window.width)}`);
   if (invert) query.push('invert=1');
   if (size) query.push(`size=${size}`);
+  if (params.overlays === false) query.push('overlays=0');
+  if (params.presentation) query.push(`presentation=${id(params.presentation)}`);
+  if (params.segmentation) {
+    query.push(`segmentation=${id(params.segmentation)}`);
+    if (params.opacity !== undefined) query.push(`opacity=${params.opacity}`);
+    if (params.segments) query.push(`segments=${params.segments.join(',')}`);
+  }
   return `instances/${id(instanceId)}/frames/${frame}/png${query.length ? '?' + query.join('&') : ''}`;
 }
 

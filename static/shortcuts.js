@@ -18,7 +18,7 @@ export const SHORTCUTS = [
   })),
   { keys: ['i', 'I'], label: 'I', action: 'invert', help: 'Invert' },
   { keys: ['f', 'F'], label: 'F', action: 'fit', help: 'Fit the image to the window (also a double click)' },
-  { keys: ['o', 'O'], label: 'O', action: 'actual', help: 'Original size, 1:1' },
+  { keys: ['o', 'O'], label: 'O', action: 'overlaysOrActual', help: 'Show / hide the overlays of an image that has them; otherwise original size, 1:1' },
   { keys: ['+', '='], label: '+', action: 'zoomIn', help: 'Zoom in (also Ctrl + wheel, or right-drag)' },
   { keys: ['-', '_'], label: '−', action: 'zoomOut', help: 'Zoom out' },
   { keys: ['w', 'W'], label: 'W', action: 'tool:window', help: 'Left-drag sets window/level (↔ width, ↕ center)' },

@@ -62,7 +62,13 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
     el('span', { class: 'series-description', text: series.description || '(no description)' }),
     el('span', { class: 'series-count', text: count }),
     compact ? null : el('span', { class: 'series-date', text: format.date(series.date) }));
-    if (series.thumbnail) {
+    if (series.kind === 'presentation' || series.kind === 'segmentation') {
+      // Applied to the images they reference, from the viewer's lists; not an image to show.
+      box.append(el('span', { class: 'thumb-kind', text: series.kind === 'presentation' ? 'Presentation state' : 'Segmentation' }));
+      card.classList.add('object-series');
+      card.removeAttribute('href');
+      card.title = `${card.title} — apply it from the viewer of the series it references`;
+    } else if (series.thumbnail) {
       load(box, pngUrl(series.thumbnail.instance, series.thumbnail.frame, { size }), label);
     } else {
       box.append(el('span', { class: 'thumb-error', text: 'no images' }));

@@ -23,6 +23,7 @@ import { createRenderer } from './renderer.js';
 import { copyText, downloadPng } from './share.js';
 import { seriesCards } from './thumbnails.js';
 import { MeasureTools } from './tools.js';
+import { ObjectsPanel, objectParams } from './objects.js';
 import { Viewport } from './viewport.js';
 
 const PREFETCH = 3;           // server PNGs fetched ahead while scrolling
@@ -83,6 +84,10 @@ export class SeriesViewer {
     this.urlTimer = 0;
     this.infoTimer = 0;
     this.tools = new MeasureTools(this);   // probe, length, ellipse ROI
+    this.objects = new ObjectsPanel($('#objects-panel', section), () => this.objectsChanged());
+    this.report = $('#report', section);
+    this.documentLink = $('#document-link', section);
+    this.overlaysButton = $('#overlays', section);
     this.bindControls();
     bindPointer(this.canvas, this);
   }
@@ -114,6 +119,8 @@ export class SeriesViewer {
     this.applyParams(params);
     this.fillPresets();
     this.updateOverlay();
+    api.objects(seriesId).then((objects) => { if (this.seriesId === seriesId) this.objects.setObjects(objects); },
+      () => {});   // no list: nothing to apply
     // The series strip (its thumbnails are server renders) waits for the first image.
     this.stripPending = series.study.id;
     this.stripTimer = setTimeout(() => this.loadPendingStrip(), 1000);
@@ -149,6 +156,82 @@ export class SeriesViewer {
     this.viewport.dims = null;
     this.viewport.clear();
     this.message.hidden = true;
+    this.objects.reset();
+    this.showKind(null);
+  }
+
+  // --- objects: overlays, presentation states, segmentations, documents --------------
+
+  /** A presentation state, segmentation or overlay toggle changed: server PNGs with them. */
+  objectsChanged() {
+    this.overlaysButton.setAttribute('aria-pressed', String(this.objects.state.overlays));
+    this.loader.reset();
+    this.render();
+    this.updateOverlay();
+  }
+
+  /** True when the current image has overlays (known from its info). */
+  hasOverlays(image = this.current) {
+    const info = image && this.knownInfo(image.instance);
+    return Boolean(info && info.overlays && info.overlays.length);
+  }
+
+  toggleOverlays() {
+    this.objects.setOverlays(!this.objects.state.overlays);
+  }
+
+  /** Why `image` must be a server PNG for the objects applied, or null. */
+  objectReason(image) {
+    const state = this.objects.state;
+    if (state.presentation) return 'presentation';
+    if (state.segmentation) return 'segmentation';
+    const info = this.knownInfo(image.instance);
+    if (info && info.kind && info.kind !== 'image') return info.kind;
+    if (state.overlays && info && info.overlays && info.overlays.length) return 'overlays';
+    return null;
+  }
+
+  /** The page shows an image, a report's iframe, or a PDF with its download link (kind of the current instance). */
+  showKind(info) {
+    const kind = info ? info.kind : null;
+    const report = kind === 'report' && info.report;
+    if (report) {
+      const src = new URL(report, location.href).href;
+      if (this.report.dataset.src !== src) {
+        this.report.dataset.src = src;
+        this.report.src = src;
+      }
+    } else if (this.report.dataset.src) {
+      this.report.removeAttribute('src');
+      delete this.report.dataset.src;
+    }
+    this.report.hidden = !report;
+    this.canvas.hidden = Boolean(report);
+    this.section.dataset.kind = kind || '';
+    if (kind === 'pdf' && info.document) {
+      this.documentLink.href = new URL(info.document, location.href).href;
+      this.documentLink.hidden = false;
+    } else {
+      this.documentLink.hidden = true;
+      this.documentLink.removeAttribute('href');
+    }
+    this.overlaysButton.hidden = !(info && info.overlays && info.overlays.length);
+  }
+
+  /** A PDF's pages are its frames: the series API counts one, its info the pages. */
+  expandPages(instanceId, pages) {
+    const at = this.images.findIndex((image) => image.instance === instanceId);
+    if (at < 0 || this.images[at].frames >= pages) return;
+    const first = this.images[at];
+    const current = this.current;
+    const pageImages = Array.from({ length: pages }, (_, frame) => ({ ...first, frame, frames: pages }));
+    this.images = [...this.images.slice(0, at), ...pageImages,
+      ...this.images.slice(at).filter((image) => image.instance !== instanceId)];
+    this.index = Math.max(0, this.images.indexOf(current));
+    if (this.index === at && current.instance === instanceId) this.index = at + current.frame;
+    this.slider.max = String(Math.max(1, this.images.length));
+    this.slider.disabled = this.images.length < 2;
+    this.playButton.disabled = this.images.length < 2;
   }
 
   applyParams(params) {
@@ -212,6 +295,12 @@ export class SeriesViewer {
 
   infoArrived(instanceId) {
     const arrived = this.knownInfo(instanceId);
+    if (arrived && arrived.kind === 'pdf' && arrived.frames > 1) this.expandPages(instanceId, arrived.frames);
+    if (arrived && arrived.kind && arrived.kind !== 'image') {
+      // Not an image: the pixels route refused it, the PNG route shows it.
+      for (const key of [...this.frameErrors.keys()]) if (key.startsWith(`${instanceId}/`)) this.frameErrors.delete(key);
+    }
+    const wasClient = this.current && this.current.instance === instanceId && this.clientPath(this.current);
     if (arrived) for (const frame of this.frames.framesOf(instanceId)) frame.pixelSpacing = arrived.pixel_spacing;
     const shown = this.images[this.shownIndex];
     if (shown && shown.instance === instanceId) {
@@ -219,8 +308,11 @@ export class SeriesViewer {
       if (info && info.columns && info.rows) this.viewport.setDims({ cols: info.columns, rows: info.rows });
     }
     if (this.current && this.current.instance === instanceId) {
+      this.showKind(arrived);
       this.fillPresets();
       this.updateOverlay();
+      if (wasClient && !this.clientPath(this.current)) this.render();
+      else if (arrived && arrived.kind && arrived.kind !== 'image' && this.canvas.dataset.state === 'error') this.render();
     }
   }
 
@@ -295,12 +387,12 @@ export class SeriesViewer {
   // --- rendering ---------------------------------------------------------------------
 
   renderParams(size) {
-    return { window: this.window, invert: this.invert, size };
+    return { window: this.window, invert: this.invert, size, ...objectParams(this.objects.state) };
   }
 
   /** True when `image` is drawn from its frame on the client; false for server PNGs. */
   clientPath(image) {
-    return !this.seriesServer && !this.serverPath.has(image.instance);
+    return !this.seriesServer && !this.serverPath.has(image.instance) && !this.objectReason(image);
   }
 
   setBusy(busy) {
@@ -419,6 +511,7 @@ export class SeriesViewer {
   }
 
   frameFailed(key, error) {
+    this.infoFor(key.slice(0, key.lastIndexOf('/')));   // a PDF, report or video: its info says so
     if (error instanceof ServerError && error.status >= 400 && error.status < 500) {
       this.frameErrors.set(key, error);   // the PNG route answers the same error
     } else {
@@ -504,6 +597,7 @@ export class SeriesViewer {
     this.updateOverlay();
     this.saveUrl();
     this.tags.show(this.current.instance);
+    this.showKind(this.knownInfo(this.current.instance));
     clearTimeout(this.infoTimer);
     const instance = this.current.instance;
     this.infoTimer = setTimeout(() => {
@@ -643,7 +737,9 @@ export class SeriesViewer {
     const image = this.current;
     if (image) {
       const parts = [];
-      if (series.instances.length === 1 && image.frames > 1) parts.push(`Frame ${image.frame + 1} / ${image.frames}`);
+      const kind = this.section.dataset.kind;
+      if (kind === 'pdf') parts.push(`Page ${image.frame + 1} / ${image.frames}`);
+      else if (series.instances.length === 1 && image.frames > 1) parts.push(`Frame ${image.frame + 1} / ${image.frames}`);
       else {
         parts.push(`Image ${this.index + 1} / ${this.images.length}`);
         if (image.frames > 1) parts.push(`frame ${image.frame + 1} / ${image.frames}`);
@@ -672,7 +768,8 @@ export class SeriesViewer {
     const path = this.canvas.dataset.path;
     if (!path || this.shownIndex < 0) return '';
     const shown = this.images[this.shownIndex];
-    const reason = path === 'server' && shown && (this.seriesServer || this.serverPath.get(shown.instance));
+    const reason = path === 'server' && shown
+      && (this.seriesServer || this.serverPath.get(shown.instance) || this.objectReason(shown));
     return `${PATH_LABELS[path] || path}${reason ? ` (${SERVER_REASONS[reason] || reason})` : ''}`;
   }
 
@@ -779,6 +876,7 @@ export class SeriesViewer {
       invert: () => this.setInvert(!this.invert),
       fit: () => this.viewport.fit(),
       actual: () => this.viewport.actualSize(),
+      overlaysOrActual: () => (this.hasOverlays() ? this.toggleOverlays() : this.viewport.actualSize()),
       zoomIn: () => this.viewport.zoomBy(zoomStep),
       zoomOut: () => this.viewport.zoomBy(1 / zoomStep),
       reset: () => this.reset(),
@@ -821,6 +919,7 @@ export class SeriesViewer {
     on('#copy-url', 'click', () => this.copyUrl());
     on('#download', 'click', () => this.download());
     on('#tags-button', 'click', () => this.toggleTags());
+    on('#overlays', 'click', () => this.toggleOverlays());
     on('#tags-close', 'click', () => this.toggleTags(false));
     this.preset.addEventListener('change', () => {
       this.choosePreset(this.preset.value);

@@ -1,0 +1,125 @@
+// The objects a series can be shown with (issue 14): its overlays (burned
+// in by the server, shown by default, toggled with O), the study's
+// presentation states and segmentations that reference the series
+// (/api/series/{id}/objects), and, for a report, its HTML in a sandboxed
+// iframe.  The viewer asks for server PNGs whenever one of these is applied
+// (the pixels come burned into the PNG), see SeriesViewer.clientPath.
+import { el } from './dom.js';
+
+export class ObjectsPanel {
+  /** `box` is the panel's element; onChange(state) is called after every change. */
+  constructor(box, onChange) {
+    this.box = box;
+    this.onChange = onChange;
+    this.reset();
+  }
+
+  /** Nothing applied, overlays shown. */
+  reset() {
+    this.state = { overlays: true, presentation: null, segmentation: null, segments: null, opacity: 0.5 };
+    this.objects = { presentations: [], segmentations: [] };
+    this.box.replaceChildren();
+    this.box.hidden = true;
+  }
+
+  /** The answer of /api/series/{id}/objects. */
+  setObjects(objects) {
+    this.objects = { presentations: objects.presentations || [], segmentations: objects.segmentations || [] };
+    this.draw();
+  }
+
+  setOverlays(shown) {
+    this.state = { ...this.state, overlays: shown };
+    this.onChange(this.state);
+  }
+
+  /** Apply presentation state `id` (null: none); a segmentation and a presentation do not combine. */
+  choosePresentation(id) {
+    const presentation = this.state.presentation === id ? null : id;
+    this.state = { ...this.state, presentation, segmentation: presentation ? null : this.state.segmentation };
+    this.draw();
+    this.onChange(this.state);
+  }
+
+  chooseSegmentation(id) {
+    const seg = this.objects.segmentations.find((s) => s.id === id);
+    const segmentation = this.state.segmentation === id || !seg ? null : id;
+    const segments = segmentation ? seg.segments.map((s) => s.number) : null;
+    this.state = { ...this.state, segmentation, segments, presentation: segmentation ? null : this.state.presentation };
+    this.draw();
+    this.onChange(this.state);
+  }
+
+  toggleSegment(number, on) {
+    const segments = (this.state.segments || []).filter((n) => n !== number);
+    if (on) segments.push(number);
+    this.state = { ...this.state, segments: segments.sort((a, b) => a - b) };
+    this.onChange(this.state);
+  }
+
+  setOpacity(opacity) {
+    this.state = { ...this.state, opacity };
+    this.onChange(this.state);
+  }
+
+  draw() {
+    const { presentations, segmentations } = this.objects;
+    const parts = [];
+    if (presentations.length) {
+      const item = (id, text, title) => el('button', {
+        type: 'button', class: 'object-choice', text, title,
+        dataset: { presentation: id || 'none' },
+        'aria-pressed': String(this.state.presentation === id),
+      });
+      const buttons = [item(null, 'None', 'No presentation state'),
+        ...presentations.map((p) => item(p.id, p.label || p.description || 'Presentation state',
+          [p.description, p.creator, p.date].filter(Boolean).join(' · ')))];
+      for (const button of buttons) {
+        const id = button.dataset.presentation === 'none' ? null : button.dataset.presentation;
+        button.addEventListener('click', () => this.choosePresentation(id));
+      }
+      parts.push(el('div', { class: 'object-group', dataset: { group: 'presentations' } },
+        el('span', { class: 'object-title', text: 'Presentation' }), ...buttons));
+    }
+    for (const seg of segmentations) {
+      const applied = this.state.segmentation === seg.id;
+      const button = el('button', {
+        type: 'button', class: 'object-choice', text: seg.label || seg.description || 'Segmentation',
+        dataset: { segmentation: seg.id }, 'aria-pressed': String(applied),
+      });
+      button.addEventListener('click', () => this.chooseSegmentation(seg.id));
+      const children = [el('span', { class: 'object-title', text: 'Segmentation' }), button];
+      if (applied) {
+        for (const segment of seg.segments) {
+          const box = el('input', { type: 'checkbox', dataset: { segment: String(segment.number) } });
+          box.checked = (this.state.segments || []).includes(segment.number);
+          box.addEventListener('change', () => { this.toggleSegment(segment.number, box.checked); box.blur(); });
+          children.push(el('label', { class: 'segment' }, box,
+            el('span', { class: 'swatch', style: `background:${segment.color}` }),
+            el('span', { text: segment.label || `Segment ${segment.number}` })));
+        }
+        const slider = el('input', { type: 'range', min: '0', max: '1', step: '0.05', class: 'opacity', 'aria-label': 'Opacity' });
+        slider.value = String(this.state.opacity);
+        slider.addEventListener('change', () => { this.setOpacity(Number(slider.value)); slider.blur(); });
+        children.push(el('label', { class: 'segment', title: 'Opacity' }, el('span', { text: 'Opacity' }), slider));
+      }
+      parts.push(el('div', { class: 'object-group', dataset: { group: 'segmentation' } }, ...children));
+    }
+    this.box.replaceChildren(...parts);
+    this.box.hidden = !parts.length;
+  }
+}
+
+/** The PNG parameters of `state` (see api.pngUrl). */
+export function objectParams(state) {
+  if (!state) return {};
+  const params = {};
+  if (!state.overlays) params.overlays = false;
+  if (state.presentation) params.presentation = state.presentation;
+  if (state.segmentation && state.segments && state.segments.length) {   // no segment ticked: the plain image
+    params.segmentation = state.segmentation;
+    params.opacity = state.opacity;
+    params.segments = state.segments;
+  }
+  return params;
+}
