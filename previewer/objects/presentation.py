@@ -1,0 +1,416 @@
+"""Grayscale Softcopy Presentation State applied to an image, PS3.3 A.33.1.
+
+The pipeline of PS3.4 N.2: the presentation state's Modality LUT
+(C.11.1) replaces the image's, then its Softcopy VOI LUT (C.11.8), its
+Presentation LUT (C.11.6) to 8-bit grey; PIXEL-unit Graphic Annotations
+(C.10.5) in the Graphic Layer colours (C.10.7), the Spatial
+Transformation (C.10.6), the Displayed Area (C.10.4), DISPLAY-unit
+annotations, then the fit to the requested box.
+
+An explicit ``window`` or ``voi`` in the RenderParams overrides the
+presentation state's VOI (the rest of the presentation still applies).
+Display Shutters (C.7.6.11) are not applied.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image, ImageDraw
+
+from ..pixels.errors import PixelError, Unsupported
+from ..pixels.meta import Lut, Rescale, StoredWindow, modality_lut, rescale_for_frame, voi_for_frame
+from ..pixels.modality import apply_lut
+from ..pixels.params import RenderParams, Window
+from ..pixels.render import ModalityFrame, Rendered, display
+from ..pixels.resize import resize_to_box
+from ..pixels.voi import apply_voi_lut, apply_window
+from . import GRAYSCALE_PRESENTATION
+
+RGB = tuple[int, int, int]
+#: An image reference: (SOP Instance UID, frame numbers (1-based); empty = all frames).
+Ref = tuple[str, tuple[int, ...]]
+
+
+class NotReferenced(PixelError):
+    """The presentation state does not apply to the requested image or frame."""
+
+    status = 422
+
+
+@dataclass(frozen=True)
+class Graphic:
+    """One Graphic Object (C.10.5.1.2) or Text Object (C.10.5.1.1)."""
+
+    kind: str  # POINT, POLYLINE, INTERPOLATED, CIRCLE, ELLIPSE or TEXT
+    units: str  # PIXEL or DISPLAY
+    points: tuple[tuple[float, float], ...]  # (column, row)
+    filled: bool
+    text: str
+    color: RGB
+
+
+@dataclass(frozen=True)
+class Annotation:
+    """A Graphic Annotation Sequence item and the images it applies to (empty = all)."""
+
+    refs: tuple[Ref, ...]
+    graphics: tuple[Graphic, ...]
+
+
+@dataclass(frozen=True)
+class Area:
+    """A Displayed Area Selection item (C.10.4): 1-based (column, row) corners."""
+
+    refs: tuple[Ref, ...]
+    top_left: tuple[int, int]
+    bottom_right: tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Voi:
+    """A Softcopy VOI LUT Sequence item (C.11.8)."""
+
+    refs: tuple[Ref, ...]
+    windows: tuple[StoredWindow, ...]
+    luts: tuple[Lut, ...]
+
+
+@dataclass(frozen=True)
+class Presentation:
+    """What a GSPS holds for rendering, free of the Dataset."""
+
+    label: str
+    description: str
+    creator: str
+    date: str
+    series: tuple[str, ...]
+    images: tuple[Ref, ...]
+    rescale: Rescale | None
+    lut: Lut | None
+    vois: tuple[Voi, ...]
+    inverse: bool
+    plut: Lut | None
+    annotations: tuple[Annotation, ...]
+    rotation: int
+    flip: bool
+    areas: tuple[Area, ...]
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _refs(item: Any) -> tuple[Ref, ...]:
+    """Referenced Image Sequence items as (SOP Instance UID, frames), PS3.3 10.3."""
+    out: list[Ref] = []
+    for ref in item.get("ReferencedImageSequence") or []:
+        frames = ref.get("ReferencedFrameNumber")
+        values = [] if frames in (None, "") else (list(frames) if not isinstance(frames, int | str) else [frames])
+        out.append((_text(ref.get("ReferencedSOPInstanceUID")), tuple(int(f) for f in values)))
+    return tuple(out)
+
+
+def _cielab_to_rgb(lab: Any) -> RGB:
+    """DICOM CIELab (PS3.3 C.10.7.1.1) to sRGB through XYZ under D65."""
+    l_, a, b = (float(v) for v in lab)
+    big_l = l_ * 100.0 / 65535.0
+    a = a * 255.0 / 65535.0 - 128.0
+    b = b * 255.0 / 65535.0 - 128.0
+    fy = (big_l + 16.0) / 116.0
+    fx, fz = fy + a / 500.0, fy - b / 200.0
+
+    def inv(t: float) -> float:
+        return t ** 3 if t > 6.0 / 29.0 else 3 * (6.0 / 29.0) ** 2 * (t - 4.0 / 29.0)
+
+    x, y, z = 0.95047 * inv(fx), inv(fy), 1.08883 * inv(fz)
+    lin = (3.2406 * x - 1.5372 * y - 0.4986 * z,
+           -0.9689 * x + 1.8758 * y + 0.0415 * z,
+           0.0557 * x - 0.2040 * y + 1.0570 * z)
+
+    def gamma(c: float) -> int:
+        c = min(max(c, 0.0), 1.0)
+        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+        return int(round(v * 255))
+
+    r, g, bl = (gamma(c) for c in lin)
+    return (r, g, bl)
+
+
+def _layer_colors(ds: Any) -> dict[str, RGB]:
+    """Graphic Layer colours, PS3.3 C.10.7: CIELab, else grayscale (0..65535), else white."""
+    colors: dict[str, RGB] = {}
+    for item in ds.get("GraphicLayerSequence") or []:
+        name = _text(item.get("GraphicLayer"))
+        lab = item.get("GraphicLayerRecommendedDisplayCIELabValue")
+        grey = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
+        if lab is not None and len(lab) == 3:
+            colors[name] = _cielab_to_rgb(lab)
+        elif grey is not None:
+            g = int(round(int(grey) * 255 / 65535))
+            colors[name] = (g, g, g)
+    return colors
+
+
+def _pairs(values: Any) -> tuple[tuple[float, float], ...]:
+    v = [float(x) for x in (values or [])]
+    return tuple((v[i], v[i + 1]) for i in range(0, len(v) - 1, 2))
+
+
+def _graphics(item: Any, color: RGB) -> tuple[Graphic, ...]:
+    """Graphic and Text Objects of one annotation item, PS3.3 C.10.5.1."""
+    out: list[Graphic] = []
+    for g in item.get("GraphicObjectSequence") or []:
+        out.append(Graphic(_text(g.get("GraphicType")).strip().upper(),
+                           _text(g.get("GraphicAnnotationUnits")).strip().upper() or "PIXEL",
+                           _pairs(g.get("GraphicData")),
+                           _text(g.get("GraphicFilled")).strip().upper() == "Y", "", color))
+    for t in item.get("TextObjectSequence") or []:
+        if "AnchorPoint" in t:
+            units, pts = _text(t.get("AnchorPointAnnotationUnits")), _pairs(t.get("AnchorPoint"))
+        else:
+            units = _text(t.get("BoundingBoxAnnotationUnits"))
+            pts = _pairs(list(t.get("BoundingBoxTopLeftHandCorner") or []))
+        out.append(Graphic("TEXT", units.strip().upper() or "PIXEL", pts, False,
+                           _text(t.get("UnformattedTextValue")), color))
+    return tuple(out)
+
+
+def _presentation_lut(ds: Any) -> tuple[bool, Lut | None]:
+    """Presentation LUT Shape or Sequence, PS3.3 C.11.6."""
+    seq = ds.get("PresentationLUTSequence")
+    if seq:
+        return False, modality_lut(_renamed(ds, seq))
+    return _text(ds.get("PresentationLUTShape")).strip().upper() == "INVERSE", None
+
+
+def _renamed(ds: Any, seq: Any) -> Any:
+    """A dataset whose Modality LUT Sequence is ``seq``, to reuse the LUT reader (unsigned input)."""
+    from pydicom.dataset import Dataset
+
+    tmp = Dataset()
+    tmp.ModalityLUTSequence = seq
+    tmp.PixelRepresentation = 0
+    tmp.set_original_encoding(True, True) if hasattr(tmp, "set_original_encoding") else None
+    return tmp
+
+
+def parse(ds: Any) -> Presentation:
+    """Read a GSPS dataset into a :class:`Presentation`, PS3.3 A.33.1."""
+    if _text(ds.get("SOPClassUID")) != GRAYSCALE_PRESENTATION:
+        raise Unsupported(f"(0008,0016) SOP Class UID {_text(ds.get('SOPClassUID'))!r} "
+                          "is not Grayscale Softcopy Presentation State")
+    try:
+        return _parse(ds)
+    except PixelError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
+        raise Unsupported(f"Invalid presentation state: {exc}") from None
+
+
+def _parse(ds: Any) -> Presentation:
+    series: list[str] = []
+    images: list[Ref] = []
+    for item in ds.get("ReferencedSeriesSequence") or []:
+        series.append(_text(item.get("SeriesInstanceUID")))
+        images.extend(_refs(item))
+    has_rescale = "RescaleSlope" in ds or "RescaleIntercept" in ds
+    rescale = rescale_for_frame(ds, 0) if has_rescale else None
+    lut = modality_lut(ds)
+    vois = []
+    for item in ds.get("SoftcopyVOILUTSequence") or []:
+        windows, luts = voi_for_frame(item, 0)
+        vois.append(Voi(_refs(item), windows, luts))
+    inverse, plut = _presentation_lut(ds)
+    colors = _layer_colors(ds)
+    annotations = [Annotation(_refs(item), _graphics(item, colors.get(_text(item.get("GraphicLayer")), (255, 255, 255))))
+                   for item in ds.get("GraphicAnnotationSequence") or []]
+    areas = []
+    for item in ds.get("DisplayedAreaSelectionSequence") or []:
+        tl = [int(v) for v in item.get("DisplayedAreaTopLeftHandCorner")]
+        br = [int(v) for v in item.get("DisplayedAreaBottomRightHandCorner")]
+        areas.append(Area(_refs(item), (tl[0], tl[1]), (br[0], br[1])))
+    rotation = int(ds.get("ImageRotation", 0) or 0)
+    if rotation not in (0, 90, 180, 270):
+        raise Unsupported(f"Invalid (0070,0042) Image Rotation {rotation!r}")
+    return Presentation(
+        label=_text(ds.get("ContentLabel")), description=_text(ds.get("ContentDescription")),
+        creator=_text(ds.get("ContentCreatorName")), date=_text(ds.get("PresentationCreationDate")),
+        series=tuple(series), images=tuple(images), rescale=rescale, lut=lut, vois=tuple(vois),
+        inverse=inverse, plut=plut, annotations=tuple(annotations), rotation=rotation,
+        flip=_text(ds.get("ImageHorizontalFlip")).strip().upper() == "Y", areas=tuple(areas))
+
+
+def summary(p: Presentation) -> dict[str, Any]:
+    """The presentation state for the viewer's list."""
+    return {"label": p.label, "description": p.description, "creator": p.creator, "date": p.date,
+            "series": list(p.series), "instances": [uid for uid, _ in p.images]}
+
+
+def _applies(refs: tuple[Ref, ...], uid: str, frame_number: int) -> bool:
+    """True when ``refs`` is empty (all images) or names the image and frame."""
+    if not refs:
+        return True
+    return any(u == uid and (not frames or frame_number in frames) for u, frames in refs)
+
+
+def check_reference(p: Presentation, sop_instance_uid: str, frame_number: int) -> None:
+    """Raise :class:`NotReferenced` unless the GSPS references this image frame (PS3.3 C.11.11)."""
+    if not any(u == sop_instance_uid for u, _ in p.images):
+        raise NotReferenced(f"The presentation state does not reference image {sop_instance_uid}")
+    if not _applies(p.images, sop_instance_uid, frame_number):
+        raise NotReferenced(f"The presentation state does not reference frame {frame_number} "
+                            f"of image {sop_instance_uid}")
+
+
+def _modality(p: Presentation, frame: ModalityFrame) -> NDArray[Any]:
+    """The GSPS Modality LUT replaces the image's, PS3.3 C.11.1 / PS3.4 N.2."""
+    if p.rescale is None and p.lut is None:
+        return frame.array
+    if frame.modality_lut_used:
+        raise Unsupported("The image's Modality LUT Sequence cannot be replaced by the presentation state's")
+    stored = frame.array.astype(np.float64)
+    r = frame.rescale
+    if (r.slope, r.intercept) != (1.0, 0.0):
+        stored = (stored - r.intercept) / r.slope
+    if p.lut is not None:
+        return apply_lut(np.rint(stored).astype(np.int64), p.lut)
+    out = stored * p.rescale.slope + p.rescale.intercept if p.rescale else stored
+    return np.rint(out).astype(np.int64) if np.allclose(out, np.rint(out)) else out
+
+
+def _grey(p: Presentation, frame: ModalityFrame, uid: str, number: int,
+          params: RenderParams) -> tuple[NDArray[np.uint8], tuple[float, float, str] | None]:
+    """Modality, Softcopy VOI (C.11.8) and Presentation LUT (C.11.6) to 8-bit grey."""
+    values = _modality(p, frame)
+    window: tuple[float, float, str] | None = None
+    if params.window is not None or params.voi is not None:
+        shown = display(_replace(frame, values), RenderParams(window=params.window, voi=params.voi))
+        y = shown.array.astype(np.float64) / 255.0
+        window = shown.window
+        if frame.inverse:
+            y = 1.0 - y  # display() applied the image's own inversion: the GSPS's replaces it
+    else:
+        voi = next((v for v in p.vois if _applies(v.refs, uid, number)), None)
+        if voi is not None and voi.windows:
+            w = voi.windows[0]
+            y = apply_window(values, Window(w.center, w.width, w.function))
+            window = (w.center, w.width, w.function)
+        elif voi is not None and voi.luts:
+            y = apply_voi_lut(values, voi.luts[0])
+        else:
+            y = _minmax(values)
+    if p.plut is not None:
+        top = p.plut.data.size - 1
+        index = np.rint(y * top).astype(np.intp)
+        y = p.plut.data.astype(np.float64)[index] / float((1 << p.plut.bits) - 1)
+    elif p.inverse:
+        y = 1.0 - y
+    return np.rint(np.clip(y, 0.0, 1.0) * 255).astype(np.uint8), window
+
+
+def _minmax(values: NDArray[Any]) -> NDArray[np.float64]:
+    """No VOI: the full range of values shown (identity VOI over min..max)."""
+    lo, hi = float(values.min()), float(values.max())
+    return np.zeros(values.shape) if hi <= lo else (values.astype(np.float64) - lo) / (hi - lo)
+
+
+def _replace(frame: ModalityFrame, values: NDArray[Any]) -> ModalityFrame:
+    from dataclasses import replace
+
+    return replace(frame, array=values, value_range=None, padding_mask=None)
+
+
+def _draw(img: Image.Image, graphics: tuple[Graphic, ...], to_xy: Any) -> None:
+    """Draw Graphic and Text Objects (C.10.5.1) with ``to_xy`` mapping (column, row) to pixels."""
+    draw = ImageDraw.Draw(img)
+    for g in graphics:
+        pts = [to_xy(c, r) for c, r in g.points]
+        if not pts:
+            continue
+        fill = g.color if g.filled else None
+        if g.kind == "TEXT":
+            draw.text(pts[0], g.text, fill=g.color)
+        elif g.kind == "POINT":
+            for x, y in pts:
+                draw.ellipse((x - 1, y - 1, x + 1, y + 1), fill=g.color)
+        elif g.kind in ("POLYLINE", "INTERPOLATED"):
+            if fill is not None and len(pts) > 2:
+                draw.polygon(pts, fill=fill, outline=g.color)
+            else:
+                draw.line(pts, fill=g.color, width=1)
+        elif g.kind == "CIRCLE" and len(pts) == 2:
+            (cx, cy), (px, py) = pts
+            rad = float(np.hypot(px - cx, py - cy))
+            draw.ellipse((cx - rad, cy - rad, cx + rad, cy + rad), outline=g.color, fill=fill)
+        elif g.kind == "ELLIPSE" and len(pts) == 4:
+            (x1, y1), (x2, y2), (x3, y3), (x4, y4) = pts
+            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+            a, b = np.hypot(x2 - x1, y2 - y1) / 2, np.hypot(x4 - x3, y4 - y3) / 2
+            angle = float(np.arctan2(y2 - y1, x2 - x1))
+            t = np.linspace(0, 2 * np.pi, 73)
+            xs = cx + a * np.cos(t) * np.cos(angle) - b * np.sin(t) * np.sin(angle)
+            ys = cy + a * np.cos(t) * np.sin(angle) + b * np.sin(t) * np.cos(angle)
+            ring = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+            if fill is not None:
+                draw.polygon(ring, fill=fill, outline=g.color)
+            else:
+                draw.line(ring, fill=g.color, width=1)
+
+
+def _spatial(arr: NDArray[Any], flip: bool, rotation: int) -> NDArray[Any]:
+    """Image Horizontal Flip, then Image Rotation clockwise, PS3.3 C.10.6.1.1."""
+    out = arr[:, ::-1] if flip else arr
+    return np.rot90(out, k=-(rotation // 90)) if rotation else out
+
+
+def _area(arr: NDArray[Any], area: Area | None) -> NDArray[Any]:
+    """Displayed Area (C.10.4) of the transformed image, padded with black outside it."""
+    if area is None:
+        return arr
+    (c1, r1), (c2, r2) = area.top_left, area.bottom_right
+    c1, c2 = min(c1, c2), max(c1, c2)
+    r1, r2 = min(r1, r2), max(r1, r2)
+    out = np.zeros((r2 - r1 + 1, c2 - c1 + 1) + arr.shape[2:], arr.dtype)
+    rows, cols = arr.shape[:2]
+    sr0, sr1 = max(r1 - 1, 0), min(r2, rows)
+    sc0, sc1 = max(c1 - 1, 0), min(c2, cols)
+    if sr0 < sr1 and sc0 < sc1:
+        out[sr0 - (r1 - 1):sr1 - (r1 - 1), sc0 - (c1 - 1):sc1 - (c1 - 1)] = arr[sr0:sr1, sc0:sc1]
+    return out
+
+
+def render(p: Presentation, frame: ModalityFrame, sop_instance_uid: str, frame_number: int,
+           params: RenderParams) -> Rendered:
+    """The image frame as the presentation state shows it, PS3.4 N.2."""
+    if frame.is_color:
+        raise Unsupported("A Grayscale Softcopy Presentation State applies to grayscale images only")
+    check_reference(p, sop_instance_uid, frame_number)
+    grey, window = _grey(p, frame, sop_instance_uid, frame_number, params)
+    graphics = [g for a in p.annotations if _applies(a.refs, sop_instance_uid, frame_number)
+                for g in a.graphics]
+    pixel = tuple(g for g in graphics if g.units == "PIXEL")
+    shown = tuple(g for g in graphics if g.units == "DISPLAY")
+    out: NDArray[Any] = grey
+    if pixel:
+        img = Image.fromarray(np.ascontiguousarray(grey)).convert("RGB")
+        # PS3.3 C.10.5.1.2: pixel coordinates with (0,0) the top left corner of the top left pixel.
+        _draw(img, pixel, lambda c, r: (c - 0.5, r - 0.5))
+        out = np.asarray(img)
+    out = _spatial(out, p.flip, p.rotation)
+    area = next((a for a in p.areas if _applies(a.refs, sop_instance_uid, frame_number)), None)
+    out = _area(out, area)
+    if shown:
+        img = Image.fromarray(np.ascontiguousarray(out)).convert("RGB")
+        h, w = out.shape[:2]
+        _draw(img, shown, lambda c, r: (c * w, r * h))
+        out = np.asarray(img)
+    out = resize_to_box(np.ascontiguousarray(out), params.max_width, params.max_height)
+    fmt = "rgb24" if out.ndim == 3 else "gray8"
+    if params.format == "rgb24" and out.ndim == 2:
+        out, fmt = np.repeat(out[..., None], 3, axis=-1), "rgb24"
+    elif params.format == "gray8" and out.ndim == 3:
+        out, fmt = np.rint(out.astype(np.float64) @ [0.299, 0.587, 0.114]).astype(np.uint8), "gray8"
+    return Rendered(np.ascontiguousarray(out), fmt, window)
