@@ -404,6 +404,15 @@ def mutants(byte_flip_variants: int = 3) -> Iterator[Mutant]:
         yield Mutant(f"{label}/file_truncated", clean[: len(clean) * 2 // 3])
 
 
+def upload(process: Any, data: bytes, timeout: float = 30) -> str | None:
+    """Store ``data`` in the Orthanc ``process``: its ID, or None when Orthanc refuses the file (never a 5xx but for a DICOM parse error)."""
+    answer = process.http.post(process.url + "/instances", data=data, timeout=timeout)
+    if answer.status_code != 200:
+        assert answer.status_code < 500 or answer.status_code == 500 and "DICOM" in answer.text, answer.text
+        return None
+    return str(answer.json()["ID"])
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[1] if len(argv) > 1 else "hostile-dicom")
     out.mkdir(parents=True, exist_ok=True)

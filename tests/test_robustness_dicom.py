@@ -89,20 +89,12 @@ def hostile_orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path)
     process.stop()
 
 
-def _upload(process: OrthancProcess, data: bytes) -> str | None:
-    answer = process.http.post(process.url + "/instances", data=data, timeout=TIMEOUT)
-    if answer.status_code != 200:
-        assert answer.status_code < 500 or answer.status_code == 500 and "DICOM" in answer.text, answer.text
-        return None
-    return str(answer.json()["ID"])
-
-
 def test_hostile_files_render_or_fail_cleanly(hostile_orthanc: OrthancProcess) -> None:
     """Every accepted mutant: correct PNG or a JSON 4xx, for every route and format."""
     mutants = list(hostile.mutants())
     accepted: list[tuple[hostile.Mutant, str]] = []
     for mutant in mutants:
-        instance = _upload(hostile_orthanc, mutant.data)
+        instance = hostile.upload(hostile_orthanc, mutant.data)
         if instance is not None:
             accepted.append((mutant, instance))
     assert len(accepted) > len(mutants) * 0.8, "Orthanc refused most mutants: the generator is broken"
@@ -140,7 +132,7 @@ def test_codestream_bombs_are_refused_before_decoding(hostile_orthanc: OrthancPr
     assert len(bombs) == 3
     before = hostile_orthanc.rss_kb()
     for bomb in bombs:
-        instance = _upload(hostile_orthanc, bomb.data)
+        instance = hostile.upload(hostile_orthanc, bomb.data)
         assert instance is not None
         answer = hostile_orthanc.http.get(f"{hostile_orthanc.url}/previewer/instances/{instance}/png", timeout=10)
         assert answer.status_code == 415, (bomb.name, answer.text)

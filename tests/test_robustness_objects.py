@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 import requests
 from PIL import Image
 
+import hostile
 import hostile_objects
 import objects_sources
 from orthanc_process import OrthancProcess
@@ -25,22 +25,6 @@ from orthanc_process import OrthancProcess
 TIMEOUT = 30
 #: No answer may take longer than this (seconds): the time bound on a PDF, a video or a drawing.
 SLOWEST = 20.0
-
-
-@pytest.fixture(scope="module")
-def objects_orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
-    process = OrthancProcess(tmp_path_factory.mktemp("hostile-objects"))
-    process.start()
-    yield process
-    process.stop()
-
-
-def _upload(process: OrthancProcess, data: bytes) -> str | None:
-    answer = process.http.post(process.url + "/instances", data=data, timeout=TIMEOUT)
-    if answer.status_code != 200:
-        assert answer.status_code < 500 or "DICOM" in answer.text, answer.text
-        return None
-    return str(answer.json()["ID"])
 
 
 def _queries(kind: str, instance: str, image: str) -> list[str]:
@@ -87,25 +71,25 @@ def check(answer: requests.Response) -> str:
     return f"unexpected content type {kind}"
 
 
-def test_hostile_objects_answer_cleanly(objects_orthanc: OrthancProcess, tmp_path: Path) -> None:
+def test_hostile_objects_answer_cleanly(orthanc: OrthancProcess, tmp_path: Path) -> None:
     """Every accepted mutant, on every route it meets: a PNG/document/report or a JSON 4xx, in bounded time."""
     sources = objects_sources.sources(tmp_path)
-    image = _upload(objects_orthanc, sources.pop("image"))
+    image = hostile.upload(orthanc, sources.pop("image"))
     assert image is not None
     mutants = list(hostile_objects.mutants(sources))
-    accepted = [(m, i) for m in mutants if (i := _upload(objects_orthanc, m.data)) is not None]
+    accepted = [(m, i) for m in mutants if (i := hostile.upload(orthanc, m.data)) is not None]
     assert len(accepted) >= len(mutants) * 0.6, "Orthanc refused most mutants: the generator is broken"
 
     def run(item: tuple[hostile_objects.Mutant, str]) -> list[str]:
         mutant, instance = item
         problems = []
-        series = objects_orthanc.get(f"/instances/{image}").json()["ParentSeries"]
+        series = orthanc.get(f"/instances/{image}").json()["ParentSeries"]
         with requests.Session() as http:
             for path in _queries(mutant.kind, instance, image):
                 path = path.replace("{series}", series)
                 start = time.monotonic()
                 try:
-                    answer = http.get(objects_orthanc.url + path, timeout=TIMEOUT)
+                    answer = http.get(orthanc.url + path, timeout=TIMEOUT)
                 except requests.RequestException as error:
                     problems.append(f"{mutant.name} {path}: {type(error).__name__}")
                     continue
@@ -118,5 +102,5 @@ def test_hostile_objects_answer_cleanly(objects_orthanc: OrthancProcess, tmp_pat
     with ThreadPoolExecutor(4) as pool:
         problems = [p for found in pool.map(run, accepted) for p in found]
     assert not problems, "\n".join(problems[:40])
-    assert objects_orthanc.process is not None and objects_orthanc.process.poll() is None
-    assert objects_orthanc.get("/system").status_code == 200
+    assert orthanc.process is not None and orthanc.process.poll() is None
+    assert orthanc.get("/system").status_code == 200
