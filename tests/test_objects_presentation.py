@@ -123,3 +123,16 @@ def test_input_untouched(tmp_path: Path) -> None:
     ps.render(ps.parse(pydicom.dcmread(annotate(dcmpsmk(tmp_path), rotation=90))), frame, UID, 1,
               RenderParams(max_width=64))
     assert np.array_equal(frame.array, before)
+
+
+def test_rotation_flip_match_dcmp2pgm(tmp_path: Path) -> None:
+    """Rotation 90 (set with pydicom in dcmpsmk's output) renders as dcmp2pgm does, within 1 level.
+
+    With a flip too, dcmp2pgm 3.6.7 flips after rotating; we flip first, as PS3.3 C.10.6.1.1 reads.
+    """
+    path = _plain(tmp_path, ImageRotation=90)
+    subprocess.run(["dcmp2pgm", "-q", "-p", str(path), CT, str(tmp_path / "o.pgm")], check=True)
+    ref = _pgm(tmp_path / "o.pgm")
+    ours = _render(path)
+    assert ours.shape == ref.shape
+    assert np.abs(ours.astype(int) - ref.astype(int)).max() <= 1
