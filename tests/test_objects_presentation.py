@@ -130,7 +130,7 @@ def test_rotation_flip_match_dcmp2pgm(tmp_path: Path) -> None:
 
     With a flip too, dcmp2pgm 3.6.7 flips after rotating; we flip first, as PS3.3 C.10.6.1.1 reads.
     """
-    path = _plain(tmp_path, ImageRotation=90)
+    path = _plain(tmp_path, ImageRotation=90, ImageHorizontalFlip="N")
     subprocess.run(["dcmp2pgm", "-q", "-p", str(path), CT, str(tmp_path / "o.pgm")], check=True)
     ref = _pgm(tmp_path / "o.pgm")
     ours = _render(path)
