@@ -19,6 +19,7 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import as_pixel_options
 from pydicom.uid import UID, RLELossless
 
+from ..objects import VIDEO_TRANSFER_SYNTAXES
 from . import warn
 from .color import ybr_to_rgb
 from .errors import FrameNotFound, TooLarge, Unsupported
@@ -317,6 +318,10 @@ def decode_frame(
             f"Frame {index} not found: the instance has {count} frame(s)"
         )
     check_size(ds, max_megapixels)
+    if str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")) in VIDEO_TRANSFER_SYNTAXES:
+        # PS3.5 8.2.5-8.2.7: a video bitstream, decoded to RGB (8 bits) by PyAV.
+        from ..objects.video import decode_frame as decode_video_frame
+        return decode_video_frame(ds, index, max_megapixels)
     for keyword_required, tag in (
         ("BitsAllocated", "(0028,0100)"),
         ("PhotometricInterpretation", "(0028,0004)"),
