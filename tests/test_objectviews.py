@@ -13,6 +13,7 @@ import pydicom
 import pytest
 from PIL import Image
 
+import objects_presentation
 import objects_report
 from conftest import CT_SMALL
 from orthanc_process import OrthancProcess
@@ -103,3 +104,59 @@ class TestReport:
         for route in ("report", "document"):
             answer = orthanc.get(f"/previewer/instances/{ct_id}/{route}")
             assert answer.status_code == 415 and "image" in answer.json()["error"]
+
+
+@pytest.fixture(scope="module")
+def gsps(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """dcmtk's dcmpsmk GSPS of CT_small.dcm, annotated and rotated 90 degrees with pydicom (objects_presentation)."""
+    folder = tmp_path_factory.mktemp("gsps")
+    ct = str(orthanc.upload(CT_SMALL)["ID"])
+    plain = objects_presentation.annotate(objects_presentation.dcmpsmk(folder))
+    rotated_folder = folder / "rotated"
+    rotated_folder.mkdir()
+    rotated = objects_presentation.annotate(objects_presentation.dcmpsmk(rotated_folder), rotation=90, flip=False)
+    return {"ct": ct, "plain": _store(orthanc, plain.read_bytes()), "rotated": _store(orthanc, rotated.read_bytes())}
+
+
+class TestPresentation:
+    def test_presentation_applies_its_window_and_draws_annotations(self, orthanc: OrthancProcess,
+                                                                   gsps: dict[str, str]) -> None:
+        """presentation= on the CT's PNG route applies the GSPS window (40/400) and burns its annotations in colour."""
+        base = f"/previewer/instances/{gsps['ct']}/png"
+        shown = _png(orthanc.get(base + f"?presentation={gsps['plain']}"))
+        windowed = _png(orthanc.get(base + "?window=40,400&format=rgb24"))
+        assert shown.shape == windowed.shape == (128, 128, 3)
+        differs = (np.abs(shown.astype(int) - windowed.astype(int)).max(axis=2) > 2)
+        assert 0 < differs.mean() < 0.3, "the annotations change some pixels, the window leaves the rest alike"
+
+    def test_rotation_turns_the_image(self, orthanc: OrthancProcess, gsps: dict[str, str]) -> None:
+        """A GSPS rotating by 90 degrees gives the windowed image turned clockwise, outside its annotations."""
+        base = f"/previewer/instances/{gsps['ct']}/png"
+        turned = _png(orthanc.get(base + f"?presentation={gsps['rotated']}&format=gray8"))
+        plain = _png(orthanc.get(base + f"?presentation={gsps['plain']}&format=gray8"))
+        assert turned.shape == plain.shape
+        assert (np.abs(np.rot90(plain, -1).astype(int) - turned.astype(int)) <= 1).mean() > 0.95
+
+    def test_another_image_or_unknown_state_is_4xx(self, orthanc: OrthancProcess, gsps: dict[str, str],
+                                                   rgb_id: str) -> None:
+        """A presentation state on an image it does not reference is 422; an unknown ID 404; a CT as one 400."""
+        cases = [(rgb_id, gsps["plain"], 422), (gsps["ct"], "0" * 8 + "-00000000" * 4, 404),
+                 (gsps["ct"], gsps["ct"], 400), (gsps["ct"], "nonsense", 400)]
+        for image, state, status in cases:
+            answer = orthanc.get(f"/previewer/instances/{image}/png?presentation={state}")
+            assert answer.status_code == status and answer.json()["error"], (image, state, answer.text)
+
+    def test_series_objects_lists_the_states(self, orthanc: OrthancProcess, gsps: dict[str, str]) -> None:
+        """/api/series/{id}/objects of the CT's series lists both presentation states with their labels."""
+        series = orthanc.get(f"/instances/{gsps['ct']}").json()["ParentSeries"]
+        listed = orthanc.get(f"/previewer/api/series/{series}/objects").json()
+        ids = {item["id"] for item in listed["presentations"]}
+        assert {gsps["plain"], gsps["rotated"]} <= ids
+        assert all("label" in item for item in listed["presentations"])
+
+    def test_etag_changes_with_the_state(self, orthanc: OrthancProcess, gsps: dict[str, str]) -> None:
+        """Each presentation state has its own ETag, so a browser never shows one for the other."""
+        base = f"/previewer/instances/{gsps['ct']}/png"
+        tags = {orthanc.get(base + query).headers["etag"]
+                for query in ("", f"?presentation={gsps['plain']}", f"?presentation={gsps['rotated']}")}
+        assert len(tags) == 3

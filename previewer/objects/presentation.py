@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from ..pixels.errors import PixelError, Unsupported
+from ..pixels.errors import PixelError, TooLarge, Unsupported
 from ..pixels.meta import Lut, Rescale, StoredWindow, modality_lut, rescale_for_frame, voi_for_frame
 from ..pixels.modality import apply_lut
 from ..pixels.params import RenderParams, Window
@@ -326,38 +326,53 @@ def _replace(frame: ModalityFrame, values: NDArray[Any]) -> ModalityFrame:
 def _draw(img: Image.Image, graphics: tuple[Graphic, ...], to_xy: Any) -> None:
     """Draw Graphic and Text Objects (C.10.5.1) with ``to_xy`` mapping (column, row) to pixels."""
     draw = ImageDraw.Draw(img)
+    # Hostile files: coordinates that are not finite, or so far away that Pillow overflows,
+    # skip the graphic (the image is still shown); nearer ones are clipped by Pillow itself.
+    reach = 8.0 * max(img.size)
     for g in graphics:
         pts = [to_xy(c, r) for c, r in g.points]
-        if not pts:
+        if not pts or not all(np.isfinite(v) and abs(v) <= reach for xy in pts for v in xy):
             continue
-        fill = g.color if g.filled else None
-        if g.kind == "TEXT":
-            draw.text(pts[0], g.text, fill=g.color)
-        elif g.kind == "POINT":
-            for x, y in pts:
-                draw.ellipse((x - 1, y - 1, x + 1, y + 1), fill=g.color)
-        elif g.kind in ("POLYLINE", "INTERPOLATED"):
-            if fill is not None and len(pts) > 2:
-                draw.polygon(pts, fill=fill, outline=g.color)
-            else:
-                draw.line(pts, fill=g.color, width=1)
-        elif g.kind == "CIRCLE" and len(pts) == 2:
-            (cx, cy), (px, py) = pts
-            rad = float(np.hypot(px - cx, py - cy))
-            draw.ellipse((cx - rad, cy - rad, cx + rad, cy + rad), outline=g.color, fill=fill)
-        elif g.kind == "ELLIPSE" and len(pts) == 4:
-            (x1, y1), (x2, y2), (x3, y3), (x4, y4) = pts
-            cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
-            a, b = np.hypot(x2 - x1, y2 - y1) / 2, np.hypot(x4 - x3, y4 - y3) / 2
-            angle = float(np.arctan2(y2 - y1, x2 - x1))
-            t = np.linspace(0, 2 * np.pi, 73)
-            xs = cx + a * np.cos(t) * np.cos(angle) - b * np.sin(t) * np.sin(angle)
-            ys = cy + a * np.cos(t) * np.sin(angle) + b * np.sin(t) * np.cos(angle)
-            ring = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
-            if fill is not None:
-                draw.polygon(ring, fill=fill, outline=g.color)
-            else:
-                draw.line(ring, fill=g.color, width=1)
+        try:
+            _draw_one(draw, g, pts)
+        except (ValueError, OverflowError, TypeError):
+            continue   # a malformed graphic (say, a circle of one point): not drawn
+
+
+def _draw_one(draw: ImageDraw.ImageDraw, g: Graphic, pts: list[tuple[float, float]]) -> None:
+    """One Graphic or Text Object, C.10.5.1.2."""
+    fill = g.color if g.filled else None
+    if g.kind == "TEXT":
+        draw.text(pts[0], g.text, fill=g.color)
+    elif g.kind == "POINT":
+        for x, y in pts:
+            draw.ellipse((x - 1, y - 1, x + 1, y + 1), fill=g.color)
+    elif g.kind in ("POLYLINE", "INTERPOLATED"):
+        if fill is not None and len(pts) > 2:
+            draw.polygon(pts, fill=fill, outline=g.color)
+        else:
+            draw.line(pts, fill=g.color, width=1)
+    elif g.kind == "CIRCLE" and len(pts) == 2:
+        (cx, cy), (px, py) = pts
+        rad = float(np.hypot(px - cx, py - cy))
+        draw.ellipse((cx - rad, cy - rad, cx + rad, cy + rad), outline=g.color, fill=fill)
+    elif g.kind == "ELLIPSE" and len(pts) == 4:
+        (x1, y1), (x2, y2), (x3, y3), (x4, y4) = pts
+        cx, cy = (x1 + x2) / 2, (y1 + y2) / 2
+        a, b = np.hypot(x2 - x1, y2 - y1) / 2, np.hypot(x4 - x3, y4 - y3) / 2
+        angle = float(np.arctan2(y2 - y1, x2 - x1))
+        t = np.linspace(0, 2 * np.pi, 73)
+        xs = cx + a * np.cos(t) * np.cos(angle) - b * np.sin(t) * np.sin(angle)
+        ys = cy + a * np.cos(t) * np.sin(angle) + b * np.sin(t) * np.cos(angle)
+        ring = [(float(x), float(y)) for x, y in zip(xs, ys, strict=True)]
+        if fill is not None:
+            draw.polygon(ring, fill=fill, outline=g.color)
+        else:
+            draw.line(ring, fill=g.color, width=1)
+
+
+#: Largest Displayed Area (C.10.4) that is rendered: a hostile one would fill the memory.
+MAX_AREA_PIXELS = 32 * 10**6
 
 
 def _spatial(arr: NDArray[Any], flip: bool, rotation: int) -> NDArray[Any]:
@@ -373,6 +388,9 @@ def _area(arr: NDArray[Any], area: Area | None) -> NDArray[Any]:
     (c1, r1), (c2, r2) = area.top_left, area.bottom_right
     c1, c2 = min(c1, c2), max(c1, c2)
     r1, r2 = min(r1, r2), max(r1, r2)
+    if (r2 - r1 + 1) * (c2 - c1 + 1) > MAX_AREA_PIXELS:
+        raise TooLarge(f"the presentation state's displayed area is {c2 - c1 + 1}x{r2 - r1 + 1} pixels; "
+                       f"at most {MAX_AREA_PIXELS // 10**6} megapixels are shown")
     out = np.zeros((r2 - r1 + 1, c2 - c1 + 1) + arr.shape[2:], arr.dtype)
     rows, cols = arr.shape[:2]
     sr0, sr1 = max(r1 - 1, 0), min(r2, rows)
