@@ -1,0 +1,266 @@
+"""Segmentation (PS3.3 A.51) drawn over the images it references.
+
+:func:`parse` reads the Segmentation Image Module (PS3.3 C.8.20.2) and the
+per-frame functional groups (C.7.6.16: Derivation Image > Source Image,
+Segment Identification) into a :class:`Segmentation` free of the dataset;
+:func:`masks_for` gives the coverage of each segment on one image frame and
+:func:`draw` alpha-blends the segment colours over a rendered frame.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..pixels.errors import BadParameter, PixelError, TooLarge, Unsupported
+from ..pixels.render import Rendered
+from ..pixels.resize import area_resize
+from . import SEGMENTATION
+
+#: Unpacked frames (one byte a pixel) kept at most, without a megapixel limit.
+_BUDGET_BYTES = 512 * 1024 * 1024
+#: Colours for segments without a Recommended Display CIELab Value.
+_PALETTE = ((255, 64, 64), (64, 200, 64), (64, 128, 255), (255, 200, 0),
+            (200, 64, 255), (0, 210, 210), (255, 128, 0), (255, 105, 180))
+
+
+class NotReferenced(PixelError):
+    """The Segmentation covers neither that image nor that frame, or not at its size."""
+
+    status = 422
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One item of the Segment Sequence (PS3.3 C.8.20.2)."""
+
+    number: int
+    label: str
+    color: tuple[int, int, int]
+    category: str
+    type: str
+
+
+@dataclass(frozen=True, eq=False)
+class Segmentation:
+    """A parsed SEG: ``frames`` (n, rows, cols) uint8 read-only, ``refs`` (SOP UID, frame, segment) per frame."""
+
+    label: str
+    description: str
+    type: str
+    maximum: int
+    segments: tuple[Segment, ...]
+    series: tuple[str, ...]
+    frames: NDArray[np.uint8]
+    refs: tuple[tuple[str, int, int], ...]
+
+
+def _text(value: Any) -> str:
+    return str(value) if value is not None else ""
+
+
+def lab_to_rgb(dicom_lab: tuple[int, int, int]) -> tuple[int, int, int]:
+    """sRGB of a DICOM-encoded CIELab value (PS3.3 C.10.7.1.1), D65 white."""
+    lab = [float(v) / 65535.0 for v in dicom_lab]
+    big_l, a, b = lab[0] * 100.0, lab[1] * 255.0 - 128.0, lab[2] * 255.0 - 128.0
+    fy = (big_l + 16.0) / 116.0
+    fx, fz = fy + a / 500.0, fy - b / 200.0
+
+    def inverse(t: float) -> float:
+        return t ** 3 if t > 6.0 / 29.0 else 3.0 * (6.0 / 29.0) ** 2 * (t - 4.0 / 29.0)
+
+    x, y, z = 0.95047 * inverse(fx), inverse(fy), 1.08883 * inverse(fz)
+    linear = (3.2406 * x - 1.5372 * y - 0.4986 * z,
+              -0.9689 * x + 1.8758 * y + 0.0415 * z,
+              0.0557 * x - 0.2040 * y + 1.0570 * z)
+
+    def gamma(c: float) -> int:
+        c = min(1.0, max(0.0, c))
+        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+        return int(round(v * 255.0))
+
+    return gamma(linear[0]), gamma(linear[1]), gamma(linear[2])
+
+
+def _code(item: Any, keyword: str) -> str:
+    seq = item.get(keyword)
+    if not seq:
+        return ""
+    return _text(seq[0].get("CodeMeaning"))
+
+
+def _segment(item: Any, position: int) -> Segment:
+    """A Segment Sequence item (PS3.3 C.8.20.2.1); colour from (0062,000D) or the palette."""
+    try:
+        number = int(item.SegmentNumber)
+    except (AttributeError, TypeError, ValueError):
+        raise Unsupported(f"Segment Sequence item {position + 1} has no valid (0062,0004) Segment Number") from None
+    lab = item.get("RecommendedDisplayCIELabValue")
+    color = _PALETTE[(number - 1) % len(_PALETTE)]
+    if lab is not None and len(lab) == 3:
+        color = lab_to_rgb((int(lab[0]), int(lab[1]), int(lab[2])))
+    return Segment(number, _text(item.get("SegmentLabel")), color,
+                   _code(item, "SegmentedPropertyCategoryCodeSequence"),
+                   _code(item, "SegmentedPropertyTypeCodeSequence"))
+
+
+def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
+    """(source SOP Instance UID, source frame, segment) of one frame, PS3.3 C.7.6.16.2.6 and C.8.20.3.1."""
+    try:
+        segment = int(group.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
+    except (AttributeError, IndexError, TypeError, ValueError):
+        raise Unsupported(f"frame {index + 1} has no (0062,000B) Referenced Segment Number") from None
+    uid, frame = "", 1
+    derivation = group.get("DerivationImageSequence") or ()
+    for item in derivation:
+        for source in item.get("SourceImageSequence") or ():
+            uid = _text(source.get("ReferencedSOPInstanceUID"))
+            numbers = source.get("ReferencedFrameNumber")
+            if numbers is not None and numbers != "":
+                frame = int(numbers[0]) if isinstance(numbers, (list, tuple)) or type(numbers).__name__ == "MultiValue" \
+                    else int(numbers)
+            break
+        if uid:
+            break
+    if not uid and len(ds.get("ReferencedSeriesSequence") or ()) == 1:
+        instances = ds.ReferencedSeriesSequence[0].get("ReferencedInstanceSequence") or ()
+        if len(instances) == 1:
+            uid = _text(instances[0].get("ReferencedSOPInstanceUID"))
+    return uid, frame, segment
+
+
+def _frames(ds: Any, count: int, max_megapixels: float | None) -> NDArray[np.uint8]:
+    """All frames unpacked to uint8 (n, rows, cols), refusing more than the budget."""
+    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    budget = _BUDGET_BYTES if max_megapixels is None else min(_BUDGET_BYTES, max_megapixels * 1e6 * max(count, 1))
+    if rows * cols * count > budget:
+        raise TooLarge(f"Segmentation of {count} frames of {rows}x{cols} exceeds the {budget / 1e6:.0f} MB limit")
+    try:
+        arr = np.asarray(ds.pixel_array)
+    except Exception as exc:  # pydicom raises many types for undecodable pixel data
+        raise Unsupported(f"Segmentation pixel data cannot be decoded: {exc}") from None
+    arr = arr.reshape(count, rows, cols).astype(np.uint8)
+    arr.flags.writeable = False
+    return arr
+
+
+def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
+    """Parse a Segmentation instance (PS3.3 A.51, C.8.20.2); 415 for anything else."""
+    if _text(ds.get("SOPClassUID")) != SEGMENTATION:
+        raise Unsupported(f"(0008,0016) SOP Class UID {_text(ds.get('SOPClassUID'))!r} is not Segmentation")
+    seg_type = _text(ds.get("SegmentationType")).strip().upper()
+    if seg_type not in ("BINARY", "FRACTIONAL"):
+        raise Unsupported(f"Unsupported (0062,0001) Segmentation Type {seg_type!r}")
+    segments = tuple(_segment(item, i) for i, item in enumerate(ds.get("SegmentSequence") or ()))
+    if not segments:
+        raise Unsupported("Segmentation has no (0062,0002) Segment Sequence")
+    try:
+        count = int(ds.get("NumberOfFrames", 1) or 1)
+    except (TypeError, ValueError):
+        raise Unsupported("Segmentation has an invalid (0028,0008) Number of Frames") from None
+    groups = ds.get("PerFrameFunctionalGroupsSequence") or ()
+    if len(groups) != count:
+        raise Unsupported(f"Segmentation has {len(groups)} per-frame functional groups for {count} frames")
+    try:
+        refs = tuple(_frame_ref(ds, group, i) for i, group in enumerate(groups))
+    except (TypeError, ValueError):
+        raise Unsupported("Segmentation has an invalid (0008,1160) Referenced Frame Number") from None
+    maximum = 1
+    if seg_type == "FRACTIONAL":
+        maximum = int(ds.get("MaximumFractionalValue", 255) or 255)  # PS3.3 C.8.20.2.3
+    series = tuple(_text(item.get("SeriesInstanceUID")) for item in ds.get("ReferencedSeriesSequence") or ())
+    return Segmentation(_text(ds.get("ContentLabel")) or _text(ds.get("SeriesDescription")),
+                        _text(ds.get("ContentDescription")), seg_type, maximum, segments,
+                        series, _frames(ds, count, max_megapixels), refs)
+
+
+def summary(seg: Segmentation) -> dict[str, Any]:
+    """JSON-ready description: labels, type, segments with colours, referenced series and instances."""
+    instances = list(dict.fromkeys(uid for uid, _, _ in seg.refs if uid))
+    return {
+        "label": seg.label, "description": seg.description, "type": seg.type,
+        "segments": [{"number": s.number, "label": s.label, "color": "#%02x%02x%02x" % s.color,
+                      "category": s.category, "type": s.type} for s in seg.segments],
+        "series": list(seg.series), "instances": instances,
+    }
+
+
+def masks_for(seg: Segmentation, sop_instance_uid: str, frame_number: int) -> dict[int, NDArray[np.float32]]:
+    """Segment number -> coverage 0..1 of that image frame (PS3.3 C.8.20.2.3: value / Maximum Fractional Value)."""
+    found: dict[int, NDArray[np.float32]] = {}
+    for index, (uid, frame, segment) in enumerate(seg.refs):
+        if uid == sop_instance_uid and frame == frame_number:
+            coverage = seg.frames[index].astype(np.float32) / np.float32(seg.maximum)
+            np.clip(coverage, 0.0, 1.0, out=coverage)
+            found[segment] = np.maximum(found[segment], coverage) if segment in found else coverage
+    if not found:
+        raise NotReferenced(f"the Segmentation references neither image {sop_instance_uid} nor its frame {frame_number}")
+    return found
+
+
+def _rgb8(rendered: Rendered) -> tuple[NDArray[np.float32], NDArray[np.uint8] | None]:
+    """(HxWx3 float 0..255, alpha or None) of a rendered frame, gray16 scaled to 8 bits."""
+    arr = rendered.array
+    if rendered.format == "gray8":
+        grey = arr.astype(np.float32)
+        return np.repeat(grey[:, :, None], 3, axis=2), None
+    if rendered.format == "gray16":
+        grey = arr.astype(np.float32) * np.float32(255.0 / 65535.0)
+        return np.repeat(grey[:, :, None], 3, axis=2), None
+    if rendered.format == "rgb24":
+        return arr.astype(np.float32), None
+    if rendered.format == "rgba32":
+        return arr[:, :, :3].astype(np.float32), arr[:, :, 3]
+    raise BadParameter(f"a segmentation cannot be drawn over format={rendered.format}")
+
+
+def draw(rendered: Rendered, masks: dict[int, NDArray[Any]], seg: Segmentation, opacity: float,
+         segments: frozenset[int] | None) -> Rendered:
+    """Alpha-blend each segment's colour with alpha = opacity * coverage (area-averaged to the output size)."""
+    known = {s.number for s in seg.segments}
+    if segments is not None and segments - known:
+        raise BadParameter(f"parameter 'segments': unknown segment number(s) {sorted(segments - known)} "
+                           f"(this Segmentation has {sorted(known)})")
+    shape = seg.frames.shape[1:]
+    rows, cols = rendered.array.shape[:2]
+    if rows > shape[0] or cols > shape[1]:
+        raise NotReferenced(f"the Segmentation's frames are {shape[0]}x{shape[1]}, "
+                            f"and the image is rendered at {rows}x{cols}")
+    rgb, alpha = _rgb8(rendered)
+    for segment in seg.segments:
+        if segment.number not in masks or (segments is not None and segment.number not in segments):
+            continue
+        mask = masks[segment.number]
+        if mask.shape != shape:
+            raise NotReferenced(f"the Segmentation's frames are {shape[0]}x{shape[1]}, the mask {mask.shape}")
+        weight = area_resize(mask.astype(np.float32), rows, cols) * np.float32(opacity)
+        color = np.asarray(segment.color, np.float32)
+        rgb += weight[:, :, None] * (color - rgb)
+    out = np.rint(np.clip(rgb, 0.0, 255.0)).astype(np.uint8)
+    if alpha is not None:
+        return Rendered(np.ascontiguousarray(np.dstack([out, alpha])), "rgba32", rendered.window)
+    return Rendered(np.ascontiguousarray(out), "rgb24", rendered.window)
+
+
+def parse_options(query: Mapping[str, str]) -> tuple[float, frozenset[int] | None]:
+    """``opacity`` (0..1, default 0.5) and ``segments`` (comma-separated positive integers)."""
+    opacity = 0.5
+    if "opacity" in query:
+        text = query["opacity"]
+        try:
+            opacity = float(text)
+        except ValueError:
+            raise BadParameter(f"parameter 'opacity' must be a number from 0 to 1, not {text[:100]!r}") from None
+        if not 0.0 <= opacity <= 1.0:
+            raise BadParameter(f"parameter 'opacity' must be from 0 to 1, not {text[:100]!r}")
+    segments = None
+    if "segments" in query:
+        text = query["segments"]
+        parts = text.split(",")
+        if not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+            raise BadParameter(f"parameter 'segments' must be comma-separated positive integers, not {text[:100]!r}")
+        segments = frozenset(int(p) for p in parts)
+    return opacity, segments
