@@ -27,7 +27,7 @@ def source_images() -> list[Dataset]:
     """CT_small.dcm and a second slice derived from it with pydicom (5 mm further, new UID)."""
     first = pydicom.dcmread(str(get_testdata_file("CT_small.dcm")))
     second = copy.deepcopy(first)
-    second.SOPInstanceUID = generate_uid()
+    second.SOPInstanceUID = generate_uid(entropy_srcs=["CT_small.dcm second slice"])
     second.file_meta.MediaStorageSOPInstanceUID = second.SOPInstanceUID
     position = [float(v) for v in first.ImagePositionPatient]
     second.ImagePositionPatient = [position[0], position[1], position[2] + 5.0]

@@ -120,8 +120,8 @@ def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
             uid = _text(source.get("ReferencedSOPInstanceUID"))
             numbers = source.get("ReferencedFrameNumber")
             if numbers is not None and numbers != "":
-                frame = int(numbers[0]) if isinstance(numbers, (list, tuple)) or type(numbers).__name__ == "MultiValue" \
-                    else int(numbers)
+                first: Any = numbers if isinstance(numbers, (int, str)) else list(numbers)[0]
+                frame = int(first)
             break
         if uid:
             break
