@@ -13,8 +13,10 @@ import pydicom
 import pytest
 from PIL import Image
 
+import objects_pdf
 import objects_presentation
 import objects_report
+import objects_segmentation
 from conftest import CT_SMALL
 from orthanc_process import OrthancProcess
 
@@ -160,3 +162,93 @@ class TestPresentation:
         tags = {orthanc.get(base + query).headers["etag"]
                 for query in ("", f"?presentation={gsps['plain']}", f"?presentation={gsps['rotated']}")}
         assert len(tags) == 3
+
+
+@pytest.fixture(scope="module")
+def pdf_instance(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> tuple[str, bytes]:
+    """A two-page PDF by Pillow's PDF writer (red page 1, blue page 2), wrapped by dcmtk's pdf2dcm."""
+    path = objects_pdf.make_pdf_dicom(tmp_path_factory.mktemp("pdf"))
+    return _store(orthanc, path.read_bytes()), path.read_bytes()
+
+
+class TestPdf:
+    def test_pages_render_in_their_colours(self, orthanc: OrthancProcess, pdf_instance: tuple[str, bytes]) -> None:
+        """page=1 is the red page and page=2 the blue one, fitted to size=; frame n is page n+1."""
+        base = f"/previewer/instances/{pdf_instance[0]}"
+        for page, colour in enumerate(objects_pdf.PAGE_COLOURS, start=1):
+            image = _png(orthanc.get(base + f"/png?page={page}&size=200"))
+            assert max(image.shape[:2]) == 200 and image.shape[0] > image.shape[1]
+            assert np.abs(np.median(image.reshape(-1, 3), axis=0) - colour).max() < 12
+        assert (_png(orthanc.get(base + "/frames/1/png?size=200")) ==
+                _png(orthanc.get(base + "/png?page=2&size=200"))).all()
+
+    def test_page_out_of_range_and_bad_page_are_4xx(self, orthanc: OrthancProcess,
+                                                   pdf_instance: tuple[str, bytes]) -> None:
+        """page=3 of a two-page PDF is a 404 naming the page count; page=0 or page=x a 400."""
+        base = f"/previewer/instances/{pdf_instance[0]}/png"
+        answer = orthanc.get(base + "?page=3")
+        assert answer.status_code == 404 and "2" in answer.json()["error"]
+        for bad in ("0", "x", "-1"):
+            assert orthanc.get(base + f"?page={bad}").status_code == 400
+
+    def test_info_and_original_document(self, orthanc: OrthancProcess, pdf_instance: tuple[str, bytes]) -> None:
+        """/info counts the pages; /document and DICOMweb rendered (Accept: application/pdf) give the PDF itself."""
+        info = orthanc.get(f"/previewer/instances/{pdf_instance[0]}/info").json()
+        assert (info["kind"], info["frames"]) == ("pdf", 2)
+        original = bytes(pydicom.dcmread(io.BytesIO(pdf_instance[1])).EncapsulatedDocument).rstrip(b"\0")
+        document = orthanc.get(info["document"])
+        assert document.headers["content-type"] == "application/pdf"
+        assert "attachment" in document.headers["content-disposition"]
+        assert document.content.rstrip(b"\0") == original
+        rendered = orthanc.get(_dicomweb(pdf_instance[1]) + "/rendered", headers={"Accept": "application/pdf"})
+        assert rendered.status_code == 200 and rendered.content.rstrip(b"\0") == original
+        thumb = _png(orthanc.get(_dicomweb(pdf_instance[1]) + "/thumbnail"))
+        assert np.abs(np.median(thumb.reshape(-1, 3), axis=0) - objects_pdf.PAGE_COLOURS[0]).max() < 12
+
+
+@pytest.fixture(scope="module")
+def seg_instance(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """highdicom's BINARY and FRACTIONAL SEGs (red and green segments) over CT_small.dcm (objects_segmentation)."""
+    folder = tmp_path_factory.mktemp("seg")
+    paths = {path.stem: path for path in objects_segmentation.write_all(folder)}
+    return {"ct": str(orthanc.upload(CT_SMALL)["ID"]),
+            "binary": _store(orthanc, paths["seg_binary"].read_bytes()),
+            "fractional": _store(orthanc, paths["seg_fractional"].read_bytes())}
+
+
+class TestSegmentation:
+    def test_segments_drawn_in_their_colours(self, orthanc: OrthancProcess, seg_instance: dict[str, str]) -> None:
+        """segmentation= draws segment 1 (red) over its square at opacity 1, and leaves the rest of the image grey."""
+        base = f"/previewer/instances/{seg_instance['ct']}/png"
+        plain = _png(orthanc.get(base + "?format=rgb24"))
+        drawn = _png(orthanc.get(base + f"?segmentation={seg_instance['binary']}&opacity=1"))
+        changed = np.abs(drawn.astype(int) - plain.astype(int)).max(axis=2) > 10
+        assert 0 < changed.mean() < 0.5
+        red = drawn[changed]
+        assert (red[:, 0].astype(int) - red[:, 1] > 100).any(), "some masked pixels are red"
+
+    def test_opacity_and_segment_filter(self, orthanc: OrthancProcess, seg_instance: dict[str, str]) -> None:
+        """opacity=0 draws nothing; segments=2 leaves out segment 1; an unknown segment is a 400."""
+        base = f"/previewer/instances/{seg_instance['ct']}/png?segmentation={seg_instance['binary']}"
+        plain = _png(orthanc.get(f"/previewer/instances/{seg_instance['ct']}/png?format=rgb24"))
+        assert (_png(orthanc.get(base + "&opacity=0")) == plain).all()
+        both, only2 = _png(orthanc.get(base + "&opacity=1")), _png(orthanc.get(base + "&opacity=1&segments=2"))
+        assert (both != only2).any()
+        answer = orthanc.get(base + "&segments=9")
+        assert answer.status_code == 400 and "9" in answer.json()["error"]
+
+    def test_unreferenced_image_and_listing(self, orthanc: OrthancProcess, seg_instance: dict[str, str],
+                                            rgb_id: str) -> None:
+        """A SEG on an image it does not reference is 422; the CT's series lists both SEGs with their segments."""
+        answer = orthanc.get(f"/previewer/instances/{rgb_id}/png?segmentation={seg_instance['binary']}")
+        assert answer.status_code == 422 and answer.json()["error"]
+        series = orthanc.get(f"/instances/{seg_instance['ct']}").json()["ParentSeries"]
+        listed = orthanc.get(f"/previewer/api/series/{series}/objects").json()["segmentations"]
+        found = {item["id"]: item for item in listed}
+        assert {seg_instance["binary"], seg_instance["fractional"]} <= set(found)
+        assert [s["number"] for s in found[seg_instance["binary"]]["segments"]] == [1, 2]
+
+    def test_fractional_segmentation_draws(self, orthanc: OrthancProcess, seg_instance: dict[str, str]) -> None:
+        """A FRACTIONAL SEG draws too, and a thumbnail of it keeps the box."""
+        base = f"/previewer/instances/{seg_instance['ct']}/png?segmentation={seg_instance['fractional']}"
+        assert _png(orthanc.get(base + "&size=64")).shape == (64, 64, 3)
