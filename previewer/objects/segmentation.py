@@ -126,7 +126,7 @@ def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
         if uid:
             break
     if not uid and len(ds.get("ReferencedSeriesSequence") or ()) == 1:
-        instances = ds.ReferencedSeriesSequence[0].get("ReferencedInstanceSequence") or ()
+        instances: Any = ds.ReferencedSeriesSequence[0].get("ReferencedInstanceSequence") or ()
         if len(instances) == 1:
             uid = _text(instances[0].get("ReferencedSOPInstanceUID"))
     return uid, frame, segment
