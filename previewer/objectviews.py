@@ -167,7 +167,9 @@ def _document(store: Store, instance_id: str, version: str, kind: str, frame: in
         def page_image() -> Rendered:
             from .objects import pdf
             with full_dataset(store, instance_id) as ds:
-                rgb = pdf.render_page(ds, page, params.max_width, params.max_height, store.max_megapixels)
+                # A page is drawn, not decoded: at most pdf's own cap, below the store's limit for images.
+                cap = min(store.max_megapixels or pdf.DEFAULT_MAX_MEGAPIXELS, pdf.DEFAULT_MAX_MEGAPIXELS)
+                rgb = pdf.render_page(ds, page, params.max_width, params.max_height, cap)
             return _as_format(rgb, params)
         return _cached_render(store, (instance_id, version, "page", page, params.cache_key()), page_image)
     if extras.page is not None:

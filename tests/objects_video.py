@@ -38,6 +38,10 @@ def make_video_dataset(codec: str = "mpeg2video") -> Dataset:
     ds.file_meta.TransferSyntaxUID = UID(syntax)
     ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.77.1.4.1"
     ds.SOPInstanceUID = generate_uid()
+    # The patient, study and series a modality writes (Orthanc requires them to store the file).
+    ds.PatientID, ds.PatientName, ds.Modality = "VIDEO1", "Test^Video", "XC"
+    ds.StudyInstanceUID, ds.SeriesInstanceUID = generate_uid(), generate_uid()
+    ds.InstanceNumber = 1
     ds.Rows, ds.Columns, ds.SamplesPerPixel, ds.NumberOfFrames = ROWS, COLUMNS, 3, FRAMES
     ds.PhotometricInterpretation, ds.BitsAllocated, ds.BitsStored, ds.HighBit = "YBR_PARTIAL_420", 8, 8, 7
     ds.PixelRepresentation, ds.PlanarConfiguration, ds.FrameTime = 0, 0, 40.0

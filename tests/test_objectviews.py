@@ -17,6 +17,8 @@ import objects_pdf
 import objects_presentation
 import objects_report
 import objects_segmentation
+import objects_sources
+import objects_video
 from conftest import CT_SMALL
 from orthanc_process import OrthancProcess
 
@@ -252,3 +254,31 @@ class TestSegmentation:
         """A FRACTIONAL SEG draws too, and a thumbnail of it keeps the box."""
         base = f"/previewer/instances/{seg_instance['ct']}/png?segmentation={seg_instance['fractional']}"
         assert _png(orthanc.get(base + "&size=64")).shape == (64, 64, 3)
+
+
+@pytest.fixture(scope="module", params=["mpeg2video", "libx264"])
+def video(orthanc: OrthancProcess, request: pytest.FixtureRequest) -> tuple[str, bytes]:
+    """30 grey frames (level 20+7k) encoded by PyAV as MPEG-2 or H.264 and wrapped with pydicom (objects_video)."""
+    data = objects_sources._bytes(objects_video.make_video_dataset(request.param))
+    return _store(orthanc, data), data
+
+
+class TestVideo:
+    def test_frames_decode_in_order(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
+        """Frame k of the PNG route has the grey level encoded in frame k; /info counts 30 frames."""
+        base = f"/previewer/instances/{video[0]}"
+        assert orthanc.get(base + "/info").json()["frames"] == objects_video.FRAMES
+        for k in (0, 1, 2, 20):
+            image = _png(orthanc.get(base + f"/frames/{k}/png"))
+            assert abs(float(np.median(image)) - objects_video.level(k)) <= 3, k
+
+    def test_thumbnail_is_the_middle_frame(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
+        """DICOMweb's series thumbnail of a video shows its middle frame (15 of 30)."""
+        ds = pydicom.dcmread(io.BytesIO(video[1]))
+        url = f"/previewer/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/thumbnail"
+        assert abs(float(np.median(_png(orthanc.get(url)))) - objects_video.level(15)) <= 3
+
+    def test_frame_out_of_range_is_404(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
+        """Frame 30 of a 30-frame video is a JSON 404."""
+        answer = orthanc.get(f"/previewer/instances/{video[0]}/frames/30/png")
+        assert answer.status_code == 404 and answer.json()["error"]
