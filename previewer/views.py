@@ -37,8 +37,8 @@ from .routes import ORTHANC_ID, Endpoint, HttpError, Request, Response
 PNG_PARAMETERS = frozenset({
     "window", "window-center", "window-width", "voi", "format", "invert",
     "size", "width", "height", "padding", "encoder", "quality",
-    # Objects beyond images (previewer.objectviews): overlays, PDF pages, presentation states, segmentations.
-    "overlays", "overlay", "page", "presentation", "segmentation", "opacity", "segments",
+    # Objects beyond images (previewer.objectviews): PDF pages, presentation states, segmentations.
+    "page", "presentation", "segmentation", "opacity", "segments",
 })
 ENCODERS = ("orthanc", "fast")
 #: Renders up to this size are cached whole: thumbnails (128x128 RGBA is 64 KiB)
