@@ -94,8 +94,10 @@ export class ObjectsPanel {
           const box = el('input', { type: 'checkbox', dataset: { segment: String(segment.number) } });
           box.checked = (this.state.segments || []).includes(segment.number);
           box.addEventListener('change', () => { this.toggleSegment(segment.number, box.checked); box.blur(); });
-          children.push(el('label', { class: 'segment' }, box,
-            el('span', { class: 'swatch', style: `background:${segment.color}` }),
+          // The colour through the CSSOM: the viewer's CSP refuses style attributes.
+          const swatch = el('span', { class: 'swatch' });
+          swatch.style.backgroundColor = segment.color;
+          children.push(el('label', { class: 'segment' }, box, swatch,
             el('span', { text: segment.label || `Segment ${segment.number}` })));
         }
         const slider = el('input', { type: 'range', min: '0', max: '1', step: '0.05', class: 'opacity', 'aria-label': 'Opacity' });
