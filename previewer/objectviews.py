@@ -286,8 +286,8 @@ def _describe(store: Store, instance_id: str) -> Callable[[Any, dict[str, Any]],
                 info.update(decodable=False, reason=error.message)
         elif kind == "report":
             info["report"] = base + "/report"
-        elif kind in ("presentation", "segmentation"):
-            info["reason"] = f"a {kind}: apply it to the images it references"
+        elif kind == "presentation":
+            info["reason"] = "a presentation state: apply it to the images it references"
     return describe
 
 

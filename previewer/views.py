@@ -164,7 +164,8 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
     def decoded(ds: Any) -> render.ModalityFrame | _Undecodable:
         timing.mark("parse")
         kind = kind_of(ds)
-        if kind not in ("image", "video"):
+        # A segmentation is an image too (its own frames render); these three have no pixels.
+        if kind in ("pdf", "report", "presentation"):
             return _Undecodable(NotImage, "", kind)
         try:
             return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
