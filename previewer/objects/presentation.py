@@ -20,6 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
+from .segmentation import lab_to_rgb
 from ..pixels.errors import PixelError, TooLarge, Unsupported
 from ..pixels.meta import Lut, Rescale, StoredWindow, modality_lut, rescale_for_frame, voi_for_frame
 from ..pixels.modality import apply_lut
@@ -114,29 +115,9 @@ def _refs(item: Any) -> tuple[Ref, ...]:
 
 
 def _cielab_to_rgb(lab: Any) -> RGB:
-    """DICOM CIELab (PS3.3 C.10.7.1.1) to sRGB through XYZ under D65."""
-    l_, a, b = (float(v) for v in lab)
-    big_l = l_ * 100.0 / 65535.0
-    a = a * 255.0 / 65535.0 - 128.0
-    b = b * 255.0 / 65535.0 - 128.0
-    fy = (big_l + 16.0) / 116.0
-    fx, fz = fy + a / 500.0, fy - b / 200.0
-
-    def inv(t: float) -> float:
-        return t ** 3 if t > 6.0 / 29.0 else 3 * (6.0 / 29.0) ** 2 * (t - 4.0 / 29.0)
-
-    x, y, z = 0.95047 * inv(fx), inv(fy), 1.08883 * inv(fz)
-    lin = (3.2406 * x - 1.5372 * y - 0.4986 * z,
-           -0.9689 * x + 1.8758 * y + 0.0415 * z,
-           0.0557 * x - 0.2040 * y + 1.0570 * z)
-
-    def gamma(c: float) -> int:
-        c = min(max(c, 0.0), 1.0)
-        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
-        return int(round(v * 255))
-
-    r, g, bl = (gamma(c) for c in lin)
-    return (r, g, bl)
+    """DICOM CIELab (PS3.3 C.10.7.1.1) to sRGB under D65: the conversion segmentations use."""
+    l_, a, b = (int(v) for v in lab)
+    return lab_to_rgb((l_, a, b))
 
 
 def _layer_colors(ds: Any) -> dict[str, RGB]:
