@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,7 @@ from .views import (
     opened,
     rendered_frame,
 )
+from .viewer import UnknownResource
 from .views import frame_png as _frame_png
 
 PREFIX = "/previewer"
@@ -263,10 +265,7 @@ def frame_png(store: Store, request: Request) -> Response:
 
     def renderer(store: Store, instance_id: str, version: str, frame: int, params: RenderParams) -> Rendered:
         return render_any(store, instance_id, version, frame, params, extras)
-    try:
-        return _frame_png(store, request, renderer, lambda: _variant(store, extras))
-    except PixelError as error:   # raised while naming the variant
-        raise HttpError(error.status, error.message, instance=request.params["id"]) from None
+    return _frame_png(store, request, renderer, lambda: _variant(store, extras))
 
 
 def _describe(store: Store, instance_id: str) -> Callable[[Any, dict[str, Any]], None]:
@@ -297,16 +296,16 @@ def instance_info(store: Store, request: Request) -> Response:
 
 
 def _only_kind(store: Store, instance_id: str, kind: str) -> None:
-    version = instance_version(store, instance_id)
+    """415 unless the instance is of ``kind`` (read from its header: nothing is decoded)."""
+    instance_version(store, instance_id)
     try:
-        modality_frame(store, instance_id, version, 0)
-    except NotImage as error:
-        if error.kind == kind:
-            return
-        raise HttpError(415, f"the instance is a {error.kind}, not a {kind}", instance=instance_id) from None
-    except PixelError:
-        pass
-    raise HttpError(415, f"the instance is an image, not a {kind}", instance=instance_id)
+        with opened(store, instance_id) as ds:
+            found = kind_of(ds)
+    except PixelError as error:
+        raise HttpError(error.status, error.message, instance=instance_id) from None
+    if found != kind:
+        article = "an" if found == "image" else "a"
+        raise HttpError(415, f"the instance is {article} {found}, not a {kind}", instance=instance_id)
 
 
 def document_response(store: Store, instance_id: str) -> Response:
@@ -384,9 +383,6 @@ def _summaries(store: Store, rest_get: Callable[[str], bytes], series_uid: str,
 
 def series_objects(store: Store, rest_get: Callable[[str], bytes], request: Request) -> Response:
     """GET /previewer/api/series/{id}/objects: the study's presentation states and segmentations of this series."""
-    import json
-
-    from .viewer import UnknownResource
     series_id = request.params["id"]
     if not ORTHANC_ID.fullmatch(series_id):
         raise HttpError(404, f"unknown series '{series_id[:100]}'", series=series_id[:100])
