@@ -21,6 +21,12 @@ WINDOW_FUNCTIONS: dict[str, str] = {
 #: Largest accepted value of size/width/height.
 MAX_BOX = 16384
 
+#: Colour names accepted by ``overlay=`` (besides RRGGBB and #RRGGBB).
+OVERLAY_COLORS: dict[str, tuple[int, int, int]] = {
+    "white": (255, 255, 255), "black": (0, 0, 0), "red": (255, 0, 0), "green": (0, 255, 0),
+    "blue": (0, 0, 255), "yellow": (255, 255, 0), "cyan": (0, 255, 255), "magenta": (255, 0, 255),
+}
+
 
 @dataclass(frozen=True)
 class Window:
@@ -37,6 +43,8 @@ class RenderParams:
 
     ``format`` None means: gray8 for grayscale, rgb24 for colour.
     ``max_width``/``max_height`` None mean unbounded along that axis.
+    ``overlays`` burns the overlay planes (PS3.3 C.9.2) in ``overlay_color``
+    (None: white).
     """
 
     window: Window | None = None
@@ -46,6 +54,8 @@ class RenderParams:
     max_width: int | None = None
     max_height: int | None = None
     transparent_padding: bool = False
+    overlays: bool = True
+    overlay_color: tuple[int, int, int] | None = None
 
     def cache_key(self) -> str:
         """Canonical string of all parameters, equal iff the output is."""
@@ -61,8 +71,26 @@ class RenderParams:
                 f"invert={int(self.invert)}",
                 f"box={self.max_width or '-'}x{self.max_height or '-'}",
                 f"padding={'transparent' if self.transparent_padding else '-'}",
+                f"overlays={_color_key(self.overlay_color) if self.overlays else '-'}",
             ]
         )
+
+
+def _color_key(color: tuple[int, int, int] | None) -> str:
+    return "%02x%02x%02x" % (color or OVERLAY_COLORS["white"])
+
+
+def _parse_color(text: str) -> tuple[int, int, int]:
+    """``overlay=``: RRGGBB or #RRGGBB (any case), or one of :data:`OVERLAY_COLORS`."""
+    name = text.strip().lower()
+    if name in OVERLAY_COLORS:
+        return OVERLAY_COLORS[name]
+    digits = name[1:] if name.startswith("#") else name
+    if len(digits) == 6 and all(ch in "0123456789abcdef" for ch in digits):
+        return int(digits[0:2], 16), int(digits[2:4], 16), int(digits[4:6], 16)
+    raise BadParameter(
+        f"Parameter 'overlay' must be RRGGBB, #RRGGBB or one of {'|'.join(OVERLAY_COLORS)}, got {text!r}"
+    )
 
 
 def _number(name: str, text: str) -> float:
@@ -132,8 +160,8 @@ def _parse_window(query: Mapping[str, str]) -> Window | None:
     return Window(center, width, function)
 
 
-def _parse_flag(query: Mapping[str, str], name: str) -> bool:
-    value = query.get(name, "0")
+def _parse_flag(query: Mapping[str, str], name: str, default: str = "0") -> bool:
+    value = query.get(name, default)
     if value not in ("0", "1"):
         raise BadParameter(f"Parameter '{name}' must be 0 or 1, got {value!r}")
     return value == "1"
@@ -187,4 +215,6 @@ def parse_params(query: Mapping[str, str]) -> RenderParams:
         max_width=max_w,
         max_height=max_h,
         transparent_padding=padding is not None,
+        overlays=_parse_flag(query, "overlays", "1"),
+        overlay_color=_parse_color(query["overlay"]) if "overlay" in query else None,
     )

@@ -25,6 +25,7 @@ from .meta import (
     voi_for_frame,
 )
 from .modality import apply_modality
+from .overlay import WHITE, Overlay, burn, describe, frame_overlays, is_grey
 from .output import (
     Transfer,
     apply_padding_alpha,
@@ -47,6 +48,7 @@ class ModalityFrame:
     of ``color_bits`` bits for colour, palette indices for PALETTE COLOR.
     ``padding_mask`` marks Pixel Padding pixels (None when there are none).
     ``inverse`` is True for MONOCHROME1 or Presentation LUT Shape INVERSE.
+    ``overlays`` are the overlay planes shown on this frame (PS3.3 C.9.2).
     """
 
     index: int
@@ -61,6 +63,7 @@ class ModalityFrame:
     rescale: Rescale
     modality_lut_used: bool
     value_range: tuple[int, int] | None = None
+    overlays: tuple[Overlay, ...] = ()
 
     @property
     def is_color(self) -> bool:
@@ -155,6 +158,7 @@ def modality_frame(
         rescale=rescale,
         modality_lut_used=lut is not None,
         value_range=value_range if value_range is not None else _value_range(array),
+        overlays=frame_overlays(ds, index, (int(stored.shape[0]), int(stored.shape[1]))),
     )
 
 
@@ -211,8 +215,16 @@ def _choose_voi(
 
 
 def display(frame: ModalityFrame, params: RenderParams) -> Rendered:
-    """Apply VOI, presentation, output format, padding alpha and resizing."""
-    fmt = params.format or ("rgb24" if frame.is_color else "gray8")
+    """Apply VOI, presentation, output format, padding alpha, resizing and overlays.
+
+    Overlays (PS3.3 C.9.2) are burned in last, blended by their coverage of
+    each output pixel; a non-grey colour makes the default format rgb24.
+    signed16 output carries raw modality values: no overlay is drawn.
+    """
+    overlays = frame.overlays if params.overlays else ()
+    color = params.overlay_color or WHITE
+    colored = bool(overlays) and not is_grey(color)
+    fmt = params.format or ("rgb24" if frame.is_color or colored else "gray8")
     window: Window | None = None
     if fmt == "signed16":
         if frame.is_color:
@@ -231,6 +243,7 @@ def display(frame: ModalityFrame, params: RenderParams) -> Rendered:
     if params.transparent_padding:
         out = apply_padding_alpha(out, frame.padding_mask)
     out = resize_to_box(out, params.max_width, params.max_height)
+    out = burn(out, overlays, color, fmt)
     used = None if window is None else (window.center, window.width, window.function)
     return Rendered(np.ascontiguousarray(out), fmt, used)
 
@@ -305,6 +318,7 @@ def info(ds: Dataset, *, max_megapixels: float | None = None,
         "rescale_type": None,
         "modality_lut": None,
         "pixel_spacing": _pixel_spacing(ds),
+        "overlays": describe(ds),
         "decodable": False,
         "reason": None,
     }
