@@ -37,6 +37,8 @@ from .routes import ORTHANC_ID, Endpoint, HttpError, Request, Response
 PNG_PARAMETERS = frozenset({
     "window", "window-center", "window-width", "voi", "format", "invert",
     "size", "width", "height", "padding", "encoder", "quality",
+    # Overlay planes (PS3.3 C.9.2): burned in unless overlays=0, in the overlay= colour.
+    "overlays", "overlay",
     # Objects beyond images (previewer.objectviews): PDF pages, presentation states, segmentations.
     "page", "presentation", "segmentation", "opacity", "segments",
 })
@@ -122,7 +124,8 @@ def _pixel_error(error: PixelError, instance_id: str, frame: int | None = None) 
 
 def _frame_size(frame: render.ModalityFrame) -> int:
     mask = frame.padding_mask.nbytes if frame.padding_mask is not None else 0
-    return int(frame.array.nbytes) + mask + 1024
+    overlays = sum(int(overlay.bitmap.nbytes) for overlay in frame.overlays)
+    return int(frame.array.nbytes) + mask + overlays + 1024
 
 
 def instance_version(store: Store, instance_id: str) -> str:

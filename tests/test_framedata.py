@@ -62,15 +62,16 @@ def _client_display(head: dict[str, Any], values: np.ndarray, params: RenderPara
 @pytest.mark.parametrize(("name", "path"), GREY, ids=[name for name, _ in GREY])
 def test_corpus_frame_is_exact(name: str, path: Path) -> None:
     """Every grayscale corpus frame: the values give back the server's modality values exactly, and the
-    header alone reproduces the server's gray8 rendering (default, every stored VOI, inverted)."""
+    header alone reproduces the server's gray8 rendering (default, every stored VOI, inverted) with
+    overlays off: the client draws no overlay planes (the viewer asks the server for those)."""
     frame = render.modality_frame(decode.read_dataset(path.read_bytes()), 0)
     head, values = framedata.parse(framedata.body(frame))
     assert (head["rows"], head["columns"]) == frame.array.shape
     slope, intercept = head["rescale"]["slope"], head["rescale"]["intercept"]
     rebuilt = values.astype(np.float64) * slope + intercept
     assert np.array_equal(rebuilt, frame.array.astype(np.float64), equal_nan=True)
-    choices = [RenderParams(), RenderParams(invert=True),
-               *(RenderParams(voi=k) for k in range(len(frame.windows) + len(frame.voi_luts)))]
+    choices = [RenderParams(overlays=False), RenderParams(invert=True, overlays=False),
+               *(RenderParams(voi=k, overlays=False) for k in range(len(frame.windows) + len(frame.voi_luts)))]
     for params in choices:
         expected = render.display(frame, params).array
         assert np.array_equal(_client_display(head, values, params), expected), params
