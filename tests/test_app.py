@@ -176,3 +176,64 @@ class TestEncoders:
         ds = pydicom.dcmread(CT_SMALL)
         expected = ds.pixel_array * float(ds.RescaleSlope) + float(ds.RescaleIntercept)
         assert np.array_equal(values, expected.astype(np.int16))
+
+
+class TestOverlays:
+    """Overlay planes (PS3.3 C.9.2, C.9.3) through a real Orthanc: the files of tests/objects_overlay.py
+    (pydicom-data's real Siemens MR with an overlay, and overlay planes added by pydicom to emri_small)."""
+
+    @staticmethod
+    def _upload(orthanc: OrthancProcess, tmp_path: Path, maker: str) -> tuple[str, bytes]:
+        import objects_overlay
+        data = getattr(objects_overlay, maker)()
+        path = tmp_path / f"{maker}.dcm"
+        path.write_bytes(data)
+        return orthanc.upload(path)["ID"], data
+
+    def test_siemens_overlay_is_burned_in_white(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """The default PNG is the overlays=0 PNG with pydicom's overlay_array pixels set to 255."""
+        instance, data = self._upload(orthanc, tmp_path, "siemens_overlay")
+        bits = pydicom.dcmread(io.BytesIO(data)).overlay_array(0x6000).astype(bool)
+        shown = np.asarray(_png(orthanc, f"/previewer/instances/{instance}/frames/0/png"))
+        plain = np.asarray(_png(orthanc, f"/previewer/instances/{instance}/frames/0/png?overlays=0"))
+        assert bits.any() and shown.shape == plain.shape == bits.shape
+        assert (shown[bits] == 255).all()
+        assert np.array_equal(shown[~bits], plain[~bits])
+        assert not np.array_equal(shown, plain)
+
+    def test_overlay_colour_gives_rgb24(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """overlay=red burns pure red into an RGB PNG; elsewhere the grey image is replicated."""
+        instance, data = self._upload(orthanc, tmp_path, "siemens_overlay")
+        bits = pydicom.dcmread(io.BytesIO(data)).overlay_array(0x6000).astype(bool)
+        red = _png(orthanc, f"/previewer/instances/{instance}/frames/0/png?overlay=red")
+        plain = np.asarray(_png(orthanc, f"/previewer/instances/{instance}/frames/0/png?overlays=0"))
+        assert red.mode == "RGB"
+        pixels = np.asarray(red)
+        assert (pixels[bits] == (255, 0, 0)).all()
+        assert all(np.array_equal(pixels[..., c][~bits], plain[~bits]) for c in range(3))
+
+    def test_multiframe_overlay_follows_its_frames(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """Group 6000 covers image frames 4-6 only: frame 0 differs from its overlays=0 PNG by the 6002 cross alone."""
+        import objects_overlay
+        instance, _ = self._upload(orthanc, tmp_path, "multiframe_overlay")
+        def diff(n: int) -> int:
+            shown = np.asarray(_png(orthanc, f"/previewer/instances/{instance}/frames/{n}/png"))
+            plain = np.asarray(_png(orthanc, f"/previewer/instances/{instance}/frames/{n}/png?overlays=0"))
+            return int((shown != plain).sum())
+        first = objects_overlay.FRAME_ORIGIN - 1
+        assert diff(first) > diff(0) > 0        # the pattern adds to the cross on its frames
+        assert diff(first + objects_overlay.OVERLAY_FRAMES) == diff(0)
+
+    def test_info_lists_overlays(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """/info names each overlay group with its size, frames and type."""
+        instance, _ = self._upload(orthanc, tmp_path, "multiframe_overlay")
+        overlays = orthanc.get(f"/previewer/instances/{instance}/info").json()["overlays"]
+        assert [(o["group"], o["rows"], o["columns"], o["frames"], o["type"]) for o in overlays] == [
+            ("6000", 30, 30, 3, "G"), ("6002", 64, 64, 1, "R")]
+
+    def test_bad_overlay_parameters_are_400(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """overlays=2 and overlay=mauve are 400s whose JSON names the parameter."""
+        instance, _ = self._upload(orthanc, tmp_path, "siemens_overlay")
+        for query, name in (("overlays=2", "overlays"), ("overlay=mauve", "overlay")):
+            answer = orthanc.get(f"/previewer/instances/{instance}/frames/0/png?{query}")
+            assert answer.status_code == 400 and f"'{name}'" in answer.json()["error"], answer.text

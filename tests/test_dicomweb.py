@@ -82,6 +82,21 @@ class TestWithDicomwebClient:
         assert np.array_equal(_image(data), _image(orthanc.get(f"/previewer/instances/{ct_id}/png").content))
 
 
+    def test_overlays_are_burned_in(self, client: DICOMwebClient, orthanc: OrthancProcess, tmp_path: Path) -> None:
+        """rendered (which has no overlay parameter) shows the overlay planes, as our default PNG does."""
+        from objects_overlay import siemens_overlay
+        path = tmp_path / "overlay.dcm"
+        path.write_bytes(siemens_overlay())
+        instance_id = orthanc.upload(path)["ID"]
+        ds = pydicom.dcmread(path, stop_before_pixels=True)
+        data = client.retrieve_instance_rendered(ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID,
+                                                 media_types=("image/png",))
+        ours = orthanc.get(f"/previewer/instances/{instance_id}/frames/0/png").content
+        plain = orthanc.get(f"/previewer/instances/{instance_id}/frames/0/png?overlays=0").content
+        assert np.array_equal(_image(data), _image(ours))
+        assert not np.array_equal(_image(data), _image(plain))
+
+
 class TestUrls:
     def test_thumbnails_at_three_levels(self, orthanc: OrthancProcess, ct_id: str) -> None:
         """Study, series and instance /thumbnail answer a small PNG."""
