@@ -135,6 +135,34 @@ class TestFrameOverlays:
             assert frame_overlays(ds, 0, (484, 484)) == ()
             assert describe(ds) == []
 
+    @pytest.mark.parametrize(("element", "vr", "value"), [
+        (0x0050, "FD", [float("inf"), 1.0]), (0x0050, "FD", [float("nan"), float("-inf")]),
+        (0x0010, "FD", float("inf")), (0x0011, "FD", float("-inf")),
+    ])
+    def test_infinite_values_skipped(self, siemens: bytes, element: int, vr: str, value: object) -> None:
+        """An infinite or NaN origin, size or frame count (a wrong VR: FD) leaves the plane out, not an OverflowError."""
+        ds = pydicom.dcmread(io.BytesIO(siemens))
+        ds[(0x6000, element)] = pydicom.DataElement((0x6000, element), vr, value)
+        out = io.BytesIO()
+        ds.save_as(out, enforce_file_format=True)
+        parsed = read_dataset(out.getvalue())
+        assert frame_overlays(parsed, 0, (484, 484)) == ()
+        assert describe(parsed) == []
+        assert info(parsed)["overlays"] == []
+        assert display(modality_frame(parsed, 0), RenderParams()).array.shape == (484, 484)
+
+    def test_frame_origin_infinite_is_one(self, multiframe: bytes) -> None:
+        """An infinite Image Frame Origin (wrong VR) counts as absent: the plane starts at frame 1."""
+        ds = read_dataset(multiframe)
+        ds[(0x6000, 0x0051)] = pydicom.DataElement((0x6000, 0x0051), "FD", float("inf"))
+        assert [o.group for o in frame_overlays(ds, 0, (64, 64))] == [0x6000, 0x6002]
+
+    def test_frame_count_infinite_is_one(self, siemens: bytes) -> None:
+        """An infinite Number of Frames in Overlay (wrong VR) counts as absent: one frame, shown."""
+        ds = read_dataset(siemens)
+        ds[(0x6000, 0x0015)] = pydicom.DataElement((0x6000, 0x0015), "FD", float("inf"))
+        assert [o.group for o in frame_overlays(ds, 0, (484, 484))] == [0x6000]
+
     def test_outside_image(self, siemens: bytes) -> None:
         """A plane whose origin puts it outside the image shows nothing."""
         ds = read_dataset(siemens)

@@ -70,9 +70,10 @@ def _value(ds: Dataset, group: int, element: int) -> Any:
 
 
 def _int(value: Any, default: int) -> int:
+    """``value`` as an int; ``default`` when absent or not a finite number (text, several values, inf)."""
     try:
         return default if value is None or value == "" else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return default
 
 
@@ -92,6 +93,7 @@ def _plane(ds: Dataset, group: int) -> _Plane | None:
         if _int(_value(ds, group, 0x0100), 1) != 1 or rows <= 0 or columns <= 0:
             return None
         origin = _value(ds, group, 0x0050)
+        # PS3.3 C.9.2.1.2: Overlay Origin is two values, row\\column; one that is not (inf, text) is malformed.
         origin_rc = (1, 1) if origin is None else (int(origin[0]), int(origin[1]))
         # PS3.3 C.9.3: Number of Frames in Overlay, required only for several frames.
         frames = _int(_value(ds, group, 0x0015), 1)
@@ -105,7 +107,7 @@ def _plane(ds: Dataset, group: int) -> _Plane | None:
         kind = _text(_value(ds, group, 0x0040)).upper() or "G"
         return _Plane(group, rows, columns, origin_rc, frames, frame_origin, kind,
                       _text(_value(ds, group, 0x1500)), _text(_value(ds, group, 0x0022)), raw)
-    except (TypeError, ValueError, IndexError, KeyError, AttributeError):
+    except (TypeError, ValueError, OverflowError, IndexError, KeyError, AttributeError):
         return None
 
 
