@@ -11,6 +11,7 @@ at all, for the fallback.
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import re
 from collections.abc import Iterator
@@ -212,6 +213,8 @@ def _choices(head: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
 
 
 _results: dict[str, list[dict[str, Any]]] = {name: [] for name in RENDERERS}
+#: sha256 of the /pixels bodies of an image already compared -> its corpus name.
+_compared: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")
@@ -236,9 +239,16 @@ def test_client_pixels_match_the_server_png(corpus_pages: dict[str, Page], ortha
         pytest.skip("Orthanc refuses this file (see test_app_corpus.REFUSED_BY_ORTHANC)")
     info = orthanc.get(f"/previewer/instances/{instance}/info").json()
     frames = sorted({0, int(info["frames"]) - 1})
-    for frame in frames:
+    bodies = [orthanc.get(f"/previewer/instances/{instance}/frames/{frame}/pixels").content for frame in frames]
+    # The client sees only /pixels: a file whose frames send the same bytes as a file already
+    # compared (an uncompressed twin of a JPEG 2000 file, say) would repeat that comparison.
+    digest = hashlib.sha256(b"".join(bodies)).hexdigest()
+    if digest in _compared:
+        pytest.skip(f"its /pixels are those of {_compared[digest]}, already compared")
+    _compared[digest] = name
+    for frame, body in zip(frames, bodies, strict=True):
         url = f"instances/{instance}/frames/{frame}/pixels"
-        head, _ = framedata.parse(orthanc.get("/previewer/" + url).content)
+        head, _ = framedata.parse(body)
         pairs = _choices(head)
         for renderer, page in corpus_pages.items():
             answer = page.page.evaluate(_CLIENT_GREY, {"url": url, "renderer": renderer,
@@ -247,7 +257,10 @@ def test_client_pixels_match_the_server_png(corpus_pages: dict[str, Page], ortha
             assert answer["renderer"] == renderer
             for (choice, query), encoded in zip(pairs, answer["images"], strict=True):
                 client = np.frombuffer(base64.b64decode(encoded), np.uint8).reshape(answer["rows"], answer["columns"])
-                png = orthanc.get(f"/previewer/instances/{instance}/frames/{frame}/png?{query}")
+                # The client draws no overlay planes (the viewer asks the server for them): overlays=0.
+                png = orthanc.get(f"/previewer/instances/{instance}/frames/{frame}/png",
+                                  params=[*(tuple(part.split("=", 1)) for part in query.split("&") if part),
+                                          ("overlays", "0")])
                 assert png.status_code == 200, (query, png.text[:200])
                 server = np.asarray(Image.open(io.BytesIO(png.content)))
                 assert server.shape == client.shape
