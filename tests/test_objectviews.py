@@ -256,9 +256,9 @@ class TestSegmentation:
         assert _png(orthanc.get(base + "&size=64")).shape == (64, 64, 3)
 
 
-@pytest.fixture(scope="module", params=["mpeg2video", "libx264"])
+@pytest.fixture(scope="module", params=["mpeg2video", "libx264", "libx265"])
 def video(orthanc: OrthancProcess, request: pytest.FixtureRequest) -> tuple[str, bytes]:
-    """30 grey frames (level 20+7k) encoded by PyAV as MPEG-2 or H.264 and wrapped with pydicom (objects_video)."""
+    """30 grey frames (level 20+7k) encoded by PyAV as MPEG-2, H.264 or HEVC and wrapped with pydicom (objects_video)."""
     data = objects_sources._bytes(objects_video.make_video_dataset(request.param))
     return _store(orthanc, data), data
 
@@ -270,6 +270,13 @@ class TestVideo:
         assert orthanc.get(base + "/info").json()["frames"] == objects_video.FRAMES
         for k in (0, 1, 2, 20):
             image = _png(orthanc.get(base + f"/frames/{k}/png"))
+            assert abs(float(np.median(image)) - objects_video.level(k)) <= 3, k
+
+    def test_cine_then_back(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
+        """Every frame in order, as the viewer's cine asks them, then frame 3 again: each has its level."""
+        base = f"/previewer/instances/{video[0]}/frames"
+        for k in [*range(objects_video.FRAMES), 3]:
+            image = _png(orthanc.get(f"{base}/{k}/png?size=32"))
             assert abs(float(np.median(image)) - objects_video.level(k)) <= 3, k
 
     def test_thumbnail_is_the_middle_frame(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
