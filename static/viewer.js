@@ -64,6 +64,7 @@ export class SeriesViewer {
     this.seriesServer = null;      // set when an instance of the series is colour: the rest follow it
     this.frameErrors = new Map();  // frame key -> the pixels route's 4xx (the PNG route fails alike)
     this.drawRequest = 0;
+    this.renderedClient = false;
     this.holding = null;
     this.loader = new ImageLoader({
       onImage: (bitmap, meta) => this.showImage(bitmap, meta),
@@ -300,7 +301,6 @@ export class SeriesViewer {
       // Not an image: the pixels route refused it, the PNG route shows it.
       for (const key of [...this.frameErrors.keys()]) if (key.startsWith(`${instanceId}/`)) this.frameErrors.delete(key);
     }
-    const wasClient = this.current && this.current.instance === instanceId && this.clientPath(this.current);
     if (arrived) for (const frame of this.frames.framesOf(instanceId)) frame.pixelSpacing = arrived.pixel_spacing;
     const shown = this.images[this.shownIndex];
     if (shown && shown.instance === instanceId) {
@@ -311,7 +311,8 @@ export class SeriesViewer {
       this.showKind(arrived);
       this.fillPresets();
       this.updateOverlay();
-      if (wasClient && !this.clientPath(this.current)) this.render();
+      // The info may move the image to the server path (overlays, a PDF, a video): ask again.
+      if (this.renderedClient && !this.clientPath(this.current)) this.render();
       else if (arrived && arrived.kind && arrived.kind !== 'image' && this.canvas.dataset.state === 'error') this.render();
     }
   }
@@ -404,7 +405,8 @@ export class SeriesViewer {
   render() {
     const image = this.current;
     if (!image) return;
-    if (this.clientPath(image)) {
+    this.renderedClient = this.clientPath(image);   // the path the current image was last asked from
+    if (this.renderedClient) {
       this.renderClient(image);
       return;
     }
