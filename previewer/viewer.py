@@ -267,6 +267,7 @@ def order_instances(instances: Sequence[Mapping[str, Any]]) -> tuple[list[dict[s
         frames = _int(_tag(tags, "NumberOfFrames"))
         rows.append({
             "id": instance["ID"],
+            "uid": _tag(tags, "SOPInstanceUID") or None,
             "number": _int(_tag(tags, "InstanceNumber")),
             "frames": frames if frames and frames > 0 else 1,
             "position": list(position) if position else None,

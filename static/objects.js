@@ -112,13 +112,26 @@ export class ObjectsPanel {
   }
 }
 
-/** The PNG parameters of `state` (see api.pngUrl). */
-export function objectParams(state) {
+/** True when `object` (a listed presentation state or segmentation) references `image`'s instance; an
+ * object that names no instance, or an image whose UID is unknown, counts as referenced. */
+function references(object, image) {
+  if (!object || !image || !image.uid || !object.instances || !object.instances.length) return true;
+  return object.instances.includes(image.uid);
+}
+
+/** The PNG parameters of `state` for `image` (see api.pngUrl): a presentation state or segmentation
+ * (from `objects`, the series' listing) is sent only for an image it references, so that the other
+ * images of the series show plain instead of the server's 422. */
+export function objectParams(state, objects, image) {
   if (!state) return {};
   const params = {};
+  const find = (list, id) => ((objects && objects[list]) || []).find((o) => o.id === id);
   if (!state.overlays) params.overlays = false;
-  if (state.presentation) params.presentation = state.presentation;
-  if (state.segmentation && state.segments && state.segments.length) {   // no segment ticked: the plain image
+  if (state.presentation && references(find('presentations', state.presentation), image)) {
+    params.presentation = state.presentation;
+  }
+  if (state.segmentation && state.segments && state.segments.length   // no segment ticked: the plain image
+      && references(find('segmentations', state.segmentation), image)) {
     params.segmentation = state.segmentation;
     params.opacity = state.opacity;
     params.segments = state.segments;

@@ -112,7 +112,7 @@ export class SeriesViewer {
     this.images = series.instances.flatMap((instance, instanceIndex) =>
       Array.from({ length: instance.frames }, (_, frame) => ({
         instance: instance.id, frame, frames: instance.frames, instanceIndex,
-        number: instance.number, location: instance.location,
+        number: instance.number, location: instance.location, uid: instance.uid,
       })));
     this.slider.max = String(Math.max(1, this.images.length));
     this.slider.disabled = this.images.length < 2;
@@ -387,8 +387,9 @@ export class SeriesViewer {
 
   // --- rendering ---------------------------------------------------------------------
 
-  renderParams(size) {
-    return { window: this.window, invert: this.invert, size, ...objectParams(this.objects.state) };
+  /** The PNG parameters of `image` at `size`: a presentation state or segmentation only on an image it references. */
+  renderParams(image, size) {
+    return { window: this.window, invert: this.invert, size, ...objectParams(this.objects.state, this.objects.objects, image) };
   }
 
   /** True when `image` is drawn from its frame on the client; false for server PNGs. */
@@ -414,7 +415,7 @@ export class SeriesViewer {
     const dims = info && info.columns && info.rows ? { cols: info.columns, rows: info.rows } : this.viewport.dims;
     const size = this.viewport.requestSize(dims, this.drag && this.drag.mode === 'window' ? DRAG_BOX : Infinity);
     this.canvas.dataset.state = this.shownIndex < 0 ? 'loading' : this.canvas.dataset.state;
-    const url = pngUrl(image.instance, image.frame, this.renderParams(size));
+    const url = pngUrl(image.instance, image.frame, this.renderParams(image, size));
     this.loader.request(url, { index: this.index, size, url });
   }
 
@@ -463,7 +464,7 @@ export class SeriesViewer {
     this.viewport.showFrame(frame, voi, this.invert);
     this.setBusy(false);
     this.imageShown(this.index, `client-${this.viewport.renderer.name}`,
-      pngUrl(image.instance, image.frame, this.renderParams(null)));
+      pngUrl(image.instance, image.frame, this.renderParams(image, null)));
   }
 
   /** The frames wanted now, most needed first: the current image, ahead in the latest direction, behind. */
@@ -544,7 +545,7 @@ export class SeriesViewer {
       if (this.playing) index = (index + this.images.length) % this.images.length;
       if (index < 0 || index >= this.images.length) break;
       const image = this.images[index];
-      urls.push(pngUrl(image.instance, image.frame, this.renderParams(size)));
+      urls.push(pngUrl(image.instance, image.frame, this.renderParams(image, size)));
     }
     this.loader.prefetch(urls);
   }
@@ -840,7 +841,7 @@ export class SeriesViewer {
   /** The full-resolution PNG of the view on screen, as an absolute URL. */
   pngUrl() {
     const image = this.current;
-    return image ? new URL(pngUrl(image.instance, image.frame, this.renderParams(null)), location.href).href : null;
+    return image ? new URL(pngUrl(image.instance, image.frame, this.renderParams(image, null)), location.href).href : null;
   }
 
   copyUrl() {

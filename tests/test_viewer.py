@@ -31,9 +31,15 @@ def _instance_id(series: int, number: int) -> str:
     return f"d0000000-00000000-00000000-{series:08d}-{number:08d}"
 
 
+def _uid(instance_id: str) -> str:
+    """A SOP Instance UID for a fake instance: its series and number digits after a root."""
+    series, number = instance_id.rsplit("-", 2)[1:]
+    return f"1.2.826.0.1.{int(series)}{number}"
+
+
 def _instance(instance_id: str, series_id: str, number: int | None, position: str | None = None,
               orientation: str | None = AXIAL, frames: int | None = None, index: int = 0) -> dict[str, Any]:
-    tags: dict[str, str] = {}
+    tags: dict[str, str] = {"SOPInstanceUID": _uid(instance_id)}
     if number is not None:
         tags["InstanceNumber"] = str(number)
     if position is not None:
@@ -506,7 +512,7 @@ class TestSeries:
         assert answer["study"]["id"] == STUDY_CT and answer["study"]["description"] == "CHEST CT"
         assert answer["patient"]["patient_id"] == "PID-1"
         assert [i["id"] for i in answer["instances"]] == [_instance_id(1, n) for n in (1, 2, 3, 4)]
-        assert answer["instances"][0] == {"id": _instance_id(1, 1), "number": 1, "frames": 1,
+        assert answer["instances"][0] == {"id": _instance_id(1, 1), "uid": _uid(_instance_id(1, 1)), "number": 1, "frames": 1,
                                           "position": [0.0, 0.0, 0.0], "location": 0.0}
         assert answer["frames"] == 4
 

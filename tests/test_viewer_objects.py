@@ -206,20 +206,43 @@ def test_multiframe_overlay_only_on_its_frames(page: Page, orthanc: OrthancProce
     assert changed_on_frame > changed_first > 0
 
 
+def _step_through(page: Page, count: int, stop_at: str = "") -> list[str]:
+    """From the first image (Home), the URLs of up to ``count`` images shown one after another (ArrowDown),
+    stopping at the image of instance ``stop_at`` if given."""
+    page.page.keyboard.press("Home")
+    urls: list[str] = []
+    for step in range(count):
+        _wait_url(page, "/png")
+        urls.append(page.page.evaluate("() => document.querySelector('#canvas').dataset.url"))
+        if (stop_at and f"instances/{stop_at}/" in urls[-1]) or step == count - 1:
+            break
+        page.page.keyboard.press("ArrowDown")
+        page.page.wait_for_function("(before) => document.querySelector('#canvas').dataset.url !== before",
+                                    arg=urls[-1])
+    return urls
+
+
 def test_presentation_state_applies_and_removes(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> None:
-    """A dcmpsmk GSPS of CT_small (objects_presentation) is listed; a click applies it, a second removes it."""
+    """A dcmpsmk GSPS of CT_small (objects_presentation) is listed; a click applies it to CT_small only
+    (another slice of the series shows plain, with no 422), a second click removes it."""
     presentation = _maker("objects_presentation")
     image = orthanc.upload(Path(presentation.CT))
     state = orthanc.upload(presentation.annotate(presentation.dcmpsmk(tmp_path)))
-    # The segmentation test adds a second slice to CT_small's series.  The viewer applies a GSPS to every
-    # image of the series, and the server rightly answers 422 for the slice it does not reference (a known
-    # viewer limitation: the series API gives no SOP Instance UIDs to tell them apart), so only CT_small stays.
-    for other in requests.get(f"{orthanc.url}/series/{image['ParentSeries']}", timeout=10).json()["Instances"]:
-        if other != image["ID"]:
-            requests.delete(f"{orthanc.url}/instances/{other}", timeout=10).raise_for_status()
+    # A slice the GSPS does not reference, in the same series: CT_small with a new SOP Instance UID
+    # (made with pydicom for this test; no real file has a GSPS over part of a series).
+    other = pydicom.dcmread(presentation.CT)
+    other.SOPInstanceUID = pydicom.uid.generate_uid()
+    other.InstanceNumber = int(other.get("InstanceNumber") or 1) + 100
+    other.save_as(tmp_path / "unreferenced.dcm")
+    unreferenced = orthanc.upload(tmp_path / "unreferenced.dcm")
+    assert unreferenced["ParentSeries"] == image["ParentSeries"]
     page.open_series(image["ParentSeries"])
     button = page.page.locator(f"[data-presentation='{state['ID']}']")
     button.wait_for()
+    instances = [row["id"] for row in requests.get(
+        f"{orthanc.url}/previewer/api/series/{image['ParentSeries']}", timeout=10).json()["instances"]]
+    shown = _step_through(page, len(instances), stop_at=image["ID"])
+    assert f"instances/{image['ID']}/" in shown[-1]
     _wait_url(page, f"instances/{image['ID']}/frames/0/png")
     plain = page.pixels_hash()
     button.click()
@@ -227,6 +250,12 @@ def test_presentation_state_applies_and_removes(page: Page, orthanc: OrthancProc
     assert button.get_attribute("aria-pressed") == "true"
     applied = page.pixels_hash()
     assert applied != plain
+    # Every other image of the series is shown without the presentation state.
+    seen = {next(i for i in instances if f"instances/{i}/" in url): url
+            for url in _step_through(page, len(instances))}
+    assert set(seen) == set(instances) and unreferenced["ID"] in seen
+    assert all(("presentation=" in url) == (instance == image["ID"]) for instance, url in seen.items()), seen
+    _step_through(page, len(instances), stop_at=image["ID"])
     button.click()
     _wait_url(page, "presentation=", present=False)
     assert button.get_attribute("aria-pressed") == "false"
