@@ -63,3 +63,35 @@ def annotate(path: Path, *, rotation: int = 0, flip: bool = False) -> Path:
     ds.ImageHorizontalFlip = "Y" if flip else "N"
     ds.save_as(path)
     return path
+
+
+def add_shutter(path: Path, *, rectangle: tuple[int, int, int, int] | None = None,
+                circle: tuple[int, int, int] | None = None,
+                polygon: tuple[tuple[int, int], ...] = (), value: int | None = None,
+                lab: tuple[int, int, int] | None = None) -> Path:
+    """Add a Display Shutter (PS3.3 C.7.6.11) to the GSPS at ``path`` with pydicom (dcmpsmk writes none).
+
+    ``rectangle`` is (left, right, upper, lower), ``circle`` (centre row, centre
+    column, radius), ``polygon`` (row, column) vertices; ``value`` is the Shutter
+    Presentation Value (a 16-bit P-Value) and ``lab`` the DICOM-encoded Shutter
+    Presentation Color CIELab Value.
+    """
+    ds = pydicom.dcmread(path)
+    shapes = []
+    if rectangle is not None:
+        shapes.append("RECTANGULAR")
+        (ds.ShutterLeftVerticalEdge, ds.ShutterRightVerticalEdge,
+         ds.ShutterUpperHorizontalEdge, ds.ShutterLowerHorizontalEdge) = rectangle
+    if circle is not None:
+        shapes.append("CIRCULAR")
+        ds.CenterOfCircularShutter, ds.RadiusOfCircularShutter = list(circle[:2]), circle[2]
+    if polygon:
+        shapes.append("POLYGONAL")
+        ds.VerticesOfThePolygonalShutter = [v for vertex in polygon for v in vertex]
+    ds.ShutterShape = shapes[0] if len(shapes) == 1 else shapes
+    if value is not None:
+        ds.ShutterPresentationValue = value
+    if lab is not None:
+        ds.ShutterPresentationColorCIELabValue = list(lab)
+    ds.save_as(path)
+    return path

@@ -1,15 +1,17 @@
 """Grayscale Softcopy Presentation State applied to an image, PS3.3 A.33.1.
 
-The pipeline of PS3.4 N.2: the presentation state's Modality LUT
-(C.11.1) replaces the image's, then its Softcopy VOI LUT (C.11.8), its
-Presentation LUT (C.11.6) to 8-bit grey; PIXEL-unit Graphic Annotations
-(C.10.5) in the Graphic Layer colours (C.10.7), the Spatial
-Transformation (C.10.6), the Displayed Area (C.10.4), DISPLAY-unit
-annotations, then the fit to the requested box.
+The pipeline of PS3.4 N.2 (Figure N.2-1): the presentation state's
+Modality LUT (C.11.1) replaces the image's, then its Softcopy VOI LUT
+(C.11.8), its Presentation LUT (C.11.6) to 8-bit grey; the Display
+Shutter (C.7.6.11) in the image's pixel space; PIXEL-unit Graphic
+Annotations (C.10.5) in the Graphic Layer colours (C.10.7), the Spatial
+Transformation (C.10.6: rotation, then flip), the Displayed Area
+(C.10.4), DISPLAY-unit annotations, then the fit to the requested box.
 
 An explicit ``window`` or ``voi`` in the RenderParams overrides the
 presentation state's VOI (the rest of the presentation still applies).
-Display Shutters (C.7.6.11) are not applied.
+The Bitmap Display Shutter (C.7.6.15, an overlay plane of the
+presentation state) is not applied.
 """
 from __future__ import annotations
 
@@ -80,6 +82,21 @@ class Voi:
 
 
 @dataclass(frozen=True)
+class Shutter:
+    """The Display Shutter Module (PS3.3 C.7.6.11) with the Presentation State Shutter Module (C.11.12).
+
+    Coordinates are 1-based image pixels, (1, 1) the top left pixel. Each shape
+    present shows only what lies inside it; together, only what lies inside all.
+    """
+
+    rectangle: tuple[int, int, int, int] | None  # left, right column; upper, lower row (inclusive)
+    circle: tuple[int, int, int] | None  # centre row, centre column, radius in pixels
+    polygon: tuple[tuple[int, int], ...]  # (row, column) vertices, implicitly closed
+    value: int  # Shutter Presentation Value (0018,1622): a P-Value 0..65535, 0 (black) when absent
+    color: RGB | None  # Shutter Presentation Color CIELab Value (0018,1624), as sRGB
+
+
+@dataclass(frozen=True)
 class Presentation:
     """What a GSPS holds for rendering, free of the Dataset."""
 
@@ -98,6 +115,7 @@ class Presentation:
     rotation: int
     flip: bool
     areas: tuple[Area, ...]
+    shutter: Shutter | None = None
 
 
 def _text(value: Any) -> str:
@@ -178,6 +196,102 @@ def _renamed(ds: Any, seq: Any) -> Any:
     return tmp
 
 
+def _ints(value: Any, count: int | None = None) -> tuple[int, ...] | None:
+    """Integer values of an IS/US attribute, or None when absent, malformed or not ``count`` long."""
+    if value is None or value == "":
+        return None
+    values = [value] if isinstance(value, int | float | str) else list(value)
+    try:  # clamped: a hostile 1e30 stays a number numpy and Pillow compare
+        out = tuple(max(-(1 << 31), min(1 << 31, int(v))) for v in values)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return out if count is None or len(out) == count else None
+
+
+def _shutter(ds: Any) -> Shutter | None:
+    """Display Shutter Module, PS3.3 C.7.6.11 (Table C.7-17a), and the shutter value of C.11.12.
+
+    A shape whose attributes are missing or malformed is left out (the image
+    is still shown); BITMAP (C.7.6.15) is not applied. None when no shape remains.
+    """
+    raw = ds.get("ShutterShape")
+    shapes = {str(v).strip().upper() for v in ([raw] if isinstance(raw, str) else list(raw or []))}
+    rectangle = circle = None
+    polygon: tuple[tuple[int, int], ...] = ()
+    if "RECTANGULAR" in shapes:  # (0018,1602..1608): columns of the vertical edges, rows of the horizontal
+        edges = [_ints(ds.get(k), 1) for k in ("ShutterLeftVerticalEdge", "ShutterRightVerticalEdge",
+                                                "ShutterUpperHorizontalEdge", "ShutterLowerHorizontalEdge")]
+        if all(e is not None for e in edges):
+            left, right, upper, lower = (e[0] for e in edges if e is not None)
+            rectangle = (left, right, upper, lower)
+    if "CIRCULAR" in shapes:  # (0018,1610) centre as row\column, (0018,1612) radius in pixels
+        centre, radius = _ints(ds.get("CenterOfCircularShutter"), 2), _ints(ds.get("RadiusOfCircularShutter"), 1)
+        if centre is not None and radius is not None and radius[0] >= 0:
+            circle = (centre[0], centre[1], radius[0])
+    if "POLYGONAL" in shapes:  # (0018,1620) row\column pairs, at least 3 vertices
+        vertices = _ints(ds.get("VerticesOfThePolygonalShutter"))
+        if vertices is not None and len(vertices) >= 6 and len(vertices) % 2 == 0:
+            polygon = tuple((vertices[i], vertices[i + 1]) for i in range(0, len(vertices), 2))
+    if rectangle is None and circle is None and not polygon:
+        return None
+    value = _ints(ds.get("ShutterPresentationValue"), 1)
+    lab = _ints(ds.get("ShutterPresentationColorCIELabValue"), 3)
+    color = _cielab_to_rgb(lab) if lab is not None and all(0 <= v <= 65535 for v in lab) else None
+    grey = value[0] if value is not None and 0 <= value[0] <= 65535 else 0
+    return Shutter(rectangle, circle, polygon, grey, color)
+
+
+#: Vertices beyond this many pixels outside the image are clamped there (Pillow's coordinates are C ints).
+_SHUTTER_REACH = 1 << 20
+
+
+def shutter_mask(shape: tuple[int, int], shutter: Shutter) -> NDArray[np.bool_]:
+    """True where the image stays visible under ``shutter``, PS3.3 C.7.6.11 (all shapes combined).
+
+    Pixel (row, column) 1-based is inside a rectangle when left <= column <= right
+    and upper <= row <= lower; inside a circle when its centre is within the
+    radius of the shutter's centre; inside a polygon when Pillow fills it
+    (the edges included).
+    """
+    rows, cols = shape
+    r = np.arange(1, rows + 1)[:, None]
+    c = np.arange(1, cols + 1)[None, :]
+    visible = np.ones(shape, bool)
+    if shutter.rectangle is not None:
+        left, right, upper, lower = shutter.rectangle
+        visible &= (c >= left) & (c <= right) & (r >= upper) & (r <= lower)
+    if shutter.circle is not None:
+        cr, cc, radius = (float(v) for v in shutter.circle)
+        visible &= (r - cr) ** 2 + (c - cc) ** 2 <= radius ** 2
+    if shutter.polygon:
+        img = Image.new("1", (cols, rows), 0)
+        reach = _SHUTTER_REACH
+        points = [(float(min(max(col - 1, -reach), reach)), float(min(max(row - 1, -reach), reach)))
+                  for row, col in shutter.polygon]
+        ImageDraw.Draw(img).polygon(points, fill=1, outline=1)
+        visible &= np.asarray(img, bool)
+    return visible
+
+
+def apply_shutter(arr: NDArray[np.uint8], shutter: Shutter | None, color: bool = True) -> NDArray[np.uint8]:
+    """The 8-bit picture with what the shutter occludes replaced, PS3.3 C.7.6.11 / C.11.12.
+
+    Grey (0018,1622) Shutter Presentation Value scaled from 16 to 8 bits, or,
+    when ``color`` and the presentation state gives (0018,1624), that colour
+    (the answer is then RGB). ``arr`` unchanged without a shutter.
+    """
+    if shutter is None:
+        return arr
+    hidden = ~shutter_mask((arr.shape[0], arr.shape[1]), shutter)
+    if color and shutter.color is not None:
+        out = np.repeat(arr[..., None], 3, axis=-1) if arr.ndim == 2 else arr.copy()
+        out[hidden] = shutter.color
+        return out
+    out = arr.copy()
+    out[hidden] = int(round(shutter.value * 255 / 65535))
+    return out
+
+
 def parse(ds: Any) -> Presentation:
     """Read a GSPS dataset into a :class:`Presentation`, PS3.3 A.33.1."""
     if _text(ds.get("SOPClassUID")) != GRAYSCALE_PRESENTATION:
@@ -221,7 +335,8 @@ def _parse(ds: Any) -> Presentation:
         creator=_text(ds.get("ContentCreatorName")), date=_text(ds.get("PresentationCreationDate")),
         series=tuple(series), images=tuple(images), rescale=rescale, lut=lut, vois=tuple(vois),
         inverse=inverse, plut=plut, annotations=tuple(annotations), rotation=rotation,
-        flip=_text(ds.get("ImageHorizontalFlip")).strip().upper() == "Y", areas=tuple(areas))
+        flip=_text(ds.get("ImageHorizontalFlip")).strip().upper() == "Y", areas=tuple(areas),
+        shutter=_shutter(ds))
 
 
 def summary(p: Presentation) -> dict[str, Any]:
@@ -357,9 +472,13 @@ MAX_AREA_PIXELS = 32 * 10**6
 
 
 def _spatial(arr: NDArray[Any], flip: bool, rotation: int) -> NDArray[Any]:
-    """Image Horizontal Flip, then Image Rotation clockwise, PS3.3 C.10.6.1.1."""
-    out = arr[:, ::-1] if flip else arr
-    return np.rot90(out, k=-(rotation // 90)) if rotation else out
+    """Image Rotation clockwise, then Image Horizontal Flip, PS3.3 C.10.6 (Table C.10-6).
+
+    (0070,0042) rotates "before any Image Horizontal Flip is applied" and
+    (0070,0041) flips "after any Image Rotation has been applied"; dcmp2pgm does the same.
+    """
+    out = np.rot90(arr, k=-(rotation // 90)) if rotation else arr
+    return out[:, ::-1] if flip else out
 
 
 def _area(arr: NDArray[Any], area: Area | None) -> NDArray[Any]:
@@ -392,9 +511,10 @@ def render(p: Presentation, frame: ModalityFrame, sop_instance_uid: str, frame_n
                 for g in a.graphics]
     pixel = tuple(g for g in graphics if g.units == "PIXEL")
     shown = tuple(g for g in graphics if g.units == "DISPLAY")
-    out: NDArray[Any] = grey
+    # PS3.4 N.2: the shutter in the image's pixel space, before annotations and the spatial transformation.
+    out: NDArray[Any] = apply_shutter(grey, p.shutter, color=params.format != "gray8")
     if pixel:
-        img = Image.fromarray(np.ascontiguousarray(grey)).convert("RGB")
+        img = Image.fromarray(np.ascontiguousarray(out)).convert("RGB")
         # PS3.3 C.10.5.1.2: pixel coordinates with (0,0) the top left corner of the top left pixel.
         _draw(img, pixel, lambda c, r: (c - 0.5, r - 0.5))
         out = np.asarray(img)
