@@ -101,3 +101,15 @@ def write_all(directory: Path) -> list[Path]:
         path.write_bytes(_bytes(ds))
         written.append(path)
     return written
+
+
+def resized_segmentation(rows: int, columns: int) -> Dataset:
+    """The highdicom BINARY SEG with its frames cut to ``rows`` x ``columns`` by pydicom (a SEG of another size)."""
+    ds = segmentation("BINARY")
+    frames = np.asarray(ds.pixel_array).reshape(-1, 128, 128)
+    out = np.zeros((frames.shape[0], rows, columns), np.uint8)
+    r, c = min(rows, 128), min(columns, 128)
+    out[:, :r, :c] = frames[:, :r, :c]
+    ds.Rows, ds.Columns = rows, columns
+    ds.PixelData = np.packbits(out.reshape(-1), bitorder="little").tobytes()
+    return ds

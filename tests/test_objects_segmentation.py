@@ -76,3 +76,25 @@ def test_parse_options() -> None:
     for bad in ({"opacity": "2"}, {"opacity": "x"}, {"segments": "1,,a"}, {"segments": "0"}):
         with pytest.raises(BadParameter):
             S.parse_options(bad)
+
+
+def test_geometry_mismatch() -> None:
+    """A SEG whose Rows/Columns (edited by pydicom to 64x128) are not the image's 128x128 is a 422 naming both."""
+    small = S.parse(make.resized_segmentation(64, 128))
+    S.check_geometry(BINARY, 128, 128)
+    with pytest.raises(S.NotReferenced, match="64x128.*128x128"):
+        S.check_geometry(small, 128, 128)
+    assert S.NotReferenced.status == 422
+    masks = S.masks_for(small, IMAGES[0].SOPInstanceUID, 1)
+    with pytest.raises(S.NotReferenced, match="aspect ratio"):  # the render alone tells another aspect ratio
+        S.draw(_grey(), masks, small, 1.0, None)
+    S.draw(Rendered(np.full((32, 64), 100, np.uint8), "gray8", None), masks, small, 1.0, None)
+
+
+def test_frame_of_reference_mismatch() -> None:
+    """highdicom BINARY SEG: another Frame of Reference UID is a 422; none given is not checked."""
+    assert BINARY.frame_of_reference == IMAGES[0].FrameOfReferenceUID
+    S.check_geometry(BINARY, 128, 128, IMAGES[0].FrameOfReferenceUID)
+    S.check_geometry(BINARY, 128, 128, "")
+    with pytest.raises(S.NotReferenced, match="Frame of Reference"):
+        S.check_geometry(BINARY, 128, 128, "1.2.3")

@@ -3,8 +3,10 @@
 :func:`parse` reads the Segmentation Image Module (PS3.3 C.8.20.2) and the
 per-frame functional groups (C.7.6.16: Derivation Image > Source Image,
 Segment Identification) into a :class:`Segmentation` free of the dataset;
-:func:`masks_for` gives the coverage of each segment on one image frame and
-:func:`draw` alpha-blends the segment colours over a rendered frame.
+:func:`masks_for` gives the coverage of each segment on one image frame,
+:func:`check_geometry` refuses an image whose size (or Frame of Reference)
+is not the Segmentation's, and :func:`draw` alpha-blends the segment
+colours over a rendered frame.
 """
 from __future__ import annotations
 
@@ -56,6 +58,7 @@ class Segmentation:
     series: tuple[str, ...]
     frames: NDArray[np.uint8]
     refs: tuple[tuple[str, int, int], ...]
+    frame_of_reference: str = ""
 
 
 def _text(value: Any) -> str:
@@ -174,7 +177,8 @@ def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
     series = tuple(_text(item.get("SeriesInstanceUID")) for item in ds.get("ReferencedSeriesSequence") or ())
     return Segmentation(_text(ds.get("ContentLabel")) or _text(ds.get("SeriesDescription")),
                         _text(ds.get("ContentDescription")), seg_type, maximum, segments,
-                        series, _frames(ds, count, max_megapixels), refs)
+                        series, _frames(ds, count, max_megapixels), refs,
+                        _text(ds.get("FrameOfReferenceUID")).strip())
 
 
 def summary(seg: Segmentation) -> dict[str, Any]:
@@ -199,6 +203,22 @@ def masks_for(seg: Segmentation, sop_instance_uid: str, frame_number: int) -> di
     if not found:
         raise NotReferenced(f"the Segmentation references neither image {sop_instance_uid} nor its frame {frame_number}")
     return found
+
+
+def check_geometry(seg: Segmentation, rows: int, columns: int, frame_of_reference: str = "") -> None:
+    """422 unless the image is ``rows`` x ``columns`` like the Segmentation's frames (PS3.3 C.8.20.2).
+
+    The Segmentation's pixels are drawn one to one over the image's, so its
+    (0028,0010) Rows and (0028,0011) Columns must be the image's; when both give
+    a (0020,0052) Frame of Reference UID (PS3.3 C.7.4.1), it must be the same.
+    """
+    seg_rows, seg_cols = seg.frames.shape[1:]
+    if (seg_rows, seg_cols) != (rows, columns):
+        raise NotReferenced(f"the Segmentation's frames are {seg_rows}x{seg_cols} (rows x columns) "
+                            f"and the image is {rows}x{columns}")
+    if seg.frame_of_reference and frame_of_reference and seg.frame_of_reference != frame_of_reference:
+        raise NotReferenced(f"the Segmentation's (0020,0052) Frame of Reference UID {seg.frame_of_reference} "
+                            f"is not the image's {frame_of_reference}")
 
 
 def _rgb8(rendered: Rendered) -> tuple[NDArray[np.float32], NDArray[np.uint8] | None]:
@@ -226,9 +246,12 @@ def draw(rendered: Rendered, masks: dict[int, NDArray[Any]], seg: Segmentation, 
                            f"(this Segmentation has {sorted(known)})")
     shape = seg.frames.shape[1:]
     rows, cols = rendered.array.shape[:2]
-    if rows > shape[0] or cols > shape[1]:
+    # The render is the image fitted in a box (same aspect ratio, never larger, each side
+    # rounded, at least 1): larger than the frames, or of another aspect ratio by more
+    # than that rounding, is an image of another size than the Segmentation's.
+    if rows > shape[0] or cols > shape[1] or abs(rows * shape[1] - cols * shape[0]) > shape[0] + shape[1]:
         raise NotReferenced(f"the Segmentation's frames are {shape[0]}x{shape[1]}, "
-                            f"and the image is rendered at {rows}x{cols}")
+                            f"and the image is rendered at {rows}x{cols}: not the same size or aspect ratio")
     rgb, alpha = _rgb8(rendered)
     for segment in seg.segments:
         if segment.number not in masks or (segments is not None and segment.number not in segments):
