@@ -202,6 +202,15 @@ def _sop_instance_uid(store: Store, instance_id: str, version: str) -> str:
     return uid
 
 
+def _frame_of_reference(store: Store, instance_id: str, version: str) -> str:
+    """The image's (0020,0052) Frame of Reference UID, or "" (read once, then cached)."""
+    def read() -> str:
+        with full_dataset(store, instance_id) as ds:
+            return str(ds.get("FrameOfReferenceUID", "") or "")
+    uid: str = store.cache.get_or_compute((instance_id, version, "frame-of-reference"), read, lambda _: 256)
+    return uid
+
+
 def _nbytes(value: Any, depth: int = 2) -> int:
     """About the memory a parsed object holds: its numpy arrays, a few levels down."""
     if isinstance(value, np.ndarray):
@@ -254,6 +263,9 @@ def render_any(store: Store, instance_id: str, version: str, frame: int, params:
     if extras.segmentation is not None:
         from .objects import segmentation
         seg = parsed_object(store, "segmentation", extras.segmentation)
+        rows, columns = modality_frame(store, instance_id, version, frame).array.shape[:2]   # cached, full size
+        segmentation.check_geometry(seg, int(rows), int(columns),
+                                    frame_of_reference=_frame_of_reference(store, instance_id, version))
         masks = segmentation.masks_for(seg, _sop_instance_uid(store, instance_id, version), frame + 1)
         rendered = segmentation.draw(rendered, masks, seg, extras.opacity, extras.segments)
     return rendered

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pydicom
+import pydicom.uid
 import pytest
 from PIL import Image
 
@@ -249,6 +250,17 @@ class TestSegmentation:
         found = {item["id"]: item for item in listed}
         assert {seg_instance["binary"], seg_instance["fractional"]} <= set(found)
         assert [s["number"] for s in found[seg_instance["binary"]]["segments"]] == [1, 2]
+
+    def test_segmentation_of_another_size_is_422(self, orthanc: OrthancProcess,
+                                                 seg_instance: dict[str, str]) -> None:
+        """The highdicom SEG cut by pydicom to 64x64 (same aspect ratio as CT_small's 128x128) is a 422 naming both sizes."""
+        small = objects_segmentation.resized_segmentation(64, 64)
+        small.SOPInstanceUID = pydicom.uid.generate_uid()
+        small.file_meta.MediaStorageSOPInstanceUID = small.SOPInstanceUID
+        seg = _store(orthanc, objects_segmentation._bytes(small))
+        answer = orthanc.get(f"/previewer/instances/{seg_instance['ct']}/png?segmentation={seg}")
+        assert answer.status_code == 422, answer.text
+        assert "64x64" in answer.json()["error"] and "128x128" in answer.json()["error"]
 
     def test_fractional_segmentation_draws(self, orthanc: OrthancProcess, seg_instance: dict[str, str]) -> None:
         """A FRACTIONAL SEG draws too, and a thumbnail of it keeps the box."""
