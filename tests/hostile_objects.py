@@ -16,8 +16,14 @@ pydicom, the way a broken modality or a hostile client would:
   segment number, a Number of Frames that lies;
 - structured report: a content tree 30 levels deep, script in a text value,
   a non-numeric measurement, items without a value type;
-- overlay: short Overlay Data, 65535 x 65535 overlay, origin far outside,
-  Number of Frames in Overlay that lies.
+- overlay (pydicom-data's MR-SIEMENS-DICOM-WithOverlays.dcm, and the
+  10-frame overlay file of tests/objects_overlay.py): Overlay Data short,
+  empty, odd or garbage; Overlay Rows / Columns bigger than the data, zero,
+  negative, 65535, or of the wrong VR (text, inf, a fraction, 2**32-1);
+  origin far outside, negative, partly out, with one or three values, text,
+  inf, NaN or 1e300; Overlay Bits Allocated 0, 8, 16 or two values; Number
+  of Frames in Overlay and Image Frame Origin 0, negative, huge, beyond the
+  image's frames, a fraction, text or absent; all 16 groups at once.
 
 Every mutant gets a fresh SOP Instance UID so that Orthanc stores it.
 """
@@ -275,19 +281,127 @@ REPORT_MUTATIONS: dict[str, Mutation] = {
 }
 
 
-# -- overlay (PS3.3 C.9.2) ---------------------------------------------------
+# -- overlay (PS3.3 C.9.2, C.9.3) ---------------------------------------------
 
-def _overlay_short(ds: Dataset) -> None:
-    ds[0x60003000].value = bytes(ds[0x60003000].value)[:16]
+def _overlay(element: int, vr: str, value: object, group: int = 0x6000) -> Mutation:
+    """Set (group,element) of the overlay plane to ``value`` with ``vr`` (which may be the wrong VR)."""
+    def mutate(ds: Dataset) -> None:
+        ds[(group << 16) | element] = pydicom.DataElement((group << 16) | element, vr, value)
+    return mutate
+
+
+def _overlay_data(edit: Callable[[bytes], bytes]) -> Mutation:
+    def mutate(ds: Dataset) -> None:
+        body = edit(bytes(ds[0x60003000].value))
+        ds[0x60003000].value = body + b"\0" * (len(body) % 2)
+    return mutate
+
+
+def _all_groups(ds: Dataset) -> None:
+    """The plane of group 6000 copied into all 16 overlay groups (6000-601E), each origin shifted."""
+    plane = [elem for elem in ds if elem.tag.group == 0x6000]
+    for group in range(0x6002, 0x6020, 2):
+        for elem in plane:
+            tag = (group << 16) | elem.tag.element
+            value = elem.value
+            if elem.tag.element == 0x0050:
+                value = [1 + (group - 0x6000) * 4, 1 + (group - 0x6000) * 2]
+            ds[tag] = pydicom.DataElement(tag, elem.VR, value)
+
+
+def _unlike(ds: Dataset) -> None:
+    """Group 6000 removed but for its Overlay Data: no rows, columns or bits allocated."""
+    for elem in [e for e in ds if e.tag.group == 0x6000 and e.tag.element != 0x3000]:
+        del ds[elem.tag]
+
+
+def _multi(**values: object) -> Mutation:
+    """Multi-frame overlay attributes (PS3.3 C.9.3) of group 6000 set as given (None deletes)."""
+    tags = {"frames": (0x0015, "IS"), "frame_origin": (0x0051, "US")}
+    def mutate(ds: Dataset) -> None:
+        for name, value in values.items():
+            element, vr = tags[name]
+            if value is None:
+                del ds[0x60000000 | element]
+            else:
+                ds[0x60000000 | element] = pydicom.DataElement(0x60000000 | element, vr, value)
+    return mutate
 
 
 OVERLAY_MUTATIONS: dict[str, Mutation] = {
-    "short_data": _overlay_short,
-    "huge": lambda ds: (ds.__setitem__(0x60000010, pydicom.DataElement(0x60000010, "US", 65535)),
-                        ds.__setitem__(0x60000011, pydicom.DataElement(0x60000011, "US", 65535))) and None,
-    "origin_far": lambda ds: ds.__setitem__(0x60000050, pydicom.DataElement(0x60000050, "SS", [-30000, 30000])),
-    "frames_lie": lambda ds: ds.__setitem__(0x60000015, pydicom.DataElement(0x60000015, "IS", "1000")),
-    "bits_wild": lambda ds: ds.__setitem__(0x60000100, pydicom.DataElement(0x60000100, "US", 16)),
+    # rows and columns that lie
+    "short_data": _overlay_data(lambda data: data[:16]),
+    "empty_data": _overlay_data(lambda data: b""),
+    "odd_data": _overlay_data(lambda data: data[:-3]),
+    "garbage_data": _overlay_data(lambda data: _noise(len(data), 4)),
+    "rows_bigger": _overlay(0x0010, "US", 2000),
+    "columns_bigger": _overlay(0x0011, "US", 2000),
+    "huge": lambda ds: (_overlay(0x0010, "US", 65535)(ds), _overlay(0x0011, "US", 65535)(ds)) and None,
+    "rows_zero": _overlay(0x0010, "US", 0),
+    "columns_zero": _overlay(0x0011, "US", 0),
+    "rows_negative": _overlay(0x0010, "SS", -484),
+    "columns_negative": _overlay(0x0011, "SS", -1),
+    "rows_smaller": _overlay(0x0010, "US", 7),
+    "columns_one": _overlay(0x0011, "US", 1),
+    # origin far outside, negative, malformed
+    "origin_far": _overlay(0x0050, "SS", [-30000, 30000]),
+    "origin_beyond": _overlay(0x0050, "SS", [32767, 32767]),
+    "origin_negative": _overlay(0x0050, "SS", [-32768, -32768]),
+    "origin_partly_out": _overlay(0x0050, "SS", [-240, 300]),
+    "origin_one_value": _overlay(0x0050, "SS", 5),
+    "origin_three_values": _overlay(0x0050, "SS", [1, 1, 1]),
+    "origin_empty": _overlay(0x0050, "SS", None),
+    "origin_text": _overlay(0x0050, "LO", "left\\top"),
+    "origin_inf": _overlay(0x0050, "FD", [float("inf"), 1.0]),
+    "origin_nan": _overlay(0x0050, "FD", [float("nan"), float("-inf")]),
+    "origin_huge": _overlay(0x0050, "FD", [1e300, -1e300]),
+    # bits allocated and bit position not those of (60xx,3000) data
+    "bits_wild": _overlay(0x0100, "US", 16),
+    "bits_zero": _overlay(0x0100, "US", 0),
+    "bits_eight": _overlay(0x0100, "US", 8),
+    "bit_position": _overlay(0x0102, "US", 15),
+    "bits_two_values": _overlay(0x0100, "US", [1, 16]),
+    # wrong VRs and values
+    "rows_text": _overlay(0x0010, "LO", "many"),
+    "rows_inf": _overlay(0x0010, "FD", float("inf")),
+    "rows_float": _overlay(0x0010, "FD", 484.5),
+    "columns_ul_huge": _overlay(0x0011, "UL", 2**32 - 1),
+    "data_as_text": _overlay(0x3000, "LO", "not a bitmap"),
+    "data_as_ob": lambda ds: ds.__setitem__(0x60003000, pydicom.DataElement(0x60003000, "OB",
+                                                                             bytes(ds[0x60003000].value))),
+    "type_binary": _overlay(0x0040, "OB", b"\xff\x00"),
+    "label_long": _overlay(0x1500, "LT", "<script>alert(1)</script>" * 400),
+    "only_data": _unlike,
+    "all_groups": _all_groups,
+    # a one-frame overlay given frame attributes that lie (PS3.3 C.9.3)
+    "frames_lie": _overlay(0x0015, "IS", "1000"),
+    "frames_zero": _overlay(0x0015, "IS", "0"),
+    "frames_negative": _overlay(0x0015, "IS", "-3"),
+    "frames_text": _overlay(0x0015, "LO", "three"),
+    "frame_origin_zero": _overlay(0x0051, "US", 0),
+    "frame_origin_huge": _overlay(0x0051, "US", 65535),
+}
+
+#: For the 10-frame multi-frame overlay of tests/objects_overlay.py (3 overlay frames from image frame 4).
+MULTIFRAME_OVERLAY_MUTATIONS: dict[str, Mutation] = {
+    "frames_zero": _multi(frames="0"),
+    "frames_huge": _multi(frames="2147483647"),
+    "frames_beyond_image": _multi(frames="3", frame_origin=9),
+    "frames_more_than_data": _multi(frames="12"),
+    "frames_negative": _multi(frames="-1"),
+    "frames_float": _multi(frames="2.5"),
+    "frames_absent": _multi(frames=None),
+    "frame_origin_zero": _multi(frame_origin=0),
+    "frame_origin_huge": _multi(frame_origin=65535),
+    "frame_origin_beyond": _multi(frame_origin=11),
+    "frame_origin_absent": _multi(frame_origin=None),
+    "frame_origin_two_values": _multi(frame_origin=[2, 5]),
+    "frame_origin_negative": lambda ds: ds.__setitem__(0x60000051, pydicom.DataElement(0x60000051, "SS", -5)),
+    "short_data": _overlay_data(lambda data: data[: len(data) // 2]),
+    "image_frames_lie": _set(NumberOfFrames=1),
+    "all_groups": _all_groups,
+    "second_group_huge": _overlay(0x0010, "US", 65535, group=0x6002),
+    "second_group_origin_far": _overlay(0x0050, "SS", [-32768, 32767], group=0x6002),
 }
 
 MUTATIONS: dict[str, dict[str, Mutation]] = {
@@ -297,7 +411,11 @@ MUTATIONS: dict[str, dict[str, Mutation]] = {
     "segmentation": SEGMENTATION_MUTATIONS,
     "report": REPORT_MUTATIONS,
     "overlay": OVERLAY_MUTATIONS,
+    "overlay_multiframe": MULTIFRAME_OVERLAY_MUTATIONS,
 }
+
+#: The kind of object a source holds, when its name says more (``overlay_multiframe`` is an overlay).
+KIND_OF_SOURCE = {"overlay_multiframe": "overlay"}
 
 
 def mutants(sources: dict[str, bytes]) -> Iterator[Mutant]:
@@ -306,10 +424,10 @@ def mutants(sources: dict[str, bytes]) -> Iterator[Mutant]:
         for name, mutate in MUTATIONS[kind].items():
             ds = _read(data)
             mutate(ds)
-            yield Mutant(f"{kind}/{name}", kind, _write(ds, f"{kind}/{name}"))
+            yield Mutant(f"{kind}/{name}", KIND_OF_SOURCE.get(kind, kind), _write(ds, f"{kind}/{name}"))
         for seed in range(2):
             flipped = bytearray(_write(_read(data), f"{kind}/flips_{seed}"))
             rng = random.Random(seed)
             for _ in range(12):
                 flipped[rng.randrange(len(flipped) // 2, len(flipped))] ^= 1 << rng.randrange(8)
-            yield Mutant(f"{kind}/flips_{seed}", kind, bytes(flipped))
+            yield Mutant(f"{kind}/flips_{seed}", KIND_OF_SOURCE.get(kind, kind), bytes(flipped))

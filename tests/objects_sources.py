@@ -9,6 +9,7 @@ from pathlib import Path
 
 from pydicom.dataset import Dataset
 
+import objects_overlay
 import objects_pdf
 import objects_presentation
 import objects_report
@@ -37,4 +38,8 @@ def sources(directory: Path) -> dict[str, bytes]:
         # PyAV's MPEG-2 (program stream) of 30 grey levels, wrapped with pydicom
         "video": _bytes(objects_video.make_video_dataset("mpeg2video")),
         "presentation": objects_presentation.annotate(objects_presentation.dcmpsmk(directory)).read_bytes(),
+        # pydicom-data's MR-SIEMENS-DICOM-WithOverlays.dcm (a scanner's 484x484 graphics overlay)
+        "overlay": objects_overlay.siemens_overlay(),
+        # pydicom's 10-frame emri_small.dcm with a 3-frame overlay from frame 4 and a one-frame one, by pydicom
+        "overlay_multiframe": objects_overlay.multiframe_overlay(uid="1.2.826.0.1.3680043.8.498.1414141414"),
     }

@@ -27,9 +27,30 @@ TIMEOUT = 30
 SLOWEST = 20.0
 
 
-def _queries(kind: str, instance: str, image: str) -> list[str]:
-    """Paths (with query) that a mutant of ``kind`` stored as ``instance`` meets; ``image`` is the referenced image."""
+#: The overlay routes of the small multi-frame overlay file's mutants: burned in (default and
+#: overlays=1), red, resized, each format, the overlay's own frames (4-6) and others, off, the fast encoder.
+OVERLAY_QUERIES = ["/png?overlays=1", "/png?overlay=red", "/png?overlay=ff0000&size=48",
+                   "/png?overlay=%2300ff00&format=rgba32&size=40", "/png?format=gray16", "/png?format=signed16",
+                   "/frames/3/png?overlay=yellow", "/frames/4/png?size=20", "/frames/9/png", "/png?overlays=0",
+                   "/png?encoder=fast&overlay=blue&width=33&height=70"]
+#: The 484x484 scanner file's mutants meet fewer (each costs ~10x more): burned in, /info, red and resized.
+SIEMENS_OVERLAY_QUERIES = ["/png", "/info", "/png?overlay=red&size=48"]
+
+
+def _dicomweb(orthanc: OrthancProcess, instance: str) -> list[str]:
+    """DICOMweb rendered resources of an instance (which burn its overlays in), by the UIDs Orthanc stored."""
+    tags = orthanc.get(f"/instances/{instance}/tags?simplify").json()
+    base = (f"/previewer/dicom-web/studies/{tags.get('StudyInstanceUID')}/series/{tags.get('SeriesInstanceUID')}"
+            f"/instances/{tags.get('SOPInstanceUID')}")
+    return [base + "/rendered", base + "/frames/5/rendered", base + "/thumbnail"]
+
+
+def _queries(kind: str, instance: str, image: str, source: str = "") -> list[str]:
+    """Paths (with query) that a mutant of ``kind`` (made from ``source``) stored as ``instance`` meets;
+    ``image`` is the referenced image."""
     own = f"/previewer/instances/{instance}"
+    if source == "overlay":
+        return [own + query for query in SIEMENS_OVERLAY_QUERIES]
     common = [own + "/png", own + "/info", own + "/png?size=32", own + "/frames/1/png"]
     if kind == "pdf":
         return common + [own + "/png?page=2", own + "/png?page=999999", own + "/document",
@@ -39,7 +60,7 @@ def _queries(kind: str, instance: str, image: str) -> list[str]:
     if kind == "report":
         return common + [own + "/report"]
     if kind == "overlay":
-        return common + [own + "/png?overlays=0", own + "/png?overlay=ff0000&size=48", own + "/png?format=gray16"]
+        return common + [own + query for query in OVERLAY_QUERIES]
     other = f"/previewer/instances/{image}/png?{kind}={instance}"
     return [own + "/info", own + "/png", other, other + "&size=40", other.replace("/png?", "/frames/1/png?"),
             f"/previewer/api/series/{{series}}/objects"]
@@ -80,27 +101,35 @@ def test_hostile_objects_answer_cleanly(orthanc: OrthancProcess, tmp_path: Path)
     accepted = [(m, i) for m in mutants if (i := hostile.upload(orthanc, m.data)) is not None]
     assert len(accepted) >= len(mutants) * 0.6, "Orthanc refused most mutants: the generator is broken"
 
-    def run(item: tuple[hostile_objects.Mutant, str]) -> list[str]:
+    def run(item: tuple[hostile_objects.Mutant, str]) -> list[tuple[str, int, float, str]]:
+        """(mutant and path, status or 0, seconds, problem or '') of each request for one mutant."""
         mutant, instance = item
-        problems = []
+        answers = []
         series = orthanc.get(f"/instances/{image}").json()["ParentSeries"]
         with requests.Session() as http:
-            for path in _queries(mutant.kind, instance, image):
+            source = mutant.name.split("/")[0]
+            paths = _queries(mutant.kind, instance, image, source)
+            if mutant.kind == "overlay":
+                paths += _dicomweb(orthanc, instance)[: 1 if source == "overlay" else 3]
+            for path in paths:
                 path = path.replace("{series}", series)
                 start = time.monotonic()
                 try:
                     answer = http.get(orthanc.url + path, timeout=TIMEOUT)
                 except requests.RequestException as error:
-                    problems.append(f"{mutant.name} {path}: {type(error).__name__}")
+                    answers.append((f"{mutant.name} {path}", 0, time.monotonic() - start, type(error).__name__))
                     continue
                 took = time.monotonic() - start
                 why = check(answer) or (f"took {took:.1f} s" if took > SLOWEST else "")
-                if why:
-                    problems.append(f"{mutant.name} {path}: {why}")
-        return problems
+                answers.append((f"{mutant.name} {path}", answer.status_code, took, why))
+        return answers
 
     with ThreadPoolExecutor(4) as pool:
-        problems = [p for found in pool.map(run, accepted) for p in found]
+        answers = [a for found in pool.map(run, accepted) for a in found]
+    slowest = max(answers, key=lambda a: a[2])
+    print(f"\n{len(mutants)} mutants ({len(accepted)} stored by Orthanc), {len(answers)} requests, "
+          f"{sum(a[1] >= 500 for a in answers)} 5xx, slowest {slowest[2]:.2f} s ({slowest[0]})")
+    problems = [f"{where}: {why}" for where, _, _, why in answers if why]
     assert not problems, "\n".join(problems[:40])
     assert orthanc.process is not None and orthanc.process.poll() is None
     assert orthanc.get("/system").status_code == 200
