@@ -12,7 +12,31 @@ of this package render the kinds that are not images:
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from ..pixels.errors import Unsupported
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+#: What a malformed element raises when a format module reads it: a value of the wrong type or VR
+#: (TypeError, AttributeError), an infinite or NaN number (OverflowError, ValueError), a short
+#: sequence (IndexError, KeyError), an unknown VR pydicom converts late (NotImplementedError).
+MALFORMED = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, NotImplementedError)
+
+
+def malformed_is_415(what: str) -> Callable[[_F], _F]:
+    """Decorate a format module's entry point: a :data:`MALFORMED` error inside it is a 415 naming ``what``."""
+    def decorate(function: _F) -> _F:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except MALFORMED as exc:
+                raise Unsupported(f"Malformed {what}: {type(exc).__name__}: {exc}"[:500]) from None
+        return wrapper  # type: ignore[return-value]
+    return decorate
 
 #: What an instance is, for the previewer.
 KINDS = ("image", "pdf", "report", "video", "presentation", "segmentation")

@@ -38,13 +38,15 @@ def document_bytes(ds: Any) -> bytes:
     data = ds.get("EncapsulatedDocument")
     if data is None:
         raise Unsupported("Missing (0042,0011) Encapsulated Document")
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise Unsupported(f"(0042,0011) Encapsulated Document is not a byte value (it holds a {type(data).__name__})")
     raw = bytes(data)
     length = ds.get("EncapsulatedDocumentLength")
     try:
         # PS3.3 C.24.2: the value is padded to even length; the length gives the document's own.
         if length is not None and 0 < int(length) <= len(raw):
             raw = raw[: int(length)]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # a malformed length is ignored: the value's own length holds
         pass
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise TooLarge(f"Encapsulated Document of {len(raw)} bytes exceeds the limit of {MAX_DOCUMENT_BYTES}")

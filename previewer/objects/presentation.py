@@ -30,7 +30,7 @@ from ..pixels.params import RenderParams, Window
 from ..pixels.render import ModalityFrame, Rendered, display
 from ..pixels.resize import resize_to_box
 from ..pixels.voi import apply_voi_lut, apply_window
-from . import GRAYSCALE_PRESENTATION
+from . import GRAYSCALE_PRESENTATION, malformed_is_415
 
 RGB = tuple[int, int, int]
 #: An image reference: (SOP Instance UID, frame numbers (1-based); empty = all frames).
@@ -292,17 +292,13 @@ def apply_shutter(arr: NDArray[np.uint8], shutter: Shutter | None, color: bool =
     return out
 
 
+@malformed_is_415("presentation state")
 def parse(ds: Any) -> Presentation:
     """Read a GSPS dataset into a :class:`Presentation`, PS3.3 A.33.1."""
     if _text(ds.get("SOPClassUID")) != GRAYSCALE_PRESENTATION:
         raise Unsupported(f"(0008,0016) SOP Class UID {_text(ds.get('SOPClassUID'))!r} "
                           "is not Grayscale Softcopy Presentation State")
-    try:
-        return _parse(ds)
-    except PixelError:
-        raise
-    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:
-        raise Unsupported(f"Invalid presentation state: {exc}") from None
+    return _parse(ds)
 
 
 def _parse(ds: Any) -> Presentation:

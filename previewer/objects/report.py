@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.uid import UID
 
 from ..pixels.errors import BadParameter, TooLarge, Unsupported
-from . import kind_of
+from . import kind_of, malformed_is_415
 
 #: Content tree levels shown; deeper items are replaced by a note.
 MAX_DEPTH = 64
@@ -322,6 +322,7 @@ def _safe_item_html(item: Any, depth: int, position: str, image_link: Callable[[
         return f'<div class="item" id="item-{_e(position)}"><span class="unreadable">unreadable item</span>'
 
 
+@malformed_is_415("structured report")
 def report_html(ds: Any, image_link: Callable[[str], str | None]) -> str:
     """PS3.3 C.17.3: the content tree as a complete HTML5 page (inline CSS, no scripts).
 
@@ -364,6 +365,7 @@ def _sequence_uids(ds: Any) -> Iterator[str]:
                     yield _text(ref.get("ReferencedSOPInstanceUID"))
 
 
+@malformed_is_415("structured report")
 def referenced_instances(ds: Any) -> list[str]:
     """SOP Instance UIDs the report references: its evidence sequences, then its content items, each once."""
     _require_report(ds)
@@ -434,6 +436,7 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | I
     return lines + ([current] if current else [])
 
 
+@malformed_is_415("structured report")
 def report_thumbnail(ds: Any, max_width: int | None, max_height: int | None) -> NDArray[np.uint8]:
     """The report's title and first lines on a white A4-portrait page fitted to the box, HxWx3 uint8."""
     _require_report(ds)

@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from ..pixels.errors import BadParameter, PixelError, TooLarge, Unsupported
 from ..pixels.render import Rendered
 from ..pixels.resize import area_resize
-from . import SEGMENTATION
+from . import SEGMENTATION, malformed_is_415
 
 #: Unpacked frames (one byte a pixel) kept at most, without a megapixel limit.
 _BUDGET_BYTES = 512 * 1024 * 1024
@@ -99,12 +99,15 @@ def _segment(item: Any, position: int) -> Segment:
     """A Segment Sequence item (PS3.3 C.8.20.2.1); colour from (0062,000D) or the palette."""
     try:
         number = int(item.SegmentNumber)
-    except (AttributeError, TypeError, ValueError):
+    except (AttributeError, TypeError, ValueError, OverflowError):
         raise Unsupported(f"Segment Sequence item {position + 1} has no valid (0062,0004) Segment Number") from None
     lab = item.get("RecommendedDisplayCIELabValue")
     color = _PALETTE[(number - 1) % len(_PALETTE)]
-    if lab is not None and len(lab) == 3:
-        color = lab_to_rgb((int(lab[0]), int(lab[1]), int(lab[2])))
+    try:   # a malformed value (one number, a wrong VR) leaves the palette colour
+        if lab is not None and not isinstance(lab, (str, bytes)) and len(lab) == 3:
+            color = lab_to_rgb((int(lab[0]), int(lab[1]), int(lab[2])))
+    except (TypeError, ValueError, OverflowError):
+        pass
     return Segment(number, _text(item.get("SegmentLabel")), color,
                    _code(item, "SegmentedPropertyCategoryCodeSequence"),
                    _code(item, "SegmentedPropertyTypeCodeSequence"))
@@ -114,7 +117,7 @@ def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
     """(source SOP Instance UID, source frame, segment) of one frame, PS3.3 C.7.6.16.2.6 and C.8.20.3.1."""
     try:
         segment = int(group.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
-    except (AttributeError, IndexError, TypeError, ValueError):
+    except (AttributeError, IndexError, TypeError, ValueError, OverflowError):
         raise Unsupported(f"frame {index + 1} has no (0062,000B) Referenced Segment Number") from None
     uid, frame = "", 1
     derivation = group.get("DerivationImageSequence") or ()
@@ -137,7 +140,12 @@ def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
 
 def _frames(ds: Any, count: int, max_megapixels: float | None) -> NDArray[np.uint8]:
     """All frames unpacked to uint8 (n, rows, cols), refusing more than the budget."""
-    rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    try:
+        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
+    except (TypeError, ValueError, OverflowError):   # OverflowError, ValueError: an infinite or NaN FD value
+        raise Unsupported("Segmentation has an invalid (0028,0010) Rows or (0028,0011) Columns") from None
+    if rows < 1 or cols < 1:
+        raise Unsupported(f"Segmentation has {rows} rows and {cols} columns")
     budget = _BUDGET_BYTES if max_megapixels is None else min(_BUDGET_BYTES, max_megapixels * 1e6 * max(count, 1))
     if rows * cols * count > budget:
         raise TooLarge(f"Segmentation of {count} frames of {rows}x{cols} exceeds the {budget / 1e6:.0f} MB limit")
@@ -145,11 +153,14 @@ def _frames(ds: Any, count: int, max_megapixels: float | None) -> NDArray[np.uin
         arr = np.asarray(ds.pixel_array)
     except Exception as exc:  # pydicom raises many types for undecodable pixel data
         raise Unsupported(f"Segmentation pixel data cannot be decoded: {exc}") from None
+    if arr.size != count * rows * cols:
+        raise Unsupported(f"Segmentation pixel data holds {arr.size} values, not {count} frames of {rows}x{cols}")
     arr = arr.reshape(count, rows, cols).astype(np.uint8)
     arr.flags.writeable = False
     return arr
 
 
+@malformed_is_415("segmentation")
 def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
     """Parse a Segmentation instance (PS3.3 A.51, C.8.20.2); 415 for anything else."""
     if _text(ds.get("SOPClassUID")) != SEGMENTATION:
@@ -162,14 +173,14 @@ def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
         raise Unsupported("Segmentation has no (0062,0002) Segment Sequence")
     try:
         count = int(ds.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise Unsupported("Segmentation has an invalid (0028,0008) Number of Frames") from None
     groups = ds.get("PerFrameFunctionalGroupsSequence") or ()
     if len(groups) != count:
         raise Unsupported(f"Segmentation has {len(groups)} per-frame functional groups for {count} frames")
     try:
         refs = tuple(_frame_ref(ds, group, i) for i, group in enumerate(groups))
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise Unsupported("Segmentation has an invalid (0008,1160) Referenced Frame Number") from None
     maximum = 1
     if seg_type == "FRACTIONAL":

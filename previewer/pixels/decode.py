@@ -46,7 +46,7 @@ def frame_count(ds: Dataset) -> int:
         return 1
     try:
         count = int(raw)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite FD value
         raise Unsupported(
             f"Invalid (0028,0008) Number of Frames value {raw!r}"
         ) from None
@@ -68,7 +68,7 @@ def _required_int(ds: Dataset, keyword: str, tag: str) -> int:
         raise Unsupported(f"Missing required {tag} {keyword}")
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite FD value
         raise Unsupported(f"Invalid {tag} {keyword} value {value!r}") from None
 
 
@@ -76,7 +76,7 @@ def check_size(ds: Dataset, max_megapixels: float | None) -> None:
     """Raise :class:`TooLarge` when Rows*Columns*Samples exceeds the limit."""
     rows = _required_int(ds, "Rows", "(0028,0010)")
     cols = _required_int(ds, "Columns", "(0028,0011)")
-    samples = int(ds.get("SamplesPerPixel", 1) or 1)
+    samples = _required_int(ds, "SamplesPerPixel", "(0028,0002)") if ds.get("SamplesPerPixel") else 1
     if max_megapixels is not None and rows * cols * samples > max_megapixels * 1e6:
         raise TooLarge(
             f"Frame of {rows}x{cols}x{samples} samples exceeds the limit "

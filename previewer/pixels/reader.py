@@ -268,9 +268,21 @@ def read_full(data: bytes | memoryview) -> Dataset:
     presentation states, whose content the pixel pipeline never reads.  Unreadable: :class:`Unsupported`."""
     try:
         with warn.recorded():
-            return _with_pydicom(data)
+            ds = _with_pydicom(data)
+            _convert_all(ds)
+            return ds
     except Exception as exc:  # pydicom raises many exception types
         raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
+
+
+def _convert_all(ds: Dataset) -> None:
+    """Convert every element now, nested ones too: pydicom reads sequences and converts values only
+    when they are first used, so a malformed element deep in the file (an unknown VR, a sequence
+    that ends early) would otherwise fail later, anywhere in a format module, instead of here."""
+    for element in ds:   # iterating converts each raw element
+        if element.VR == "SQ":
+            for item in element.value:
+                _convert_all(item)
 
 
 def release(ds: Dataset) -> None:

@@ -280,7 +280,7 @@ def _pixel_spacing(ds: Dataset) -> list[float] | None:
 def _int_or_none(value: Any) -> int | None:
     try:
         return None if value is None or value == "" else int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite FD value
         return None
 
 
