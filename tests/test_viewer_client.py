@@ -129,19 +129,24 @@ class Page:
     def text(self, selector: str) -> str:
         return str(self.page.text_content(selector) or "")
 
-    def pixels_hash(self) -> int:
-        """A hash of the canvas' pixels, through a 2D copy (works for WebGL and 2D canvases alike)."""
-        return self.page.evaluate("""() => {
+    def rgba(self) -> np.ndarray:
+        """The canvas' pixels as (rows, columns, 4) uint8, through a 2D copy (WebGL and 2D canvases alike)."""
+        rows, columns, data = self.page.evaluate("""() => {
           const source = document.querySelector('#canvas');
           const copy = document.createElement('canvas');
           copy.width = source.width; copy.height = source.height;
           const ctx = copy.getContext('2d');
           ctx.drawImage(source, 0, 0);
-          const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
-          let hash = 0;
-          for (let i = 0; i < data.length; i += 4) hash = (hash * 31 + data[i]) | 0;
-          return hash;
-        }""")  # type: ignore[no-any-return]
+          const rgba = ctx.getImageData(0, 0, copy.width, copy.height).data;
+          let text = '';
+          for (let i = 0; i < rgba.length; i += 0x8000) text += String.fromCharCode(...rgba.subarray(i, i + 0x8000));
+          return [copy.height, copy.width, btoa(text)];
+        }""")
+        return np.frombuffer(base64.b64decode(data), np.uint8).reshape(rows, columns, 4)
+
+    def pixels_hash(self) -> int:
+        """A hash of the canvas' pixels (see :meth:`rgba`)."""
+        return hash(self.rgba().tobytes())
 
     def close(self) -> None:
         self.context.close()

@@ -7,7 +7,6 @@ the tree yet is skipped, naming it.
 """
 from __future__ import annotations
 
-import base64
 import importlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -72,6 +71,19 @@ def _upload_all(orthanc: OrthancProcess, paths: list[Path]) -> list[dict[str, An
     return [orthanc.upload(path) for path in paths]
 
 
+def _upload_bytes(orthanc: OrthancProcess, path: Path, data: bytes) -> dict[str, Any]:
+    """Write ``data`` (a maker's DICOM file) to ``path`` and upload it; Orthanc's answer."""
+    path.write_bytes(data)
+    return orthanc.upload(path)
+
+
+def _open_new(page: Page, orthanc: OrthancProcess, path: Path, data: bytes) -> dict[str, Any]:
+    """Upload ``data`` (see :func:`_upload_bytes`) and open its series in the viewer; Orthanc's answer."""
+    uploaded = _upload_bytes(orthanc, path, data)
+    page.goto(f"#/series/{uploaded['ParentSeries']}")
+    return uploaded
+
+
 def _wait_url(page: Page, needle: str, present: bool = True) -> None:
     page.page.wait_for_function(
         """([needle, present]) => { const c = document.querySelector('#canvas');
@@ -82,10 +94,7 @@ def _wait_url(page: Page, needle: str, present: bool = True) -> None:
 def test_report_shows_in_a_sandboxed_iframe(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> None:
     """A highdicom TID 1500 SR (objects_report) shows its HTML in an iframe whose sandbox forbids scripts."""
     report = _maker("objects_report")
-    path = tmp_path / "sr.dcm"
-    path.write_bytes(report.measurement_report_bytes())
-    uploaded = orthanc.upload(path)
-    page.goto(f"#/series/{uploaded['ParentSeries']}")
+    uploaded = _open_new(page, orthanc, tmp_path / "sr.dcm", report.measurement_report_bytes())
     page.page.wait_for_selector("#report:not([hidden])")
     assert page.page.get_attribute("#report", "sandbox") == ""
     frame = page.page.frame_locator("#report")
@@ -119,24 +128,9 @@ def test_segment_toggles_change_the_image(page: Page, orthanc: OrthancProcess, t
     _wait_url(page, "segmentation=", present=False)
 
 
-# Runs in the page: the canvas' RGBA through a 2D copy (a WebGL canvas is read the same way), base64.
-_CANVAS_RGBA = """() => {
-  const source = document.querySelector('#canvas');
-  const copy = document.createElement('canvas');
-  copy.width = source.width; copy.height = source.height;
-  const ctx = copy.getContext('2d');
-  ctx.drawImage(source, 0, 0);
-  const rgba = ctx.getImageData(0, 0, copy.width, copy.height).data;
-  let text = '';
-  for (let i = 0; i < rgba.length; i += 0x8000) text += String.fromCharCode(...rgba.subarray(i, i + 0x8000));
-  return [copy.height, copy.width, btoa(text)];
-}"""
-
-
 def _rgb(page: Page) -> np.ndarray:
     """The canvas' pixels as a (rows, columns, 3) uint8 array."""
-    rows, columns, data = page.page.evaluate(_CANVAS_RGBA)
-    return np.frombuffer(base64.b64decode(data), np.uint8).reshape(rows, columns, 4)[..., :3]
+    return page.rgba()[..., :3]
 
 
 def _mean_colour(page: Page) -> np.ndarray:
@@ -157,10 +151,7 @@ def _wait_path(page: Page, path: str, needle: str = "") -> None:
 def test_overlays_toggle_by_button_and_key(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> None:
     """pydicom-data's Siemens MR with an overlay: the Overlays button shows; button and O toggle overlays=0."""
     overlay = _maker("objects_overlay")
-    path = tmp_path / "siemens.dcm"
-    path.write_bytes(overlay.siemens_overlay())
-    uploaded = orthanc.upload(path)
-    page.goto(f"#/series/{uploaded['ParentSeries']}")
+    uploaded = _open_new(page, orthanc, tmp_path / "siemens.dcm", overlay.siemens_overlay())
     page.page.wait_for_selector("#overlays:not([hidden])")
     _wait_path(page, "server", f"instances/{uploaded['ID']}/frames/0/png")
     assert "overlays=0" not in page.attr("url")
@@ -183,9 +174,7 @@ def test_overlays_toggle_by_button_and_key(page: Page, orthanc: OrthancProcess, 
 def test_multiframe_overlay_only_on_its_frames(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> None:
     """emri_small with a 3-frame overlay from frame 4 and a cross on all (objects_overlay): O changes more on frame 4."""
     overlay = _maker("objects_overlay")
-    path = tmp_path / "multiframe.dcm"
-    path.write_bytes(overlay.multiframe_overlay())
-    uploaded = orthanc.upload(path)
+    uploaded = _upload_bytes(orthanc, tmp_path / "multiframe.dcm", overlay.multiframe_overlay())
     info = requests.get(f"{orthanc.url}/previewer/instances/{uploaded['ID']}/info", timeout=10).json()
     assert [o["group"] for o in info["overlays"]] == ["6000", "6002"]
     page.goto(f"#/series/{uploaded['ParentSeries']}?image={overlay.FRAME_ORIGIN}")
