@@ -160,6 +160,15 @@ def _middle_image(resolver: Resolver, series_id: str) -> tuple[str, int]:
     raise HttpError(404, "the series has no image")
 
 
+def _middle_frame(resolver: Resolver, instance_id: str) -> int:
+    """The 0-based middle frame of an instance, from the Number of Frames Orthanc indexes (0 if unknown)."""
+    try:
+        text = str(resolver.get(f"/instances/{instance_id}")["MainDicomTags"].get("NumberOfFrames", "") or "")
+    except (UnknownResource, KeyError, TypeError):
+        return 0
+    return int(text) // 2 if text.strip().isdigit() and int(text) > 1 else 0
+
+
 def _answer(store: Store, instance_id: str, frame: int, request: Request, thumbnail: int | None) -> Response:
     kind = media_type(request.headers)
     query = our_query(request.query)
@@ -197,6 +206,9 @@ def rendered(store: Store, resolver: Resolver, request: Request, thumbnail: int 
     p = request.params
     instance_id = _instance(resolver, p["study"], p["series"], p["instance"])
     frame = 1
+    if thumbnail is not None:
+        # The instance's representative image, as for a series: its middle frame (a video's too).
+        frame = _middle_frame(resolver, instance_id) + 1
     if "frames" in p:
         frame = _integers("frames", p["frames"], (1,))[0]
         if frame < 1:

@@ -292,10 +292,11 @@ class TestVideo:
             assert abs(float(np.median(image)) - objects_video.level(k)) <= 3, k
 
     def test_thumbnail_is_the_middle_frame(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
-        """DICOMweb's series thumbnail of a video shows its middle frame (15 of 30)."""
+        """DICOMweb's series and instance thumbnails of a video show its middle frame (15 of 30)."""
         ds = pydicom.dcmread(io.BytesIO(video[1]))
-        url = f"/previewer/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}/thumbnail"
-        assert abs(float(np.median(_png(orthanc.get(url)))) - objects_video.level(15)) <= 3
+        series = f"/previewer/dicom-web/studies/{ds.StudyInstanceUID}/series/{ds.SeriesInstanceUID}"
+        for url in (f"{series}/thumbnail", f"{series}/instances/{ds.SOPInstanceUID}/thumbnail"):
+            assert abs(float(np.median(_png(orthanc.get(url)))) - objects_video.level(15)) <= 3, url
 
     def test_frame_out_of_range_is_404(self, orthanc: OrthancProcess, video: tuple[str, bytes]) -> None:
         """Frame 30 of a 30-frame video is a JSON 404."""
