@@ -21,6 +21,8 @@ SIEMENS = "MR-SIEMENS-DICOM-WithOverlays.dcm"
 MULTIFRAME_SOURCE = "emri_small.dcm"
 #: Image frames (1-based) the multi-frame overlay of group 6000 starts at, and its frame count.
 FRAME_ORIGIN, OVERLAY_FRAMES = 4, 3
+#: The Series Instance UID of every :func:`multiframe_overlay` file (derived, so stable between runs).
+MULTIFRAME_SERIES = generate_uid(entropy_srcs=["orthanc-previewer", "multi-frame overlay series"])
 #: Group 6000's 1-based Overlay Origin: partly above the image and to its right.
 MULTIFRAME_ORIGIN = (-2, 40)
 
@@ -57,7 +59,8 @@ def multiframe_overlay(*, uid: str | None = None) -> bytes:
     Origin -2\\40 (clipped by the image's top and right edges), type G;
     group 6002: one frame without Image Frame Origin (applies to every
     frame), a 1-pixel cross through the image centre, type R.
-    A fresh SOP Instance UID (``uid``) lets Orthanc store it beside the original.
+    A fresh SOP Instance UID (``uid``) lets Orthanc store it beside the original, in a series of its
+    own (:data:`MULTIFRAME_SERIES`) of the same study.
     """
     ds = pydicom.dcmread(_path(MULTIFRAME_SOURCE))
     bits = multiframe_bitmaps()
@@ -85,6 +88,8 @@ def multiframe_overlay(*, uid: str | None = None) -> bytes:
     ds.add_new((g, 0x0102), "US", 0)
     ds.add_new((g, 0x3000), "OW", pack_bits(cross.ravel()))
     ds.SOPInstanceUID = uid or generate_uid()
+    # A series of its own, so that emri_small's series (whose middle image DICOMweb tests) is unchanged.
+    ds.SeriesInstanceUID = MULTIFRAME_SERIES
     ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
     out = io.BytesIO()
     ds.save_as(out, enforce_file_format=True)
