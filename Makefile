@@ -9,7 +9,7 @@ PY := $(VENV)/bin/python
 PLUGIN := build/libOrthancPreviewer.so
 DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx \
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
-NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/assets/explorer.js pyproject.toml
+NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/plugin/explorer.js pyproject.toml
 
 .PHONY: all setup system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
 
@@ -109,10 +109,10 @@ INSTALL_PACKAGES := orthanc orthanc-dev gcc libc6-dev python3 python3-dev python
 
 install:
 	@$(MAKE) --no-print-directory system DEB_PACKAGES="$(INSTALL_PACKAGES)"
-	$(PYTHON) -m previewer.cli install --prefix $(PREFIX) --python $(PYTHON)
+	$(PYTHON) -m previewer.serve.cli install --prefix $(PREFIX) --python $(PYTHON)
 
 uninstall:
-	$(PYTHON) -m previewer.cli uninstall --prefix $(PREFIX)
+	$(PYTHON) -m previewer.serve.cli uninstall --prefix $(PREFIX)
 
 clean:
 	rm -rf build .orthanc-data

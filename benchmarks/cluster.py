@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.cluster [--quick]`` writes ``benchmarks/results/cluster.json``.
 
-One local PostgreSQL (previewer.cluster.LocalPostgres) holds the index for
+One local PostgreSQL (previewer.serve.cluster.LocalPostgres) holds the index for
 every run; the instances are uploaded once.  For each node count (1, then 2)
 fresh Orthanc nodes (empty caches, WarmOnIngest off) and nginx are started,
 and the load generator (concurrency 16) goes through nginx:
@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from previewer.cluster import Cluster, LocalPostgres, consecutive_free_ports, free_port
+from previewer.serve.cluster import Cluster, LocalPostgres, consecutive_free_ports, free_port
 
 from . import corpus, load
 from .http_bench import fetch, new_window, ours, upload_all

@@ -22,9 +22,10 @@ import pydicom
 from PIL import Image as PILImage
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
-from previewer import png
+from previewer.plugin import png
 from previewer.pixels import output, render
-from previewer.pixels.decode import decode_frame, read_dataset
+from previewer.pixels.decode import decode_frame
+from previewer.pixels.reader import read_dataset
 from previewer.pixels.params import parse_params
 
 from . import corpus

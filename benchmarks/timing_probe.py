@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from previewer import sdk, timing
+from previewer.plugin import sdk, timing
 
 ROUTE = "/probe/request-timings"
 

@@ -1,8 +1,11 @@
 """Build libOrthancPreviewer.so with cffi's embedding mode.
 
-Reads the declarations in native/*.h, the C entry points in native/entry.c,
-native/events.c, the start-up code in native/init.py and native/isolation.py, and the Orthanc
-Explorer extension, and compiles them; nothing else.
+Reads the declarations in native/*.h, the C sources (native/entry.c, the
+Orthanc entry points; native/json_scan.c, native/plugin_scan.c,
+native/python_start.c and native/events.c, compiled as one unit after
+native/entry.h and native/internal.h), the start-up code in native/init.py and
+native/isolation.py, and the Orthanc Explorer extension
+(previewer/plugin/explorer.js), and compiles them; nothing else.
 Usage: python native/build.py [OUTPUT_DIR]
 """
 from __future__ import annotations
@@ -18,7 +21,10 @@ import cffi
 NATIVE = Path(__file__).resolve().parent
 ROOT = NATIVE.parent
 LIBRARY = "libOrthancPreviewer.so"
-EXPLORER_JS = ROOT / "previewer" / "assets" / "explorer.js"
+EXPLORER_JS = ROOT / "previewer" / "plugin" / "explorer.js"
+# One unit, in this order, after cffi's <Python.h> (native/internal.h).
+SOURCES = ("entry.h", "internal.h",
+           "entry.c", "json_scan.c", "plugin_scan.c", "python_start.c", "events.c")
 
 
 def _version() -> str:
@@ -82,7 +88,7 @@ def builder() -> cffi.FFI:
     header = "".join(f"#define {name} {_c_string(value)}\n" for name, value in defines.items())
     ffi.set_source(
         "_previewer_native",
-        header + "".join((NATIVE / name).read_text() for name in ("entry.h", "entry.c", "events.c")),
+        header + "".join((NATIVE / name).read_text() for name in SOURCES),
         extra_compile_args=["-O2", "-Wall", "-Wno-unused-function", "-Wno-format-truncation"],
         extra_link_args=["-Wl,-rpath," + libdir, "-ldl", "-lpthread"],
     )

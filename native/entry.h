@@ -4,5 +4,5 @@
 int previewer_deferred_mode(void);
 void previewer_watch_events(int kinds);
 void previewer_close_events(void);
-unsigned long long previewer_dropped_events(void);
 int previewer_next_event(char* id, size_t size, int timeout_ms);
+unsigned long long previewer_generation(void);

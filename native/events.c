@@ -1,4 +1,5 @@
-/* A bounded queue of Orthanc events for Python (included after entry.c).
+/* A bounded queue of Orthanc events for Python.  Compiled after
+ * native/internal.h.
  *
  * Orthanc calls its stored-instance and change callbacks in its own threads
  * (HTTP, jobs, changes).  Taking the GIL there can deadlock beside Debian's
@@ -18,27 +19,40 @@ typedef struct
 
 static previewer_event previewer_events[PREVIEWER_EVENT_CAPACITY];
 static size_t previewer_events_head = 0, previewer_events_count = 0;
-static unsigned long long previewer_events_dropped = 0;
 static int previewer_events_watched = 0, previewer_events_closed = 0;
 static pthread_mutex_t previewer_events_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t previewer_events_ready = PTHREAD_COND_INITIALIZER;
 
+/* How many times something may have changed a stored file: every stored
+ * instance, every change Orthanc reports (deletions among them), and every
+ * HTTP request other than GET, counted by its filter before Orthanc handles
+ * the request (the change callbacks run later, in Orthanc's changes thread).
+ * Python remembers the instances' versions while this stays the same. */
+static unsigned long long previewer_changes = 0;
+
+static void previewer_changed(void)
+{
+    __atomic_add_fetch(&previewer_changes, 1, __ATOMIC_SEQ_CST);
+}
+
+unsigned long long previewer_generation(void)
+{
+    return __atomic_load_n(&previewer_changes, __ATOMIC_SEQ_CST);
+}
+
 static void previewer_push_event(int kind, const char* id)
 {
     pthread_mutex_lock(&previewer_events_lock);
-    if ((previewer_events_watched & kind) && !previewer_events_closed && id != NULL)
+    /* A full queue drops the event. */
+    if ((previewer_events_watched & kind) && !previewer_events_closed && id != NULL &&
+        previewer_events_count < PREVIEWER_EVENT_CAPACITY)
     {
-        if (previewer_events_count == PREVIEWER_EVENT_CAPACITY)
-            previewer_events_dropped++;
-        else
-        {
-            previewer_event* slot = &previewer_events[
-                (previewer_events_head + previewer_events_count) % PREVIEWER_EVENT_CAPACITY];
-            slot->kind = kind;
-            snprintf(slot->id, sizeof(slot->id), "%s", id);
-            previewer_events_count++;
-            pthread_cond_signal(&previewer_events_ready);
-        }
+        previewer_event* slot = &previewer_events[
+            (previewer_events_head + previewer_events_count) % PREVIEWER_EVENT_CAPACITY];
+        slot->kind = kind;
+        snprintf(slot->id, sizeof(slot->id), "%s", id);
+        previewer_events_count++;
+        pthread_cond_signal(&previewer_events_ready);
     }
     pthread_mutex_unlock(&previewer_events_lock);
 }
@@ -58,15 +72,6 @@ void previewer_close_events(void)
     previewer_events_count = 0;
     pthread_cond_broadcast(&previewer_events_ready);
     pthread_mutex_unlock(&previewer_events_lock);
-}
-
-unsigned long long previewer_dropped_events(void)
-{
-    unsigned long long dropped;
-    pthread_mutex_lock(&previewer_events_lock);
-    dropped = previewer_events_dropped;
-    pthread_mutex_unlock(&previewer_events_lock);
-    return dropped;
 }
 
 /* The next event's kind, with its resource ID in id; 0 after timeout_ms
@@ -105,6 +110,7 @@ static OrthancPluginErrorCode previewer_on_stored_event(
     const OrthancPluginDicomInstance* instance, const char* instance_id)
 {
     (void) instance;
+    previewer_changed();
     previewer_push_event(PREVIEWER_EVENT_STORED, instance_id);
     return OrthancPluginErrorCode_Success;
 }
@@ -112,9 +118,31 @@ static OrthancPluginErrorCode previewer_on_stored_event(
 static OrthancPluginErrorCode previewer_on_change_event(
     OrthancPluginChangeType change, OrthancPluginResourceType type, const char* resource_id)
 {
+    if (change != OrthancPluginChangeType_OrthancStarted && change != OrthancPluginChangeType_OrthancStopped)
+        previewer_changed();
     if (change == OrthancPluginChangeType_OrthancStarted && previewer_deferred)
         (void) previewer_started();
     else if (change == OrthancPluginChangeType_Deleted && type == OrthancPluginResourceType_Instance)
         previewer_push_event(PREVIEWER_EVENT_DELETED, resource_id);
     return OrthancPluginErrorCode_Success;
+}
+
+static int32_t previewer_on_http_request(
+    OrthancPluginHttpMethod method, const char* uri, const char* ip, uint32_t headers_count,
+    const char* const* header_keys, const char* const* header_values, uint32_t arguments_count,
+    const char* const* argument_keys, const char* const* argument_values)
+{
+    (void) uri; (void) ip; (void) headers_count; (void) header_keys; (void) header_values;
+    (void) arguments_count; (void) argument_keys; (void) argument_values;
+    if (method != OrthancPluginHttpMethod_Get)
+        previewer_changed();
+    return 1;   /* the filter only counts: every request is allowed */
+}
+
+/* The C callbacks of this queue, in every mode. */
+void previewer_register_events(void)
+{
+    OrthancPluginRegisterOnStoredInstanceCallback(previewer_context, previewer_on_stored_event);
+    OrthancPluginRegisterOnChangeCallback(previewer_context, previewer_on_change_event);
+    OrthancPluginRegisterIncomingHttpRequestFilter2(previewer_context, previewer_on_http_request);
 }

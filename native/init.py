@@ -9,7 +9,7 @@ from _previewer_native import ffi, lib
 
 def _import_plugin():
     try:
-        from previewer import plugin
+        from previewer.plugin import main as plugin
     except BaseException:
         return None, traceback.format_exc()
     return plugin, ""

@@ -149,7 +149,6 @@ void OrthancPluginExtendOrthancExplorer(OrthancPluginContext*, const char*);
 void OrthancPluginRegisterOnChangeCallback(OrthancPluginContext*, OrthancPluginOnChangeCallback);
 void OrthancPluginCompressAndAnswerJpegImage(OrthancPluginContext*, OrthancPluginRestOutput*,
     OrthancPluginPixelFormat, uint32_t, uint32_t, uint32_t, const void*, uint8_t);
-void OrthancPluginSetHttpErrorDetails(OrthancPluginContext*, OrthancPluginRestOutput*, const char*, uint8_t);
 
 /* the C allocator: Orthanc frees what a storage-area read callback returns with free() */
 void* malloc(size_t);

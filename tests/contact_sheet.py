@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pixels_corpus import image_files  # noqa: E402
 
-from previewer.pixels.decode import read_dataset  # noqa: E402
+from previewer.pixels.reader import read_dataset  # noqa: E402
 from previewer.pixels.errors import PixelError  # noqa: E402
 from previewer.pixels.params import parse_params  # noqa: E402
 from previewer.pixels.render import render  # noqa: E402

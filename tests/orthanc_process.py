@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from previewer.cluster import free_port
+from previewer.serve.cluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"

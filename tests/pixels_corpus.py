@@ -13,7 +13,8 @@ import pydicom.data
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from previewer.pixels.decode import PIXEL_KEYWORDS, read_dataset
+from previewer.pixels.decode import PIXEL_KEYWORDS
+from previewer.pixels.reader import read_dataset
 
 #: pydicom's own test files (with sub-folders such as dicomdirtests/).
 PYDICOM_DIR = Path(

@@ -1,6 +1,6 @@
 """Test-only module loaded into Orthanc by ``"Previewer": {"TestModules": [this file]}``.
 
-It exposes every SDK wrapper of :mod:`previewer.sdk` that the previewer's own
+It exposes every SDK wrapper of :mod:`previewer.plugin.sdk` that the previewer's own
 routes do not reach, under ``/probe/...``, so that tests drive them through a
 real Orthanc.  A "PreviewerProbe" section of the configuration can ask for a
 storage area in Python: ``{"StorageArea": "/some/folder"}``.
@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from previewer import sdk
+from previewer.plugin import sdk
 from previewer.config import read_orthanc_configuration
 
 _stored: dict[str, dict[str, Any]] = {}

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 
-from previewer.cache import LruCache
+from previewer.plugin.cache import LruCache
 
 
 class TestLruCache:

@@ -14,10 +14,10 @@ import requests
 
 from conftest import CT_SMALL, MR_SMALL
 from orthanc_process import PLUGIN, OrthancProcess, free_port
-from previewer import cli
+from previewer.serve import cli
 from previewer.config import Config
 
-PREVIEWER = [sys.executable, "-m", "previewer.cli"]
+PREVIEWER = [sys.executable, "-m", "previewer.serve.cli"]
 
 
 class TestPluginPath:
@@ -137,7 +137,7 @@ def descendants(pid: int) -> set[int]:
 
 def wait_gone(pids: set[int], timeout: float) -> set[int]:
     """The PIDs of ``pids`` still running (not zombies) after at most ``timeout`` s."""
-    from previewer.supervise import start_time
+    from previewer.serve.supervise import start_time
 
     deadline = time.monotonic() + timeout
     alive = {p for p in pids if start_time(p) is not None}
@@ -174,7 +174,7 @@ class TestStopSignals:
                                                                 plugin_path: Path) -> None:
         """A signal to serve alone (CT_small.dcm uploaded before) leaves no process, frees the ports,
         and serve on the same folder then starts and serves the instance."""
-        from previewer.supervise import port_is_free
+        from previewer.serve.supervise import port_is_free
 
         folder = tmp_path / "data"
         http_port, dicom_port = free_port(), free_port()

@@ -68,7 +68,7 @@ def _output(process: subprocess.Popen[str]) -> str:
 
 @pytest.fixture(scope="module")
 def cluster(plugin_path: Path) -> Iterator[Cluster]:
-    from previewer.cluster import consecutive_free_ports, free_port
+    from previewer.serve.cluster import consecutive_free_ports, free_port
 
     for tool in ("/usr/sbin/nginx", "/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so"):
         if not Path(tool).exists():
@@ -82,7 +82,7 @@ def cluster(plugin_path: Path) -> Iterator[Cluster]:
     dicom_port = consecutive_free_ports(2, avoid=(http_port, http_port + 1))
     balancer_port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "previewer.cli", "serve", "--nodes", "2", "--postgres", "auto", "--no-samples",
+        [sys.executable, "-m", "previewer.serve.cli", "serve", "--nodes", "2", "--postgres", "auto", "--no-samples",
          "--storage", str(folder), "--http-port", str(http_port), "--dicom-port", str(dicom_port),
          "--balancer-port", str(balancer_port)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
@@ -272,7 +272,7 @@ def _postmaster(folder: Path) -> int | None:
 def test_signal_stops_every_process_and_a_restart_finds_the_data(signum: int, plugin_path: Path) -> None:
     """A signal to `serve --nodes 2` alone (CT_small.dcm uploaded before) stops both nodes, nginx, the
     watchdog and PostgreSQL within a bound, frees every port, and a restart on the folder finds the instance."""
-    from previewer.cluster import consecutive_free_ports, free_port, port_is_free
+    from previewer.serve.cluster import consecutive_free_ports, free_port, port_is_free
     from test_cli import STOP_BOUND, descendants, kill_all, serve_log, start_serve, upload, wait_answering, wait_gone
 
     top = Path(tempfile.mkdtemp(prefix="previewer-cluster-signal-"))   # o+x: PostgreSQL runs as postgres

@@ -13,8 +13,8 @@ from PIL import Image
 
 from conftest import CT_SMALL
 from orthanc_process import OrthancProcess
-from previewer.dicomweb import crop, media_type, our_query, parse_viewport
-from previewer.routes import HttpError
+from previewer.plugin.endpoints.dicomweb import crop, media_type, our_query, parse_viewport
+from previewer.plugin.http import HttpError
 
 EMRI = Path(pydicom.data.get_testdata_file("emri_small.dcm"))   # 10 frames
 

@@ -31,9 +31,9 @@ import requests
 from PIL import Image
 
 from conftest import CT_SMALL
-from previewer.cluster import free_port
+from previewer.serve.cluster import free_port
 from previewer.config import Config, strip_comments
-from previewer.install import LIBRARY, Entry, InstallError, Layout, Manifest, config_text, install, uninstall
+from previewer.serve.install import LIBRARY, Entry, InstallError, Layout, Manifest, config_text, install, uninstall
 
 ROOT = Path(__file__).resolve().parent.parent
 ORTHANC = "/usr/sbin/Orthanc"
@@ -112,7 +112,7 @@ class TestRefusals:
 
     def test_command_line_error(self, tmp_path: Path) -> None:
         """previewer install exits 1 with the reason on standard error."""
-        result = subprocess.run([sys.executable, "-m", "previewer.cli", "install", "--prefix", str(tmp_path / "p"),
+        result = subprocess.run([sys.executable, "-m", "previewer.serve.cli", "install", "--prefix", str(tmp_path / "p"),
                                  "--config-dir", str(tmp_path / "none")], capture_output=True, text=True)
         assert result.returncode == 1
         assert result.stderr.startswith("previewer install: ") and "none is not a folder" in result.stderr

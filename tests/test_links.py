@@ -9,9 +9,9 @@ import pytest
 
 from conftest import CT_SMALL
 from orthanc_process import OrthancProcess, orthanc_version, redirect_status
-from previewer.links import Resolver, errors_shown_as_text, open_link
-from previewer.routes import HttpError, Request
-from previewer.viewer import UnknownResource
+from previewer.plugin.endpoints.links import Resolver, errors_shown_as_text, open_link
+from previewer.plugin.http import HttpError, Request
+from previewer.plugin.store import UnknownResource
 
 
 class FakeOrthanc:

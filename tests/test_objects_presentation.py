@@ -10,7 +10,7 @@ import pydicom
 import pytest
 
 from previewer.objects import presentation as ps
-from previewer.objects.segmentation import lab_to_rgb
+from previewer.pixels.color import lab_to_rgb
 from previewer.pixels.errors import Unsupported
 from previewer.pixels.params import RenderParams
 from previewer.pixels.render import modality_frame

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from pixels_corpus import image_files
 
-from previewer.pixels.decode import frame_count, read_dataset
+from previewer.pixels.decode import frame_count
+from previewer.pixels.reader import read_dataset
 from previewer.pixels.errors import PixelError, Unsupported
 from previewer.pixels.params import RenderParams
 from previewer.pixels.render import default_window, display, modality_frame

@@ -16,9 +16,9 @@ from previewer.pixels.decode import (
     _native_frame,
     decode_frame,
     frame_count,
-    read_dataset,
 )
 from previewer.pixels.errors import FrameNotFound, TooLarge, Unsupported
+from previewer.pixels.reader import read_dataset
 
 CT_SMALL = "CT_small.dcm"
 MR_SMALL = "MR_small.dcm"

@@ -28,7 +28,7 @@ from objects_overlay import (
 )
 from PIL import Image
 
-from previewer.pixels.decode import read_dataset
+from previewer.pixels.reader import read_dataset
 from previewer.pixels.errors import BadParameter
 from previewer.pixels.overlay import burn, coverage, describe, frame_overlays
 from previewer.pixels.params import RenderParams, parse_params

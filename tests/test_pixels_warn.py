@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from pixels_corpus import PYDICOM_DIR
-from previewer.pixels import decode, warn
+from previewer.pixels import reader, warn
 
 
 @pytest.fixture
@@ -109,7 +109,7 @@ def test_parallel_reads_leave_the_warnings_machinery_as_it_was() -> None:
     def worker() -> None:
         start.wait()
         for _ in range(100):
-            decode.read_dataset(data)
+            reader.read_dataset(data)
 
     threads = [threading.Thread(target=worker) for _ in range(16)]
     for thread in threads:

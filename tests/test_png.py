@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from previewer import png
+from previewer.plugin import png
 
 RNG = np.random.default_rng(7)
 

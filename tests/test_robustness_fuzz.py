@@ -32,12 +32,13 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian, generate_uid
 
-from previewer import objectviews, views
-from previewer.cache import LruCache
-from previewer.pixels import decode, render
+from previewer.plugin.endpoints import documents, images
+from previewer.plugin.store import Store, UnknownInstance
+from previewer.plugin.cache import LruCache
+from previewer.pixels import reader, render
 from previewer.pixels.errors import PixelError
 from previewer.pixels.params import parse_params
-from previewer.routes import HttpError, Request
+from previewer.plugin.http import HttpError, Request
 
 EXAMPLES = int(os.environ.get("PREVIEWER_FUZZ_EXAMPLES", "150"))
 FORMATS = ("", "gray8", "gray16", "signed16", "rgb24", "rgba32")
@@ -49,7 +50,7 @@ _SETTINGS = settings(max_examples=EXAMPLES * 4, deadline=None, derandomize=True,
 def render_all(data: bytes, extra: dict[str, str] | None = None) -> None:
     """Read and render ``data`` in every format; only PixelError may escape (as a 4xx)."""
     try:
-        ds = decode.read_dataset(data)
+        ds = reader.read_dataset(data)
     except PixelError:
         return
     info = render.info(ds, max_megapixels=4)
@@ -214,12 +215,12 @@ def serve_object(kind: str, data: bytes, image: bytes) -> None:
 
     def dicom(instance_id: str) -> bytes:
         if instance_id not in files:
-            raise views.UnknownInstance(instance_id)
+            raise UnknownInstance(instance_id)
         return files[instance_id]
 
-    store = views.Store(dicom=dicom, version=versions.get, cache=LruCache(64 * 2**20), max_megapixels=16)
-    handlers = {"info": objectviews.instance_info, "png": objectviews.frame_png,
-                "document": objectviews.document, "report": objectviews.report}
+    store = Store(dicom=dicom, version=versions.get, cache=LruCache(64 * 2**20), max_megapixels=16)
+    handlers = {"info": images.instance_info, "png": images.frame_png,
+                "document": documents.document, "report": documents.report}
     start = time.monotonic()
     for route, instance, query, frame in _object_routes(kind):
         request = Request("GET", "/", {"id": instance, "frame": frame}, query, {})
@@ -431,10 +432,10 @@ def test_found_500_is_now_a_4xx(object_sources: dict[str, bytes], kind: str, mut
                                 route: str) -> None:
     """Each 500 the object fuzzing found (an infinite, NaN or wrong-VR value) answers a 4xx or renders."""
     files = {OBJECT_ID: mutate(object_sources[kind]), IMAGE_ID: object_sources["image"]}
-    store = views.Store(dicom=files.__getitem__, version=lambda _: "v", cache=LruCache(2**24))
+    store = Store(dicom=files.__getitem__, version=lambda _: "v", cache=LruCache(2**24))
     instance, query = (IMAGE_ID, {route: OBJECT_ID}) if route in ("presentation", "segmentation") else (OBJECT_ID, {})
-    handler = {"info": objectviews.instance_info, "png": objectviews.frame_png, "document": objectviews.document,
-               "presentation": objectviews.frame_png, "segmentation": objectviews.frame_png}[route]
+    handler = {"info": images.instance_info, "png": images.frame_png, "document": documents.document,
+               "presentation": images.frame_png, "segmentation": images.frame_png}[route]
     try:
         handler(store, Request("GET", "/", {"id": instance, "frame": 0}, query, {}))
     except (HttpError, PixelError) as error:

@@ -1,4 +1,4 @@
-"""Every wrapper of previewer.sdk, driven through a real Orthanc process.
+"""Every wrapper of previewer.plugin.sdk, driven through a real Orthanc process.
 
 The routes used here come from tests/plugin_probe.py, which the test
 configuration loads into the plugin; docs/SDK_COVERAGE.md maps each SDK

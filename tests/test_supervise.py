@@ -1,4 +1,4 @@
-"""previewer.supervise: stop signals, bounded stops, parent death, the watchdog, the folder lock, ports.
+"""previewer.serve.supervise: stop signals, bounded stops, parent death, the watchdog, the folder lock, ports.
 
 No DICOM file is involved: the processes are ``sleep`` (coreutils) and small
 Python programs given with ``-c``; the sockets are made by the tests.
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from previewer import supervise
+from previewer.serve import supervise
 
 SLEEP = ["sleep", "60"]
 IGNORES_SIGINT = [sys.executable, "-c",
@@ -74,7 +74,7 @@ class TestSpawn:
     def test_child_dies_with_its_parent(self) -> None:
         """A child spawned by a process that is then SIGKILLed gets its parent-death signal."""
         parent = subprocess.Popen([sys.executable, "-c",
-                                   "from previewer import supervise; import time; "
+                                   "from previewer.serve import supervise; import time; "
                                    "p = supervise.spawn(['sleep', '60']); print(p.pid, flush=True); time.sleep(60)"],
                                   stdout=subprocess.PIPE, text=True)
         assert parent.stdout is not None
@@ -153,7 +153,7 @@ class TestLockFolder:
         try:
             assert (tmp_path / supervise.LOCK_NAME).read_text() == f"{os.getpid()}\n"
             other = subprocess.run([sys.executable, "-c",
-                                    "import sys; from pathlib import Path; from previewer import supervise\n"
+                                    "import sys; from pathlib import Path; from previewer.serve import supervise\n"
                                     "try: supervise.lock_folder(Path(sys.argv[1]))\n"
                                     "except supervise.InUse as e: print(e)", str(tmp_path)],
                                    capture_output=True, text=True, check=True)

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from previewer import timing
+from previewer.plugin import timing
 
 
 @pytest.fixture

@@ -27,7 +27,7 @@ from pydicom.uid import generate_uid
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess
-from previewer import framedata
+from previewer.plugin.endpoints import pixels as frame_pixels
 from test_app_corpus import _upload
 from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from pixels_corpus import grey_corpus
@@ -253,7 +253,7 @@ def test_client_pixels_match_the_server_png(corpus_pages: dict[str, Page], ortha
     _compared[digest] = name
     for frame, body in zip(frames, bodies, strict=True):
         url = f"instances/{instance}/frames/{frame}/pixels"
-        head, _ = framedata.parse(body)
+        head, _ = frame_pixels.parse(body)
         pairs = _choices(head)
         for renderer, page in corpus_pages.items():
             answer = page.page.evaluate(_CLIENT_GREY, {"url": url, "renderer": renderer,

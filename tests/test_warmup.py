@@ -4,7 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
-from previewer.warmup import Warmer
+from previewer.plugin.warmup import Warmer
 
 
 def _wait(condition: object, timeout: float = 5.0) -> bool:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from ..pixels.errors import Unsupported
+from ..pixels.meta import text
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -62,14 +63,10 @@ VIDEO_TRANSFER_SYNTAXES = frozenset({
 })
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def transfer_syntax(ds: Any) -> str:
     """The dataset's transfer syntax UID, or '' when absent or unreadable."""
     meta = getattr(ds, "file_meta", None)
-    return _text(meta.get("TransferSyntaxUID")) if meta is not None else ""
+    return text(meta.get("TransferSyntaxUID")) if meta is not None else ""
 
 
 def kind_for(sop_class: str, transfer_syntax_uid: str) -> str:
@@ -89,11 +86,11 @@ def kind_for(sop_class: str, transfer_syntax_uid: str) -> str:
 
 def kind_of(ds: Any) -> str:
     """One of :data:`KINDS` for the dataset (a non-image that is none of them then fails as an image)."""
-    sop_class = _text(ds.get("SOPClassUID")) or _text(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"))
+    sop_class = text(ds.get("SOPClassUID")) or text(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"))
     return kind_for(sop_class, transfer_syntax(ds))
 
 
 def is_other_presentation(ds: Any) -> bool:
     """True for a presentation state the previewer does not apply (colour, blending, ...)."""
-    sop_class = _text(ds.get("SOPClassUID"))
+    sop_class = text(ds.get("SOPClassUID"))
     return sop_class.startswith(_OTHER_PRESENTATION_ROOT) and sop_class != GRAYSCALE_PRESENTATION

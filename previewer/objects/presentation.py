@@ -22,9 +22,9 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from .segmentation import lab_to_rgb
 from ..pixels.errors import PixelError, TooLarge, Unsupported
-from ..pixels.meta import Lut, Rescale, StoredWindow, modality_lut, rescale_for_frame, voi_for_frame
+from ..pixels.color import lab_to_rgb
+from ..pixels.meta import Lut, Rescale, StoredWindow, modality_lut, rescale_for_frame, text, voi_for_frame
 from ..pixels.modality import apply_lut
 from ..pixels.params import RenderParams, Window
 from ..pixels.render import ModalityFrame, Rendered, display
@@ -118,17 +118,13 @@ class Presentation:
     shutter: Shutter | None = None
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value)
-
-
 def _refs(item: Any) -> tuple[Ref, ...]:
     """Referenced Image Sequence items as (SOP Instance UID, frames), PS3.3 10.3."""
     out: list[Ref] = []
     for ref in item.get("ReferencedImageSequence") or []:
         frames = ref.get("ReferencedFrameNumber")
         values = [] if frames in (None, "") else (list(frames) if not isinstance(frames, int | str) else [frames])
-        out.append((_text(ref.get("ReferencedSOPInstanceUID")), tuple(int(f) for f in values)))
+        out.append((text(ref.get("ReferencedSOPInstanceUID")), tuple(int(f) for f in values)))
     return tuple(out)
 
 
@@ -142,7 +138,7 @@ def _layer_colors(ds: Any) -> dict[str, RGB]:
     """Graphic Layer colours, PS3.3 C.10.7: CIELab, else grayscale (0..65535), else white."""
     colors: dict[str, RGB] = {}
     for item in ds.get("GraphicLayerSequence") or []:
-        name = _text(item.get("GraphicLayer"))
+        name = text(item.get("GraphicLayer"))
         lab = item.get("GraphicLayerRecommendedDisplayCIELabValue")
         grey = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
         if lab is not None and len(lab) == 3:
@@ -162,18 +158,18 @@ def _graphics(item: Any, color: RGB) -> tuple[Graphic, ...]:
     """Graphic and Text Objects of one annotation item, PS3.3 C.10.5.1."""
     out: list[Graphic] = []
     for g in item.get("GraphicObjectSequence") or []:
-        out.append(Graphic(_text(g.get("GraphicType")).strip().upper(),
-                           _text(g.get("GraphicAnnotationUnits")).strip().upper() or "PIXEL",
+        out.append(Graphic(text(g.get("GraphicType")).strip().upper(),
+                           text(g.get("GraphicAnnotationUnits")).strip().upper() or "PIXEL",
                            _pairs(g.get("GraphicData")),
-                           _text(g.get("GraphicFilled")).strip().upper() == "Y", "", color))
+                           text(g.get("GraphicFilled")).strip().upper() == "Y", "", color))
     for t in item.get("TextObjectSequence") or []:
         if "AnchorPoint" in t:
-            units, pts = _text(t.get("AnchorPointAnnotationUnits")), _pairs(t.get("AnchorPoint"))
+            units, pts = text(t.get("AnchorPointAnnotationUnits")), _pairs(t.get("AnchorPoint"))
         else:
-            units = _text(t.get("BoundingBoxAnnotationUnits"))
+            units = text(t.get("BoundingBoxAnnotationUnits"))
             pts = _pairs(list(t.get("BoundingBoxTopLeftHandCorner") or []))
         out.append(Graphic("TEXT", units.strip().upper() or "PIXEL", pts, False,
-                           _text(t.get("UnformattedTextValue")), color))
+                           text(t.get("UnformattedTextValue")), color))
     return tuple(out)
 
 
@@ -182,7 +178,7 @@ def _presentation_lut(ds: Any) -> tuple[bool, Lut | None]:
     seq = ds.get("PresentationLUTSequence")
     if seq:
         return False, modality_lut(_renamed(ds, seq))
-    return _text(ds.get("PresentationLUTShape")).strip().upper() == "INVERSE", None
+    return text(ds.get("PresentationLUTShape")).strip().upper() == "INVERSE", None
 
 
 def _renamed(ds: Any, seq: Any) -> Any:
@@ -295,8 +291,8 @@ def apply_shutter(arr: NDArray[np.uint8], shutter: Shutter | None, color: bool =
 @malformed_is_415("presentation state")
 def parse(ds: Any) -> Presentation:
     """Read a GSPS dataset into a :class:`Presentation`, PS3.3 A.33.1."""
-    if _text(ds.get("SOPClassUID")) != GRAYSCALE_PRESENTATION:
-        raise Unsupported(f"(0008,0016) SOP Class UID {_text(ds.get('SOPClassUID'))!r} "
+    if text(ds.get("SOPClassUID")) != GRAYSCALE_PRESENTATION:
+        raise Unsupported(f"(0008,0016) SOP Class UID {text(ds.get('SOPClassUID'))!r} "
                           "is not Grayscale Softcopy Presentation State")
     return _parse(ds)
 
@@ -305,7 +301,7 @@ def _parse(ds: Any) -> Presentation:
     series: list[str] = []
     images: list[Ref] = []
     for item in ds.get("ReferencedSeriesSequence") or []:
-        series.append(_text(item.get("SeriesInstanceUID")))
+        series.append(text(item.get("SeriesInstanceUID")))
         images.extend(_refs(item))
     has_rescale = "RescaleSlope" in ds or "RescaleIntercept" in ds
     rescale = rescale_for_frame(ds, 0) if has_rescale else None
@@ -316,7 +312,7 @@ def _parse(ds: Any) -> Presentation:
         vois.append(Voi(_refs(item), windows, luts))
     inverse, plut = _presentation_lut(ds)
     colors = _layer_colors(ds)
-    annotations = [Annotation(_refs(item), _graphics(item, colors.get(_text(item.get("GraphicLayer")), (255, 255, 255))))
+    annotations = [Annotation(_refs(item), _graphics(item, colors.get(text(item.get("GraphicLayer")), (255, 255, 255))))
                    for item in ds.get("GraphicAnnotationSequence") or []]
     areas = []
     for item in ds.get("DisplayedAreaSelectionSequence") or []:
@@ -327,11 +323,11 @@ def _parse(ds: Any) -> Presentation:
     if rotation not in (0, 90, 180, 270):
         raise Unsupported(f"Invalid (0070,0042) Image Rotation {rotation!r}")
     return Presentation(
-        label=_text(ds.get("ContentLabel")), description=_text(ds.get("ContentDescription")),
-        creator=_text(ds.get("ContentCreatorName")), date=_text(ds.get("PresentationCreationDate")),
+        label=text(ds.get("ContentLabel")), description=text(ds.get("ContentDescription")),
+        creator=text(ds.get("ContentCreatorName")), date=text(ds.get("PresentationCreationDate")),
         series=tuple(series), images=tuple(images), rescale=rescale, lut=lut, vois=tuple(vois),
         inverse=inverse, plut=plut, annotations=tuple(annotations), rotation=rotation,
-        flip=_text(ds.get("ImageHorizontalFlip")).strip().upper() == "Y", areas=tuple(areas),
+        flip=text(ds.get("ImageHorizontalFlip")).strip().upper() == "Y", areas=tuple(areas),
         shutter=_shutter(ds))
 
 

@@ -25,7 +25,8 @@ from PIL import Image, ImageDraw, ImageFont
 from pydicom.uid import UID
 
 from ..pixels.errors import BadParameter, TooLarge, Unsupported
-from . import kind_of, malformed_is_415
+from ..pixels.meta import text
+from . import MALFORMED, kind_of, malformed_is_415
 
 #: Content tree levels shown; deeper items are replaced by a note.
 MAX_DEPTH = 64
@@ -55,17 +56,6 @@ class _Step:
     position: str
 
 
-def _text(value: Any) -> str:
-    """A dataset value as one line of text ('' when absent); multi-values joined with backslashes."""
-    if value is None:
-        return ""
-    if isinstance(value, bytes):
-        return value.decode("latin-1", "replace")
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return "\\".join(_text(v) for v in value)
-    return str(value)
-
-
 def _first(item: Any, keyword: str) -> Any:
     """The first item of a sequence attribute, or None."""
     seq = item.get(keyword)
@@ -79,7 +69,7 @@ def _code_meaning(code: Any) -> str:
     """PS3.3 8.8 Code Sequence item: its Code Meaning, else its Code Value."""
     if code is None:
         return ""
-    return _text(code.get("CodeMeaning")) or _text(code.get("CodeValue"))
+    return text(code.get("CodeMeaning")) or text(code.get("CodeValue"))
 
 
 def _concept_name(item: Any) -> str:
@@ -89,27 +79,27 @@ def _concept_name(item: Any) -> str:
 
 def _date(value: Any) -> str:
     """DA YYYYMMDD as YYYY-MM-DD (PS3.5 6.2); anything else as it is."""
-    text = _text(value).strip()
-    return f"{text[:4]}-{text[4:6]}-{text[6:8]}" if len(text) == 8 and text.isdigit() else text
+    shown = text(value).strip()
+    return f"{shown[:4]}-{shown[4:6]}-{shown[6:8]}" if len(shown) == 8 and shown.isdigit() else shown
 
 
 def _time(value: Any) -> str:
     """TM HHMMSS[.F] as HH:MM:SS[.F] (PS3.5 6.2); anything else as it is."""
-    text = _text(value).strip()
-    if len(text) >= 6 and text[:6].isdigit():
-        return f"{text[:2]}:{text[2:4]}:{text[4:6]}{text[6:]}"
-    return text
+    shown = text(value).strip()
+    if len(shown) >= 6 and shown[:6].isdigit():
+        return f"{shown[:2]}:{shown[2:4]}:{shown[4:6]}{shown[6:]}"
+    return shown
 
 
 def _datetime(value: Any) -> str:
     """DT YYYYMMDDHHMMSS... as 'YYYY-MM-DD HH:MM:SS...' (PS3.5 6.2)."""
-    text = _text(value).strip()
-    return f"{_date(text[:8])} {_time(text[8:])}".strip() if len(text) > 8 else _date(text)
+    shown = text(value).strip()
+    return f"{_date(shown[:8])} {_time(shown[8:])}".strip() if len(shown) > 8 else _date(shown)
 
 
 def _person(value: Any) -> str:
     """PN 'Family^Given^Middle^Prefix^Suffix' as 'Family, Given Middle' (PS3.5 6.2.1)."""
-    parts = [p.strip() for p in _text(value).split("=")[0].split("^")]
+    parts = [p.strip() for p in text(value).split("=")[0].split("^")]
     family = parts[0] if parts else ""
     rest = " ".join(p for p in parts[1:3] if p)
     return ", ".join(p for p in (family, rest) if p)
@@ -121,10 +111,10 @@ def _num(item: Any) -> str:
     if measured is None:
         qualifier = _code_meaning(_first(item, "NumericValueQualifierCodeSequence"))
         return qualifier or "(no value)"
-    value = _text(measured.get("NumericValue")).strip()
+    value = text(measured.get("NumericValue")).strip()
     unit = _first(measured, "MeasurementUnitsCodeSequence")
     # PS3.16 CID 7181: UCUM "1" is a unitless quantity.
-    if unit is not None and _text(unit.get("CodeValue")) == "1":
+    if unit is not None and text(unit.get("CodeValue")) == "1":
         return value
     return f"{value} {_code_meaning(unit)}".strip()
 
@@ -132,14 +122,14 @@ def _num(item: Any) -> str:
 def _scoord(item: Any) -> str:
     """PS3.3 C.18.6 SCOORD: graphic type and point count."""
     points = len(item.get("GraphicData") or []) // 2
-    return f"{_text(item.get('GraphicType'))} of {points} point{'s' * (points != 1)}"
+    return f"{text(item.get('GraphicType'))} of {points} point{'s' * (points != 1)}"
 
 
 def _scoord3d(item: Any) -> str:
     """PS3.3 C.18.9 SCOORD3D: graphic type, point count and frame of reference."""
     points = len(item.get("GraphicData") or []) // 3
-    frame = _text(item.get("ReferencedFrameOfReferenceUID"))
-    return f"{_text(item.get('GraphicType'))} of {points} point{'s' * (points != 1)} in frame of reference {frame}"
+    frame = text(item.get("ReferencedFrameOfReferenceUID"))
+    return f"{text(item.get('GraphicType'))} of {points} point{'s' * (points != 1)} in frame of reference {frame}"
 
 
 def _tcoord(item: Any) -> str:
@@ -150,8 +140,8 @@ def _tcoord(item: Any) -> str:
         values = item.get(keyword)
         if values is not None:
             count = len(values) if isinstance(values, (list, tuple)) or hasattr(values, "__len__") else 1
-            return f"{_text(item.get('TemporalRangeType'))} of {count} {what}"
-    return _text(item.get("TemporalRangeType"))
+            return f"{text(item.get('TemporalRangeType'))} of {count} {what}"
+    return text(item.get("TemporalRangeType"))
 
 
 def _reference(item: Any) -> tuple[str, str]:
@@ -159,27 +149,27 @@ def _reference(item: Any) -> tuple[str, str]:
     ref = _first(item, "ReferencedSOPSequence")
     if ref is None:
         return "(no reference)", ""
-    sop_class = _text(ref.get("ReferencedSOPClassUID"))
+    sop_class = text(ref.get("ReferencedSOPClassUID"))
     name = UID(sop_class).name if sop_class else ""
-    frames = _text(ref.get("ReferencedFrameNumber"))
+    frames = text(ref.get("ReferencedFrameNumber"))
     description = name + (f", frame {frames}" if frames else "")
-    return description or "(unknown class)", _text(ref.get("ReferencedSOPInstanceUID"))
+    return description or "(unknown class)", text(ref.get("ReferencedSOPInstanceUID"))
 
 
 def _by_reference(item: Any) -> str:
     """PS3.3 C.17.3.2.5 Referenced Content Item Identifier (0040,DB73) as a position '1.2.3'."""
-    return ".".join(_text(v) for v in item.get("ReferencedContentItemIdentifier") or [])
+    return ".".join(text(v) for v in item.get("ReferencedContentItemIdentifier") or [])
 
 
 _VALUES: dict[str, Callable[[Any], str]] = {
-    "TEXT": lambda item: _text(item.get("TextValue")),
+    "TEXT": lambda item: text(item.get("TextValue")),
     "CODE": lambda item: _code_meaning(_first(item, "ConceptCodeSequence")),
     "NUM": _num,
     "DATE": lambda item: _date(item.get("Date")),
     "TIME": lambda item: _time(item.get("Time")),
     "DATETIME": lambda item: _datetime(item.get("DateTime")),
     "PNAME": lambda item: _person(item.get("PersonName")),
-    "UIDREF": lambda item: _text(item.get("UID")),
+    "UIDREF": lambda item: text(item.get("UID")),
     "SCOORD": _scoord,
     "SCOORD3D": _scoord3d,
     "TCOORD": _tcoord,
@@ -189,7 +179,7 @@ _VALUES: dict[str, Callable[[Any], str]] = {
 
 def _value(item: Any) -> str:
     """The plain-text value of a content item by its Value Type (PS3.3 C.17.3.2.1)."""
-    value_type = _text(item.get("ValueType"))
+    value_type = text(item.get("ValueType"))
     if value_type in _REFERENCE_TYPES:
         description, uid = _reference(item)
         return f"{description} {uid}".strip()
@@ -233,7 +223,7 @@ def _walk(ds: Any, max_depth: int, max_items: int) -> Iterator[_Step]:
 
 def _require_report(ds: Any) -> None:
     if kind_of(ds) != "report":
-        raise Unsupported(f"SOP Class UID {_text(ds.get('SOPClassUID'))!r} is not a Structured Report")
+        raise Unsupported(f"SOP Class UID {text(ds.get('SOPClassUID'))!r} is not a Structured Report")
 
 
 def _title(ds: Any) -> str:
@@ -241,7 +231,7 @@ def _title(ds: Any) -> str:
     name = _concept_name(ds)
     if name:
         return name
-    sop_class = _text(ds.get("SOPClassUID"))
+    sop_class = text(ds.get("SOPClassUID"))
     return UID(sop_class).name if sop_class else "Structured Report"
 
 
@@ -249,24 +239,24 @@ def _header_lines(ds: Any) -> list[tuple[str, str]]:
     """(label, value) lines: patient (C.7.1.1), study (C.7.2.1), series and SR General flags (C.17.2)."""
     lines = [
         ("Patient", _person(ds.get("PatientName"))),
-        ("Patient ID", _text(ds.get("PatientID"))),
+        ("Patient ID", text(ds.get("PatientID"))),
         ("Birth date", _date(ds.get("PatientBirthDate"))),
-        ("Sex", _text(ds.get("PatientSex"))),
-        ("Study", _text(ds.get("StudyDescription"))),
+        ("Sex", text(ds.get("PatientSex"))),
+        ("Study", text(ds.get("StudyDescription"))),
         ("Study date", f"{_date(ds.get('StudyDate'))} {_time(ds.get('StudyTime'))}".strip()),
-        ("Accession", _text(ds.get("AccessionNumber"))),
-        ("Series", _text(ds.get("SeriesDescription"))),
+        ("Accession", text(ds.get("AccessionNumber"))),
+        ("Series", text(ds.get("SeriesDescription"))),
         ("Content date", f"{_date(ds.get('ContentDate'))} {_time(ds.get('ContentTime'))}".strip()),
     ]
     # PS3.3 C.17.2.1: Completion, Verification and Preliminary flags.
-    completion = _text(ds.get("CompletionFlag"))
-    description = _text(ds.get("CompletionFlagDescription"))
+    completion = text(ds.get("CompletionFlag"))
+    description = text(ds.get("CompletionFlagDescription"))
     lines.append(("Completion", f"{completion} ({description})" if description else completion))
-    verification = _text(ds.get("VerificationFlag"))
+    verification = text(ds.get("VerificationFlag"))
     observers = [_person(o.get("VerifyingObserverName")) for o in ds.get("VerifyingObserverSequence") or []]
     by = ", ".join(o for o in observers if o)
     lines.append(("Verification", f"{verification} by {by}" if by else verification))
-    lines.append(("Preliminary", _text(ds.get("PreliminaryFlag"))))
+    lines.append(("Preliminary", text(ds.get("PreliminaryFlag"))))
     return [(label, value) for label, value in lines if value]
 
 
@@ -289,9 +279,9 @@ def _e(text: str) -> str:
 
 def _item_html(item: Any, depth: int, position: str, image_link: Callable[[str], str | None]) -> str:
     """The opening HTML of one content item (PS3.3 C.17.3.2); its children follow."""
-    relation = _text(item.get("RelationshipType"))
+    relation = text(item.get("RelationshipType"))
     rel = f'<span class="rel">{_e(relation)}</span>' if relation else ""
-    value_type = _text(item.get("ValueType"))
+    value_type = text(item.get("ValueType"))
     name = _concept_name(item)
     anchor = f'<div class="item" id="item-{_e(position)}">'
     if not value_type:
@@ -318,7 +308,7 @@ def _item_html(item: Any, depth: int, position: str, image_link: Callable[[str],
 def _safe_item_html(item: Any, depth: int, position: str, image_link: Callable[[str], str | None]) -> str:
     try:
         return _item_html(item, depth, position, image_link)
-    except Exception:  # malformed item (wrong VR, undecodable value): shown, not fatal
+    except MALFORMED:  # malformed item (wrong VR, undecodable value): shown, not fatal
         return f'<div class="item" id="item-{_e(position)}"><span class="unreadable">unreadable item</span>'
 
 
@@ -362,7 +352,7 @@ def _sequence_uids(ds: Any) -> Iterator[str]:
         for study in ds.get(keyword) or []:
             for series in study.get("ReferencedSeriesSequence") or []:
                 for ref in series.get("ReferencedSOPSequence") or []:
-                    yield _text(ref.get("ReferencedSOPInstanceUID"))
+                    yield text(ref.get("ReferencedSOPInstanceUID"))
 
 
 @malformed_is_415("structured report")
@@ -378,9 +368,9 @@ def referenced_instances(ds: Any) -> list[str]:
         if step.kind != "open" or step.depth == 0:
             continue
         try:
-            if _text(step.item.get("ValueType")) in _REFERENCE_TYPES:
+            if text(step.item.get("ValueType")) in _REFERENCE_TYPES:
                 uids.append(_reference(step.item)[1])
-        except Exception:  # a malformed item references nothing readable
+        except MALFORMED:  # a malformed item references nothing readable
             continue
     return list(dict.fromkeys(uid for uid in uids if uid))
 
@@ -393,7 +383,7 @@ def _text_lines(ds: Any, limit: int) -> list[tuple[int, str]]:
             continue
         try:
             name, value = _concept_name(step.item), _value(step.item)
-        except Exception:  # malformed item: the thumbnail shows what the page shows
+        except MALFORMED:  # malformed item: the thumbnail shows what the page shows
             name, value = "", "unreadable item"
         line = f"{name}: {value}" if name and value else name or value
         lines.append((step.depth - 1, " ".join(line[:_THUMBNAIL_LINE_CHARS].split())))
@@ -454,9 +444,9 @@ def report_thumbnail(ds: Any, max_width: int | None, max_height: int | None) -> 
         y += body_size * 1.8
     y += body_size * 0.6
     indent_step = body_size * 1.2
-    for depth, text in _text_lines(ds, _THUMBNAIL_LINES):
+    for depth, shown in _text_lines(ds, _THUMBNAIL_LINES):
         indent = min(depth, 6) * indent_step
-        for line in _wrap(draw, text, body_font, max(body_size, usable - indent)):
+        for line in _wrap(draw, shown, body_font, max(body_size, usable - indent)):
             if y + body_size > height - margin:
                 return np.ascontiguousarray(np.asarray(page, dtype=np.uint8))
             draw.text((margin + indent, y), line, fill=(40, 40, 40), font=body_font)

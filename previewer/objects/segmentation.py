@@ -17,7 +17,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..pixels.color import lab_to_rgb
 from ..pixels.errors import BadParameter, PixelError, TooLarge, Unsupported
+from ..pixels.meta import text
 from ..pixels.render import Rendered
 from ..pixels.resize import area_resize
 from . import SEGMENTATION, malformed_is_415
@@ -61,38 +63,11 @@ class Segmentation:
     frame_of_reference: str = ""
 
 
-def _text(value: Any) -> str:
-    return str(value) if value is not None else ""
-
-
-def lab_to_rgb(dicom_lab: tuple[int, int, int]) -> tuple[int, int, int]:
-    """sRGB of a DICOM-encoded CIELab value (PS3.3 C.10.7.1.1), D65 white."""
-    lab = [float(v) / 65535.0 for v in dicom_lab]
-    big_l, a, b = lab[0] * 100.0, lab[1] * 255.0 - 128.0, lab[2] * 255.0 - 128.0
-    fy = (big_l + 16.0) / 116.0
-    fx, fz = fy + a / 500.0, fy - b / 200.0
-
-    def inverse(t: float) -> float:
-        return t ** 3 if t > 6.0 / 29.0 else 3.0 * (6.0 / 29.0) ** 2 * (t - 4.0 / 29.0)
-
-    x, y, z = 0.95047 * inverse(fx), inverse(fy), 1.08883 * inverse(fz)
-    linear = (3.2406 * x - 1.5372 * y - 0.4986 * z,
-              -0.9689 * x + 1.8758 * y + 0.0415 * z,
-              0.0557 * x - 0.2040 * y + 1.0570 * z)
-
-    def gamma(c: float) -> int:
-        c = min(1.0, max(0.0, c))
-        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
-        return int(round(v * 255.0))
-
-    return gamma(linear[0]), gamma(linear[1]), gamma(linear[2])
-
-
 def _code(item: Any, keyword: str) -> str:
     seq = item.get(keyword)
     if not seq:
         return ""
-    return _text(seq[0].get("CodeMeaning"))
+    return text(seq[0].get("CodeMeaning"))
 
 
 def _segment(item: Any, position: int) -> Segment:
@@ -108,7 +83,7 @@ def _segment(item: Any, position: int) -> Segment:
             color = lab_to_rgb((int(lab[0]), int(lab[1]), int(lab[2])))
     except (TypeError, ValueError, OverflowError):
         pass
-    return Segment(number, _text(item.get("SegmentLabel")), color,
+    return Segment(number, text(item.get("SegmentLabel")), color,
                    _code(item, "SegmentedPropertyCategoryCodeSequence"),
                    _code(item, "SegmentedPropertyTypeCodeSequence"))
 
@@ -123,7 +98,7 @@ def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
     derivation = group.get("DerivationImageSequence") or ()
     for item in derivation:
         for source in item.get("SourceImageSequence") or ():
-            uid = _text(source.get("ReferencedSOPInstanceUID"))
+            uid = text(source.get("ReferencedSOPInstanceUID"))
             numbers = source.get("ReferencedFrameNumber")
             if numbers is not None and numbers != "":
                 first: Any = numbers if isinstance(numbers, (int, str)) else list(numbers)[0]
@@ -134,7 +109,7 @@ def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
     if not uid and len(ds.get("ReferencedSeriesSequence") or ()) == 1:
         instances: Any = ds.ReferencedSeriesSequence[0].get("ReferencedInstanceSequence") or ()
         if len(instances) == 1:
-            uid = _text(instances[0].get("ReferencedSOPInstanceUID"))
+            uid = text(instances[0].get("ReferencedSOPInstanceUID"))
     return uid, frame, segment
 
 
@@ -163,9 +138,9 @@ def _frames(ds: Any, count: int, max_megapixels: float | None) -> NDArray[np.uin
 @malformed_is_415("segmentation")
 def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
     """Parse a Segmentation instance (PS3.3 A.51, C.8.20.2); 415 for anything else."""
-    if _text(ds.get("SOPClassUID")) != SEGMENTATION:
-        raise Unsupported(f"(0008,0016) SOP Class UID {_text(ds.get('SOPClassUID'))!r} is not Segmentation")
-    seg_type = _text(ds.get("SegmentationType")).strip().upper()
+    if text(ds.get("SOPClassUID")) != SEGMENTATION:
+        raise Unsupported(f"(0008,0016) SOP Class UID {text(ds.get('SOPClassUID'))!r} is not Segmentation")
+    seg_type = text(ds.get("SegmentationType")).strip().upper()
     if seg_type not in ("BINARY", "FRACTIONAL"):
         raise Unsupported(f"Unsupported (0062,0001) Segmentation Type {seg_type!r}")
     segments = tuple(_segment(item, i) for i, item in enumerate(ds.get("SegmentSequence") or ()))
@@ -185,11 +160,11 @@ def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
     maximum = 1
     if seg_type == "FRACTIONAL":
         maximum = int(ds.get("MaximumFractionalValue", 255) or 255)  # PS3.3 C.8.20.2.3
-    series = tuple(_text(item.get("SeriesInstanceUID")) for item in ds.get("ReferencedSeriesSequence") or ())
-    return Segmentation(_text(ds.get("ContentLabel")) or _text(ds.get("SeriesDescription")),
-                        _text(ds.get("ContentDescription")), seg_type, maximum, segments,
+    series = tuple(text(item.get("SeriesInstanceUID")) for item in ds.get("ReferencedSeriesSequence") or ())
+    return Segmentation(text(ds.get("ContentLabel")) or text(ds.get("SeriesDescription")),
+                        text(ds.get("ContentDescription")), seg_type, maximum, segments,
                         series, _frames(ds, count, max_megapixels), refs,
-                        _text(ds.get("FrameOfReferenceUID")).strip())
+                        text(ds.get("FrameOfReferenceUID")).strip())
 
 
 def summary(seg: Segmentation) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""Colour: YBR to RGB, palette colour lookup, and scaling to 8 bits."""
+"""Colour: YBR to RGB, palette colour lookup, CIELab to RGB, and scaling to 8 bits."""
 
 from __future__ import annotations
 
@@ -197,3 +197,26 @@ def to_8bit(arr: NDArray[Any], bits: int) -> NDArray[Any]:
     maxval = (1 << bits) - 1
     scaled = (np.minimum(arr.astype(np.uint64), maxval) * 255 + maxval // 2) // maxval
     return np.ascontiguousarray(scaled.astype(np.uint8))
+
+
+def lab_to_rgb(dicom_lab: tuple[int, int, int]) -> tuple[int, int, int]:
+    """sRGB of a DICOM-encoded CIELab value (PS3.3 C.10.7.1.1), D65 white."""
+    lab = [float(v) / 65535.0 for v in dicom_lab]
+    big_l, a, b = lab[0] * 100.0, lab[1] * 255.0 - 128.0, lab[2] * 255.0 - 128.0
+    fy = (big_l + 16.0) / 116.0
+    fx, fz = fy + a / 500.0, fy - b / 200.0
+
+    def inverse(t: float) -> float:
+        return t ** 3 if t > 6.0 / 29.0 else 3.0 * (6.0 / 29.0) ** 2 * (t - 4.0 / 29.0)
+
+    x, y, z = 0.95047 * inverse(fx), inverse(fy), 1.08883 * inverse(fz)
+    linear = (3.2406 * x - 1.5372 * y - 0.4986 * z,
+              -0.9689 * x + 1.8758 * y + 0.0415 * z,
+              0.0557 * x - 0.2040 * y + 1.0570 * z)
+
+    def gamma(c: float) -> int:
+        c = min(1.0, max(0.0, c))
+        v = 12.92 * c if c <= 0.0031308 else 1.055 * c ** (1 / 2.4) - 0.055
+        return int(round(v * 255.0))
+
+    return gamma(linear[0]), gamma(linear[1]), gamma(linear[2])

@@ -23,7 +23,6 @@ from ..objects import VIDEO_TRANSFER_SYNTAXES
 from . import warn
 from .color import ybr_to_rgb
 from .errors import FrameNotFound, TooLarge, Unsupported
-from .reader import read_dataset as read_dataset  # re-exported: the pipeline's entry point
 
 #: PS3.5 A.4.13 Deflated Image Frame Compression (not in pydicom 3.0).
 DEFLATED_IMAGE_FRAME = UID("1.2.840.10008.1.2.8.1")

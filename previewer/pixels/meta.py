@@ -71,6 +71,17 @@ def lut_data(
     return np.asarray(list(value), np.int64)
 
 
+def text(value: Any) -> str:
+    """A dataset value as one line of text ('' when absent): bytes as Latin-1, multi-values joined with backslashes."""
+    if value is None:
+        return ""
+    if isinstance(value, bytes):
+        return value.decode("latin-1", "replace")
+    if isinstance(value, (list, tuple, MultiValue)):
+        return "\\".join(text(v) for v in value)
+    return str(value)
+
+
 def is_little_endian(ds: Dataset) -> bool:
     """Byte order the dataset was read with (little when unknown)."""
     return ds.original_encoding[1] is not False

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
-from .meta import is_little_endian
+from .meta import is_little_endian, text
 from .output import luma
 
 #: PS3.5 7.6: the Overlay Plane repeating groups, 6000-601E (even).
@@ -77,10 +77,6 @@ def _int(value: Any, default: int) -> int:
         return default
 
 
-def _text(value: Any) -> str:
-    return "" if value is None else str(value).strip()
-
-
 def _plane(ds: Dataset, group: int) -> _Plane | None:
     """The plane of ``group``, or None when absent, embedded or malformed."""
     try:
@@ -104,9 +100,9 @@ def _plane(ds: Dataset, group: int) -> _Plane | None:
             return None
         if not is_little_endian(ds) and ds[(group, 0x3000)].VR == "OW":
             raw = _swap_words(raw)  # PS3.5 7.3: OW words in big endian byte order
-        kind = _text(_value(ds, group, 0x0040)).upper() or "G"
+        kind = text(_value(ds, group, 0x0040)).strip().upper() or "G"
         return _Plane(group, rows, columns, origin_rc, frames, frame_origin, kind,
-                      _text(_value(ds, group, 0x1500)), _text(_value(ds, group, 0x0022)), raw)
+                      text(_value(ds, group, 0x1500)).strip(), text(_value(ds, group, 0x0022)).strip(), raw)
     except (TypeError, ValueError, OverflowError, IndexError, KeyError, AttributeError):
         return None
 

@@ -1,9 +1,8 @@
-"""The previewer's endpoints: instance PNGs (or JPEGs) and their information.
+"""Where the endpoints get DICOM files, versions and decoded frames: the store.
 
-Endpoints are plain functions of a :class:`~previewer.routes.Request` that
-return a :class:`~previewer.routes.Response`; :mod:`previewer.app` lists them
-in the route table.  They reach Orthanc through :class:`Store`, so that they
-can be tested with a store that is not Orthanc.
+Endpoints reach Orthanc only through :class:`Store`, so that they can be
+tested with a store that is not Orthanc.  The file is read borrowed (Orthanc's
+own buffer, no copy) or copied, in one place (:func:`_file`).
 
 A frame is decoded once and kept, after the Modality LUT, in the store's
 cache; a new window costs only the VOI step and the encoding.  Small renders
@@ -12,37 +11,31 @@ decoded (415, 413), so it is not decoded again.  Every request first asks the st
 version of the instance (the UUID of its stored file): an unknown instance is
 404 at once, so a deleted instance is never served from a cache, and the
 version is part of every cache key and ETag, so a replaced file is never
-mistaken for the old one.
+mistaken for the old one.  Versions are remembered by instance while the
+store's ``generation`` stays the same: native/events.c counts every stored
+instance, deletion and modifying HTTP request, so a lookup costs a REST call
+only after something changed.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import __version__, png, timing
-from .cache import LruCache
-from .objects import kind_of
-from .pixels import decode, reader, render
-from .pixels.errors import PixelError, TooLarge, Unsupported
-from .pixels.params import RenderParams, parse_params
-from .pixels.resize import area_resize, fit_size
-from .routes import ORTHANC_ID, Endpoint, HttpError, Request, Response
+import numpy as np
 
-#: Query parameters the PNG routes accept (others get 400).
-PNG_PARAMETERS = frozenset({
-    "window", "window-center", "window-width", "voi", "format", "invert",
-    "size", "width", "height", "padding", "encoder", "quality",
-    # Overlay planes (PS3.3 C.9.2): burned in unless overlays=0, in the overlay= colour.
-    "overlays", "overlay",
-    # Objects beyond images (previewer.objectviews): PDF pages, presentation states, segmentations.
-    "page", "presentation", "segmentation", "opacity", "segments",
-})
-ENCODERS = ("orthanc", "fast")
+from ..objects import kind_of
+from ..pixels import reader, render
+from ..pixels.errors import BadParameter, PixelError, TooLarge, Unsupported
+from ..pixels.params import RenderParams
+from ..pixels.resize import area_resize, fit_size
+from . import timing
+from .cache import LruCache
+from .http import HttpError, check_id
+
 #: Renders up to this size are cached whole: thumbnails (128x128 RGBA is 64 KiB)
 #: and small previews.  Not full-size frames (a 512x512 gray8 is 256 KiB): a new
 #: window is a new render, and a repeat is a 304 through the ETag, so caching
@@ -50,8 +43,19 @@ ENCODERS = ("orthanc", "fast")
 SMALL_RENDER_BYTES = 64 * 1024
 
 
+#: At most this many versions are remembered; the table starts again when full.
+MAX_VERSIONS = 100_000
+
+#: Orthanc's REST API, read: the answer's bytes for a URI (raises UnknownResource).
+RestGet = Callable[[str], bytes]
+
+
 class UnknownInstance(LookupError):
     """The store has no instance of that ID."""
+
+
+class UnknownResource(LookupError):
+    """Orthanc has no resource at that URI."""
 
 
 class NotImage(Unsupported):
@@ -60,10 +64,6 @@ class NotImage(Unsupported):
     def __init__(self, kind: str) -> None:
         super().__init__(f"the instance is a {kind}, not an image")
         self.kind = kind
-
-
-#: Renders a frame: (store, instance, version, frame index, parameters).
-Renderer = Callable[["Store", str, str, int, RenderParams], render.Rendered]
 
 
 @dataclass
@@ -79,11 +79,15 @@ class Store:
     decode_slots: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(2))
     #: The file without a copy (Orthanc's own buffer), valid inside the block; ``dicom`` if None.
     borrow: Callable[[str], contextlib.AbstractContextManager[bytes | memoryview]] | None = None
+    #: A counter that moves whenever an instance may have changed; None: versions are not remembered.
+    generation: Callable[[], int] | None = None
+    _versions: dict[str, str] = field(default_factory=dict, repr=False)
+    _generation: int = -1
 
-
-def _check_id(instance_id: str) -> None:
-    if not ORTHANC_ID.fullmatch(instance_id):
-        raise HttpError(404, f"unknown instance '{instance_id[:100]}'", instance=instance_id[:100])
+    def forget(self, instance_id: str) -> None:
+        """Drop everything kept for the instance (its version and its cache entries)."""
+        self._versions.pop(instance_id, None)
+        self.cache.forget(instance_id)
 
 
 def _unknown(instance_id: str) -> HttpError:
@@ -91,10 +95,9 @@ def _unknown(instance_id: str) -> HttpError:
 
 
 @contextlib.contextmanager
-def opened(store: Store, instance_id: str) -> Iterator[Any]:
-    """The instance's dataset, valid inside the block only: its pixel data may be a
-    view of the store's buffer, which is dropped on exit."""
-    _check_id(instance_id)
+def _file(store: Store, instance_id: str) -> Iterator[bytes | memoryview]:
+    """The instance's DICOM file, borrowed when the store can, valid inside the block."""
+    check_id("instance", instance_id)
     with contextlib.ExitStack() as stack:
         try:
             data = (stack.enter_context(store.borrow(instance_id)) if store.borrow is not None
@@ -102,8 +105,16 @@ def opened(store: Store, instance_id: str) -> Iterator[Any]:
         except UnknownInstance:
             raise _unknown(instance_id) from None
         timing.mark("read")
+        yield data
+
+
+@contextlib.contextmanager
+def opened(store: Store, instance_id: str) -> Iterator[Any]:
+    """The instance's dataset as the pixel pipeline reads it, valid inside the block only:
+    its pixel data may be a view of the store's buffer, which is dropped on exit."""
+    with _file(store, instance_id) as data:
         try:
-            ds = decode.read_dataset(data)
+            ds = reader.read_dataset(data)
         except PixelError:
             raise
         except Exception as error:  # noqa: BLE001 - an unreadable file is the client's 415
@@ -115,7 +126,15 @@ def opened(store: Store, instance_id: str) -> Iterator[Any]:
             reader.release(ds)
 
 
-def _pixel_error(error: PixelError, instance_id: str, frame: int | None = None) -> HttpError:
+@contextlib.contextmanager
+def full_dataset(store: Store, instance_id: str) -> Iterator[Any]:
+    """Every element of the instance (the pixel pipeline's reader keeps only what it renders)."""
+    with _file(store, instance_id) as data:
+        yield reader.read_full(data)
+
+
+def pixel_error(error: PixelError, instance_id: str, frame: int | None = None) -> HttpError:
+    """The HTTP error of a pixel error, naming the instance (and frame)."""
     details: dict[str, Any] = {"instance": instance_id}
     if frame is not None:
         details["frame"] = frame
@@ -130,11 +149,25 @@ def _frame_size(frame: render.ModalityFrame) -> int:
 
 def instance_version(store: Store, instance_id: str) -> str:
     """The instance's version; 404 (and its cache entries dropped) when it is gone."""
-    _check_id(instance_id)
+    versions = store._versions
+    generation = store.generation() if store.generation is not None else None
+    if generation is not None:
+        if generation != store._generation:
+            versions.clear()
+            store._generation = generation
+        known = versions.get(instance_id)
+        if known is not None:
+            return known
+    check_id("instance", instance_id)
     version = store.version(instance_id)
     if version is None:
-        store.cache.forget(instance_id)
+        store.forget(instance_id)
         raise _unknown(instance_id)
+    # Kept only if nothing changed during the lookup.
+    if generation is not None and store.generation is not None and store.generation() == generation:
+        if len(versions) >= MAX_VERSIONS:
+            versions.clear()
+        versions[instance_id] = version
     return version
 
 
@@ -212,6 +245,7 @@ def _downscaled(store: Store, instance_id: str, version: str, frame: render.Moda
     rows, cols = fit_size(frame.array.shape[0], frame.array.shape[1], params.max_width, params.max_height)
     if (rows, cols) == frame.array.shape[:2]:
         return frame, params
+
     def downscale() -> render.ModalityFrame:
         # Cold work like a decode: the same slots bound its float32 copy of the frame.
         with store.decode_slots:
@@ -236,9 +270,23 @@ def rendered_frame(store: Store, instance_id: str, version: str, index: int,
     timing.mark("cache")
     result = render.display(frame, remaining)
     timing.mark("lut")
+    return _keep_small(store, key, result)
+
+
+def _keep_small(store: Store, key: tuple[Any, ...], result: render.Rendered) -> render.Rendered:
     if result.array.nbytes <= SMALL_RENDER_BYTES:
         store.cache.put(key, result, int(result.array.nbytes) + 512)
     return result
+
+
+def cached_render(store: Store, key: tuple[Any, ...], make: Callable[[], render.Rendered]) -> render.Rendered:
+    """A picture that is not a frame (a PDF page, a report): made in a decode slot, kept when small."""
+    cached: render.Rendered | None = store.cache.get(key)
+    if cached is not None:
+        return cached
+    with store.decode_slots:
+        result = make()
+    return _keep_small(store, key, result)
 
 
 def warm(store: Store, instance_id: str, thumbnail: RenderParams) -> None:
@@ -247,106 +295,63 @@ def warm(store: Store, instance_id: str, thumbnail: RenderParams) -> None:
         rendered_frame(store, instance_id, instance_version(store, instance_id), 0, thumbnail)
 
 
-def _wants_jpeg(headers: Mapping[str, str]) -> bool:
-    """True when the client's Accept asks for JPEG rather than PNG."""
-    accepted = [part.split(";")[0].strip().lower() for part in headers.get("accept", "").split(",")]
-    return "image/jpeg" in accepted and "image/png" not in accepted
+def sop_instance_uid(store: Store, instance_id: str, version: str) -> str:
+    """The instance's SOP Instance UID (read once, then cached)."""
+    def read() -> str:
+        with opened(store, instance_id) as ds:   # Orthanc's files always carry the File Meta Information
+            uid = ds.file_meta.get("MediaStorageSOPInstanceUID")
+        if not isinstance(uid, str) or not uid:
+            with full_dataset(store, instance_id) as ds:
+                uid = ds.get("SOPInstanceUID", "")
+        return str(uid)
+    uid: str = store.cache.get_or_compute((instance_id, version, "sop"), read, lambda _: 256)
+    return uid
 
 
-def _options(request: Request, store: Store) -> tuple[RenderParams, str, int | None]:
-    unknown = sorted(set(request.query) - PNG_PARAMETERS)
-    if unknown:
-        raise HttpError(400, f"unknown query parameter '{unknown[0][:100]}'", accepted=sorted(PNG_PARAMETERS))
-    encoder = request.query.get("encoder", store.encoder)
-    if encoder not in ENCODERS:
-        raise HttpError(400, f"parameter 'encoder' must be one of {', '.join(ENCODERS)}, not {encoder[:100]!r}")
-    text = request.query.get("quality", "90")
-    if not text.isdigit() or not 1 <= int(text) <= 100:
-        raise HttpError(400, f"parameter 'quality' must be an integer in 1..100, not {text[:100]!r}")
-    return parse_params(request.query), encoder, (int(text) if _wants_jpeg(request.headers) else None)
+def frame_of_reference(store: Store, instance_id: str, version: str) -> str:
+    """The image's (0020,0052) Frame of Reference UID, or "" (read once, then cached)."""
+    def read() -> str:
+        with full_dataset(store, instance_id) as ds:
+            return str(ds.get("FrameOfReferenceUID", "") or "")
+    uid: str = store.cache.get_or_compute((instance_id, version, "frame-of-reference"), read, lambda _: 256)
+    return uid
 
 
-def _etag(instance_id: str, version: str, frame: int, params: RenderParams, encoder: str,
-          quality: int | None, variant: str) -> str:
-    text = f"{__version__}|{instance_id}|{version}|{frame}|{params.cache_key()}|{encoder}|{quality}|{variant}"
-    return '"' + hashlib.sha1(text.encode()).hexdigest()[:24] + '"'
+def _nbytes(value: Any, depth: int = 2) -> int:
+    """About the memory a parsed object holds: its numpy arrays, a few levels down."""
+    if isinstance(value, np.ndarray):
+        return int(value.nbytes)
+    if depth == 0:
+        return 0
+    if isinstance(value, Mapping):
+        return sum(_nbytes(item, depth - 1) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(_nbytes(item, depth - 1) for item in value)
+    if dataclasses.is_dataclass(value):
+        return sum(_nbytes(getattr(value, f.name), depth - 1) for f in dataclasses.fields(value))
+    return 0
 
 
-def _matches(header: str, etag: str) -> bool:
-    tags = [tag.strip().removeprefix("W/") for tag in header.split(",")]
-    return etag in tags or "*" in tags
-
-
-def frame_png(store: Store, request: Request, renderer: Renderer | None = None,
-              variant: Callable[[], str] | None = None) -> Response:
-    """GET /previewer/instances/{id}/frames/{frame}/png (and /png for frame 0).
-
-    ``renderer`` replaces :func:`rendered_frame`, and ``variant`` names what
-    else it depends on (for the ETag): see :mod:`previewer.objectviews`.
-    """
-    timing.mark("dispatch")
-    instance_id = request.params["id"]
-    frame = int(request.params.get("frame", 0))
+def object_version(store: Store, name: str, object_id: str) -> str:
+    """The version of the object given as parameter ``name``; 404 naming the parameter when it is gone."""
     try:
-        params, encoder, quality = _options(request, store)
-        timing.mark("parameters")
-        version = instance_version(store, instance_id)
-        timing.mark("version")
-        etag = _etag(instance_id, version, frame, params, encoder, quality,
-                     variant() if variant is not None else "")
-        headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-        if _matches(request.headers.get("if-none-match", ""), etag):
-            return Response(status=304, headers=headers)
-        timing.mark("etag")
-        rendered = (renderer or rendered_frame)(store, instance_id, version, frame, params)
-    except PixelError as error:
-        raise _pixel_error(error, instance_id, frame) from None
-    if quality is not None:
-        response = Response.jpeg(*_jpeg_pixels(rendered), quality)
-    elif encoder == "fast":
-        response = Response(body=png.encode(rendered.array, rendered.format), media_type="image/png")
-        timing.mark("encode")
-    else:
-        response = Response.png(rendered.array, rendered.format)
-    response.headers.update(headers)
-    return response
+        return instance_version(store, object_id)
+    except HttpError:
+        raise HttpError(404, f"unknown {name} instance '{object_id}'", **{name: object_id}) from None
 
 
-def _jpeg_pixels(rendered: render.Rendered) -> tuple[Any, str]:
-    """JPEG holds 8-bit grey or RGB: other formats are answered as their 8-bit twin."""
-    array, name = rendered.array, rendered.format
-    if name == "rgba32":
-        return array[:, :, :3].copy(), "rgb24"
-    if name in ("gray16", "signed16"):
-        raise HttpError(400, f"format={name} cannot be sent as JPEG; ask for image/png")
-    return array, name
+def parsed_object(store: Store, name: str, object_id: str) -> Any:
+    """The parsed presentation state or segmentation of that ID, cached by its version."""
+    version = object_version(store, name, object_id)
 
-
-def instance_info(store: Store, request: Request,
-                  describe: Callable[[Any, dict[str, Any]], None] | None = None) -> Response:
-    """GET /previewer/instances/{id}/info: what a viewer needs to show the instance.
-
-    ``describe(dataset, info)`` adds what objects other than images need.
-    """
-    instance_id = request.params["id"]
-    version = instance_version(store, instance_id)
-    try:
-        with opened(store, instance_id) as dataset:
-            # Frame 0 comes from the cache when a render has decoded it already.
-            info = render.info(dataset, max_megapixels=store.max_megapixels,
-                               first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))
-            info["kind"] = kind_of(dataset)
-            if describe is not None:
-                describe(dataset, info)
-    except PixelError as error:
-        raise _pixel_error(error, instance_id) from None
-    return Response.json({"id": instance_id, **info})
-
-
-def bind(store: Store, endpoint: Callable[[Store, Request], Response]) -> Endpoint:
-    """An endpoint with its store filled in, for the route table."""
-    def call(request: Request) -> Response:
-        return endpoint(store, request)
-    call.__name__ = endpoint.__name__
-    call.__doc__ = endpoint.__doc__
-    return call
+    def parse() -> Any:
+        with full_dataset(store, object_id) as ds:
+            if kind_of(ds) != name:
+                what = "Grayscale Softcopy Presentation State" if name == "presentation" else "Segmentation"
+                raise BadParameter(f"instance {object_id} given as '{name}' is not a {what}")
+            if name == "presentation":
+                from ..objects import presentation
+                return presentation.parse(ds)
+            from ..objects import segmentation
+            return segmentation.parse(ds, store.max_megapixels)
+    return store.cache.get_or_compute((object_id, version, name), parse, lambda value: _nbytes(value) + 4096)

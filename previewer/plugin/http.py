@@ -1,20 +1,27 @@
-"""The route table machinery: routes, requests, responses, and their dispatch.
+"""HTTP for the endpoints: routes, requests, responses, their dispatch, and the checks all share.
 
 Routes are an explicit list of :class:`Route` (in the style of Starlette), each
-compiled to the regular expression Orthanc registers.  One dispatcher turns a
-REST callback into a :class:`Request`, runs the endpoint, and sends its
-:class:`Response` through the SDK.  Endpoints never see the SDK's output
-object, and errors always leave as JSON.
+compiled to the regular expression Orthanc registers; the list itself is
+:mod:`previewer.plugin.table`.  One dispatcher turns a REST callback into a
+:class:`Request`, runs the endpoint, and sends its :class:`Response` through
+the SDK.  Endpoints never see the SDK's output object, and errors always
+leave as JSON.  The helpers every endpoint uses live here once: resource IDs
+(:func:`check_id`), unknown query parameters (:func:`check_query`), ETags
+(:func:`etag`, :func:`not_modified`) and :func:`bind`.
 """
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import re
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+#: Where every route of the plugin lives.
+PREFIX = "/previewer"
 
 #: Orthanc's resource identifiers: the SHA-1 of the DICOM identifiers, in five groups.
 ORTHANC_ID = re.compile(r"[0-9a-f]{8}(?:-[0-9a-f]{8}){4}")
@@ -85,6 +92,50 @@ class Response:
 Endpoint = Callable[[Request], Response]
 
 
+def bind(endpoint: Callable[..., Response], *first: Any, **options: Any) -> Endpoint:
+    """``endpoint(*first, request, **options)`` as an endpoint of the route table."""
+    def call(request: Request) -> Response:
+        return endpoint(*first, request, **options)
+    call.__name__ = endpoint.__name__
+    call.__doc__ = endpoint.__doc__
+    return call
+
+
+def check_id(kind: str, resource_id: str) -> str:
+    """``resource_id`` if it has the form of an Orthanc ID, else a 404 naming the ``kind`` of resource."""
+    if not ORTHANC_ID.fullmatch(resource_id):
+        raise HttpError(404, f"unknown {kind} '{resource_id[:100]}'", **{kind: resource_id[:100]})
+    return resource_id
+
+
+def check_query(query: Mapping[str, str], accepted: Iterable[str] = ()) -> None:
+    """400 naming the first query parameter that is not ``accepted``, and listing those that are."""
+    allowed = list(accepted)
+    unknown = sorted(set(query) - set(allowed))
+    if unknown:
+        raise HttpError(400, f"unknown query parameter '{unknown[0][:100]}'", accepted=allowed)
+
+
+def etag(*parts: object) -> str:
+    """A strong ETag of ``parts`` (bytes are hashed as they are, anything else as its text)."""
+    digest = hashlib.sha256()
+    for part in parts:
+        digest.update(part if isinstance(part, bytes) else str(part).encode("utf-8"))
+        digest.update(b"\0")
+    return '"' + digest.hexdigest()[:32] + '"'
+
+
+def not_modified(request: Request, tag: str, headers: Mapping[str, str]) -> Response | None:
+    """A 304 with ``headers`` if the request's If-None-Match names ``tag`` (weak comparison, RFC 9110 13.1.2)."""
+    header = request.headers.get("if-none-match", "")
+    if not header:
+        return None
+    candidates = [part.strip().removeprefix("W/") for part in header.split(",")]
+    if tag in candidates or "*" in candidates:
+        return Response(status=304, headers=dict(headers))
+    return None
+
+
 @dataclass(frozen=True)
 class Route:
     """``path`` with ``{name}``, ``{name:int}`` or ``{name:path}`` parameters."""
@@ -128,7 +179,7 @@ class Route:
 
 
 class Output(Protocol):
-    """The part of :class:`previewer.sdk.RestOutput` the dispatcher uses."""
+    """The part of :class:`previewer.plugin.sdk.RestOutput` the dispatcher uses."""
 
     def answer(self, body: bytes, mime_type: str) -> None: ...
     def png(self, format_name: str, width: int, height: int, pitch: int, pixels: Any) -> None: ...

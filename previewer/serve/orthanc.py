@@ -1,7 +1,7 @@
 """What ``serve`` and the cluster share: the Orthanc binary, the built plugin and the sample images.
 
-Both ``previewer.cli`` and ``previewer.cluster`` import from here (and from
-``previewer.supervise``); neither imports the other's helpers, so imports
+Both ``serve.cli`` and ``serve.cluster`` import from here (and from
+``serve.supervise``); neither imports the other's helpers, so imports
 flow one way: cli -> cluster -> orthanc, supervise.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parent.parent.parent
 PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"
 ORTHANC = "/usr/sbin/Orthanc"
 SAMPLES_MARKER = "samples-imported"

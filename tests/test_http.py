@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from previewer.routes import HttpError, Request, Response, Route, Router, send
+from previewer.plugin.http import HttpError, Request, Response, Route, Router, send
 
 TEMPLATE = "/previewer/instances/{id}/frames/{frame:int}/png"
 

@@ -32,10 +32,10 @@ import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from . import __version__
-from .config import SECTION, Config, strip_comments
+from .. import __version__
+from ..config import SECTION, Config, strip_comments
 
-SOURCE = Path(__file__).resolve().parent.parent
+SOURCE = Path(__file__).resolve().parent.parent.parent
 LIBRARY = "libOrthancPreviewer.so"
 CONFIG_NAME = "previewer.json"
 MANIFEST_NAME = "manifest.json"

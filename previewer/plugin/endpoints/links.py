@@ -15,8 +15,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .routes import HttpError, Request, Response
-from .viewer import UnknownResource, order_instances
+from ...series import order_instances
+from ..http import HttpError, Request, Response, check_query
+from ..store import RestGet, UnknownResource
 
 #: The identifiers a link may carry, in the order they are tried.
 KEYS = ("SOPInstanceUID", "SeriesInstanceUID", "StudyInstanceUID", "AccessionNumber", "PatientID")
@@ -28,7 +29,7 @@ class Resolver:
     """Orthanc's lookups (each returns an Orthanc ID or None) and its REST API."""
 
     lookup: Mapping[str, Callable[[str], str | None]]   # keyed by KEYS
-    rest_get: Callable[[str], bytes]                     # raises UnknownResource
+    rest_get: RestGet                                    # raises UnknownResource
     rest_post: Callable[[str, bytes], bytes]
 
     def get(self, uri: str) -> Any:
@@ -89,9 +90,7 @@ def _viewer(fragment: str, query: Mapping[str, str] | None = None) -> Response:
 
 
 def _options(request: Request) -> dict[str, str]:
-    unknown = sorted(set(request.query) - set(KEYS) - set(OPTIONS))
-    if unknown:
-        raise HttpError(400, f"unknown query parameter '{unknown[0][:100]}'", accepted=[*KEYS, *OPTIONS])
+    check_query(request.query, (*KEYS, *OPTIONS))
     options: dict[str, str] = {}
     if "window" in request.query:
         parts = request.query["window"].split(",")

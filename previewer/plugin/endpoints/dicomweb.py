@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
+from ...pixels.errors import PixelError
+from ...pixels.params import RenderParams, parse_params
+from ...pixels.resize import resize_to_box
+from ...series import middle_image, order_instances
+from ..http import HttpError, Request, Response, check_query
+from ..store import Store, UnknownResource, instance_version
+from .documents import document_response, report_response
+from .images import Extras, render_any
 from .links import Resolver
-from .pixels.errors import PixelError
-from .pixels.params import RenderParams, parse_params
-from .pixels.resize import resize_to_box
-from .routes import HttpError, Request, Response
-from .viewer import UnknownResource, order_instances
-from .objectviews import Extras, document_response, render_any, report_response
-from .views import Store, instance_version
 
 PARAMETERS = ("window", "viewport", "quality", "annotation", "charset")
 _FUNCTIONS = {"linear": "linear", "linear-exact": "linear_exact", "sigmoid": "sigmoid"}
@@ -82,9 +83,7 @@ def parse_viewport(text: str) -> Viewport:
 
 def our_query(query: Mapping[str, str]) -> dict[str, str]:
     """The previewer's own rendering query for a DICOMweb query (window only)."""
-    unknown = sorted(set(query) - set(PARAMETERS))
-    if unknown:
-        raise HttpError(400, f"unknown query parameter '{unknown[0][:100]}'", accepted=list(PARAMETERS))
+    check_query(query, PARAMETERS)
     if "window" not in query:
         return {}
     parts = query["window"].split(",")
@@ -152,12 +151,10 @@ def _first_series(resolver: Resolver, study_id: str) -> str:
 def _middle_image(resolver: Resolver, series_id: str) -> tuple[str, int]:
     """The representative image of a series: the middle one in viewing order."""
     ordered, _ = order_instances(resolver.get(f"/series/{series_id}/instances?expand"))
-    remaining = sum(row["frames"] for row in ordered) // 2
-    for row in ordered:
-        if remaining < row["frames"]:
-            return row["id"], remaining
-        remaining -= row["frames"]
-    raise HttpError(404, "the series has no image")
+    middle = middle_image(ordered)
+    if middle is None:
+        raise HttpError(404, "the series has no image")
+    return middle
 
 
 def _middle_frame(resolver: Resolver, instance_id: str) -> int:
@@ -218,7 +215,6 @@ def rendered(store: Store, resolver: Resolver, request: Request, thumbnail: int 
 
 def thumbnail(store: Store, resolver: Resolver, request: Request, size: int | None) -> Response:
     """Series- and study-level /thumbnail (``size``), and series /rendered (None): a representative image."""
-    p = request.params
     try:
         return _thumbnail(store, resolver, request, size)
     except UnknownResource:

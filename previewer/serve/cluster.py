@@ -8,7 +8,7 @@ data folder, on 127.0.0.1, owned by the ``postgres`` system user when this
 command runs as root.  Ctrl-C, SIGTERM or SIGHUP stops the nodes, then nginx,
 then PostgreSQL, each within a bound.  If ``serve`` dies, the nodes and nginx
 get SIGTERM from the kernel (their parent-death signal) and the watchdog of
-previewer.supervise stops PostgreSQL.  See docs/CLUSTER.md and the README's
+previewer.serve.supervise stops PostgreSQL.  See docs/OPERATIONS.md and the README's
 "Stopping serve".
 """
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from . import supervise
-from .config import Config
+from ..config import Config
 from .orthanc import ORTHANC, SAMPLES_MARKER, import_samples, plugin_path, sample_files
 from .supervise import consecutive_free_ports, free_port, port_is_free
 
@@ -39,7 +39,7 @@ __all__ = ["Balancer", "Cluster", "ClusterError", "LocalPostgres", "Node", "Post
 PG_INDEX_PLUGIN = Path("/usr/share/orthanc/plugins/libOrthancPostgreSQLIndex.so")
 PG_BINARIES = Path("/usr/lib/postgresql")
 NGINX = Path("/usr/sbin/nginx")
-NGINX_TEMPLATE = Path(__file__).resolve().parent / "assets" / "nginx.conf.template"
+NGINX_TEMPLATE = Path(__file__).resolve().parent / "nginx.conf.template"
 #: The Debian packages a cluster needs (the Makefile installs them).
 DEB_PACKAGES = ("postgresql", "orthanc-postgresql", "nginx")
 DATABASE = "orthanc"
@@ -304,7 +304,7 @@ class Node:
 
 
 def nginx_configuration(prefix: Path, port: int, node_ports: list[int]) -> str:
-    """The balancer's nginx.conf, from previewer/assets/nginx.conf.template."""
+    """The balancer's nginx.conf, from previewer/serve/nginx.conf.template."""
     servers = "\n".join(f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;" for p in node_ports)
     user = "user www-data;" if os.geteuid() == 0 else ""
     text = NGINX_TEMPLATE.read_text()

@@ -176,7 +176,7 @@ class Watchdog:
     def __init__(self, log: Path, keep_fds: Iterable[int] = (), timeout: float = 30) -> None:
         with open(log, "ab") as out:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "previewer.supervise", "watchdog", str(timeout)],
+                [sys.executable, "-m", "previewer.serve.supervise", "watchdog", str(timeout)],
                 stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
                 pass_fds=tuple(keep_fds), cwd="/")
 

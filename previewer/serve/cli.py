@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from . import install, supervise
-from .config import Config
-from .orthanc import ORTHANC, PLUGIN, ROOT, SAMPLES_MARKER, import_samples, plugin_path, sample_files
-
-__all__ = ["ORTHANC", "PLUGIN", "ROOT", "SAMPLES_MARKER", "import_samples", "main", "orthanc_configuration",
-           "plugin_path", "sample_files", "serve"]
-
+from ..config import Config
+from .orthanc import ORTHANC, SAMPLES_MARKER, import_samples, plugin_path, sample_files
 
 def orthanc_configuration(http_port: int, dicom_port: int, storage: Path) -> dict[str, Any]:
     """The configuration ``serve`` runs Orthanc with."""
@@ -126,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                           "PostgreSQL index and the storage folder (N > 1 implies --postgres auto)")
     run.add_argument("--postgres", metavar="URL|auto",
                      help="index in PostgreSQL: postgresql://user:password@host:port/database, or 'auto' for "
-                          "a local cluster created under --storage (see docs/CLUSTER.md)")
+                          "a local cluster created under --storage (see docs/OPERATIONS.md)")
     run.add_argument("--postgres-port", type=int, default=0,
                      help="port of the 'auto' PostgreSQL on 127.0.0.1 (default: a free port)")
     run.add_argument("--balancer-port", type=int, default=None,

@@ -341,9 +341,6 @@ class RestOutput:
     def set_header(self, key: str, value: str) -> None:
         lib.OrthancPluginSetHttpHeader(_context, self._output, _bytes(key), _bytes(value))
 
-    def set_error_details(self, details: str, log: bool = False) -> None:
-        lib.OrthancPluginSetHttpErrorDetails(_context, self._output, _bytes(details), int(log))
-
 
 # --- stored instances ---------------------------------------------------------
 
@@ -550,6 +547,11 @@ def watch_events(kinds: set[str]) -> None:
     lib.previewer_watch_events(mask)
 
 
+def generation() -> int:
+    """A counter that moves whenever a stored file may have changed (native/events.c tells when)."""
+    return int(lib.previewer_generation())
+
+
 def next_event(timeout: float) -> tuple[str, str] | None:
     """The next ``(kind, instance_id)``, or ``None`` after ``timeout`` seconds.
 
@@ -568,11 +570,6 @@ def next_event(timeout: float) -> tuple[str, str] | None:
 def close_events() -> None:
     """Wake every :func:`next_event` with :class:`EventsClosed` and stop queueing."""
     lib.previewer_close_events()
-
-
-def dropped_events() -> int:
-    """Events dropped because the queue was full."""
-    return int(lib.previewer_dropped_events())
 
 
 def register_storage_area(area: StorageArea) -> None:

@@ -9,7 +9,7 @@ the Presentation LUT stage inverts (MONOCHROME1 or INVERSE).  The viewer
 Presentation itself, so a new window costs no request.
 
 The values come from the same cached frame the PNG routes use
-(:func:`previewer.views.modality_frame`, after the Modality LUT stage), so a
+(:func:`previewer.plugin.store.modality_frame`, after the Modality LUT stage), so a
 frame decoded for a thumbnail, ``/info`` or the warm-up on ingest is not
 decoded again.  They are sent as *stored* values with their rescale
 whenever the rescale can be undone exactly: the stored values are
@@ -47,22 +47,20 @@ Frames that neither route can show get the PNG routes' errors (404, 413,
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import struct
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from . import __version__
-from .pixels import render
-from .pixels.errors import PixelError
-from .pixels.meta import Lut, Rescale
-from .pixels.modality import apply_rescale, smallest_int_dtype
-from .routes import ORTHANC_ID, HttpError, Request, Response
-from .views import Store, instance_version, modality_frame
+from ... import __version__
+from ...pixels import render
+from ...pixels.errors import PixelError
+from ...pixels.meta import Lut, Rescale
+from ...pixels.modality import apply_rescale, smallest_int_dtype
+from ..http import Request, Response, check_query, etag, not_modified
+from ..store import Store, instance_version, modality_frame, pixel_error
 
 MAGIC = b"PVF1"
 MEDIA_TYPE = "application/octet-stream"
@@ -192,21 +190,17 @@ def frame_pixels(store: Store, request: Request) -> Response:
     """GET /previewer/instances/{id}/frames/{frame}/pixels: the frame's values and how to show them."""
     instance_id = request.params["id"]
     index = int(request.params["frame"])
-    if request.query:
-        raise HttpError(400, f"unknown query parameter '{sorted(request.query)[0][:100]}'", accepted=[])
-    if not ORTHANC_ID.fullmatch(instance_id):
-        raise HttpError(404, f"unknown instance '{instance_id[:100]}'", instance=instance_id[:100])
+    check_query(request.query)
     version = instance_version(store, instance_id)
-    text = f"{__version__}|pixels|{instance_id}|{version}|{index}"
-    etag = '"' + hashlib.sha1(text.encode()).hexdigest()[:24] + '"'
-    headers = {"ETag": etag, "Cache-Control": "private, no-cache"}
-    tags = [tag.strip().removeprefix("W/") for tag in request.headers.get("if-none-match", "").split(",")]
-    if etag in tags or "*" in tags:
-        return Response(status=304, headers=headers)
+    tag = etag(__version__, "pixels", instance_id, version, index)
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+    unchanged = not_modified(request, tag, headers)
+    if unchanged is not None:
+        return unchanged
     try:
         data = body(modality_frame(store, instance_id, version, index))
     except PixelError as error:
-        raise HttpError(error.status, error.message, instance=instance_id, frame=index) from None
+        raise pixel_error(error, instance_id, index) from None
     except ShownByPng as refusal:
         answer = Response.json({"show": "png", "reason": refusal.reason, "message": refusal.message,
                                 "instance": instance_id, "frame": index, **refusal.details})
@@ -214,10 +208,3 @@ def frame_pixels(store: Store, request: Request) -> Response:
         return answer
     return Response(body=data, media_type=MEDIA_TYPE, headers=headers)
 
-
-def endpoint(store: Store) -> Callable[[Request], Response]:
-    """The route's endpoint with its store filled in, for the route table."""
-    def pixels(request: Request) -> Response:
-        return frame_pixels(store, request)
-    pixels.__doc__ = frame_pixels.__doc__
-    return pixels

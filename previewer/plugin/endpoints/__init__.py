@@ -1,0 +1,1 @@
+"""The HTTP endpoints, one module for each kind of thing served."""
