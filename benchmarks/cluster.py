@@ -17,7 +17,7 @@ and the load generator (concurrency 16) goes through nginx:
 
 CPU seconds of the Orthanc nodes, nginx and PostgreSQL are read from /proc
 around each run, for CPU-ms per request.  With one node, the figures for the
-capacity plan (docs/CLUSTER.md) are also measured at concurrency 1, node
+capacity plan (docs/OPERATIONS.md) are also measured at concurrency 1, node
 direct: cold render latency of the CT (0.26 MP) and the CR (3.6 MP), giving
 a cost per megapixel; a warm request; and the per-request version check
 (``instance_file_uuid``, one REST call into Orthanc's index) timed in

@@ -1,6 +1,6 @@
 /* How the embedded Python comes up.  Compiled after native/internal.h.
  *
- * Python starts in one of three ways (README, "Beside the Python plugin"):
+ * Python starts in one of three ways (docs/INSTALL.md, "Beside the Python plugin"):
  * - nobody started it and no other plugin will: we start it now, as the
  *   interpreter of the virtualenv the plugin was built in;
  * - another plugin (Debian's orthanc-python) started it before us: we join

@@ -83,7 +83,7 @@ def _serve_one(storage: Path, http_port: int, dicom_port: int, samples: bool, st
 
 
 def serve(args: argparse.Namespace) -> int:
-    """``previewer serve``: the exit status is one of supervise.EXIT_* (README, "Stopping serve")."""
+    """``previewer serve``: the exit status is one of supervise.EXIT_* (docs/OPERATIONS.md, "Stopping")."""
     previous = supervise.install_stop_handlers()
     try:
         if args.nodes > 1 or args.postgres is not None:

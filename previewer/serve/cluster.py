@@ -8,8 +8,8 @@ data folder, on 127.0.0.1, owned by the ``postgres`` system user when this
 command runs as root.  Ctrl-C, SIGTERM or SIGHUP stops the nodes, then nginx,
 then PostgreSQL, each within a bound.  If ``serve`` dies, the nodes and nginx
 get SIGTERM from the kernel (their parent-death signal) and the watchdog of
-previewer.serve.supervise stops PostgreSQL.  See docs/OPERATIONS.md and the README's
-"Stopping serve".
+previewer.serve.supervise stops PostgreSQL.  See docs/OPERATIONS.md, "Stopping" and
+"Several Orthanc nodes".
 """
 from __future__ import annotations
 

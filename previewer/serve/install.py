@@ -1,6 +1,6 @@
 """``previewer install | uninstall``: the plugin for Debian's ``orthanc`` service.
 
-What goes where, with the default locations (README, "Add to an existing Orthanc"):
+What goes where, with the default locations (docs/INSTALL.md):
 
 - ``/opt/orthanc-previewer/venv``: a virtualenv made from ``/usr/bin/python3``,
   with this package installed in it (not editable: the clone may go away);
@@ -202,7 +202,7 @@ def config_text() -> str:
     section = {key: value for key, value in Config().section().items() if key != "TestModules"}
     return ("// Orthanc Previewer, written by `previewer install` (`make uninstall` removes it, unless\n"
             "// edited).  The plugin is loaded through the link libOrthancPreviewer.so in Orthanc's\n"
-            "// plugin folder.  The options are described in the README, \"Configuration\".\n"
+            "// plugin folder.  The options are described in the README, \"Configuration\", of Orthanc Previewer.\n"
             + json.dumps({SECTION: section}, indent=2) + "\n")
 
 

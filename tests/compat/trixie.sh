@@ -170,7 +170,7 @@ _venv() {
 
 _plugin() {
   local so=$ROOT$BUILD/libOrthancPreviewer.so
-  if [ -e "$so" ] && [ -z "$(find "$CLONE/native" "$CLONE/previewer/assets" "$CLONE/pyproject.toml" "$VENV_STAMP" -newer "$so" -print -quit)" ]; then
+  if [ -e "$so" ] && [ -z "$(find "$CLONE/native" "$CLONE/previewer/plugin/explorer.js" "$CLONE/pyproject.toml" "$VENV_STAMP" -newer "$so" -print -quit)" ]; then
     return 0
   fi
   log "building the plugin with $VENV/bin/python into $BUILD"
