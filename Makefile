@@ -47,15 +47,17 @@ build: setup
 run: setup
 	$(VENV)/bin/previewer serve --storage .orthanc-data
 
+# PYTEST_ARGS adds options (.ci/run asks for the slowest tests).
 test: setup
-	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q
+	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
 
 # The multi-node test alone (2 Orthanc nodes + PostgreSQL + nginx; about 20 s).
 test-cluster: setup
 	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q tests/test_cluster.py
 
+# No Orthanc, no browser, no server process: the tests not marked slow.
 test-fast: setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(PYTEST_ARGS)
 
 # Orthanc 1.12 (Debian trixie): the integration tests inside a trixie root made
 # by debootstrap, kept in COMPAT_ROOT between runs; none of it needs the host's

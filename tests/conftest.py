@@ -42,3 +42,14 @@ def ct_id(orthanc: OrthancProcess) -> str:
 def rgb_id(orthanc: OrthancProcess) -> str:
     """SC_rgb.dcm uploaded to the session's Orthanc."""
     return str(orthanc.upload(RGB_FILE)["ID"])
+
+
+#: Fixtures that start Orthanc, a browser or other processes: the tests that use them are slow.
+_SLOW_FIXTURES = {"plugin_path"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark ``slow`` every test that needs the built plugin (hence an Orthanc), so ``-m "not slow"`` skips them."""
+    for item in items:
+        if _SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -25,6 +25,17 @@ ORTHANC = "/usr/sbin/Orthanc"
 PROBE = Path(__file__).resolve().parent / "plugin_probe.py"
 
 
+def default_sigint() -> None:
+    """A ``preexec_fn``: SIGINT back to its default in the child.
+
+    A job that a non-interactive shell starts in the background inherits
+    SIGINT ignored, and a child that starts with it ignored keeps it ignored:
+    the tests that stop ``previewer serve`` with SIGINT would then wait for
+    nothing.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @functools.cache
 def orthanc_version() -> tuple[int, ...]:
     """The version of the Orthanc at ORTHANC: (1, 10, 1) on bookworm, (1, 12, 7) on trixie."""

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from conftest import CT_SMALL, MR_SMALL
-from orthanc_process import PLUGIN, OrthancProcess, free_port
+from orthanc_process import PLUGIN, OrthancProcess, default_sigint, free_port
 from previewer.serve import cli
 from previewer.config import Config
 
@@ -61,7 +61,8 @@ class TestServe:
         http_port, dicom_port = free_port(), free_port()
         process = subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port",
                                                 str(dicom_port), "--storage", str(tmp_path), "--no-samples"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                                   preexec_fn=default_sigint)
         url = f"http://127.0.0.1:{http_port}"
         try:
             deadline = time.monotonic() + 60
@@ -96,7 +97,8 @@ def start_serve(folder: Path, http_port: int, dicom_port: int, *extra: str, log:
     with open(folder.parent / f"{folder.name}-{log}", "ab") as out:
         return subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port", str(dicom_port),
                                              "--storage", str(folder), "--no-samples", *extra],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=default_sigint)
 
 
 def serve_log(folder: Path, log: str = "serve.log") -> str:

@@ -10,7 +10,6 @@ SIGKILL, each on a cluster of its own, started twice).
 """
 from __future__ import annotations
 
-import io
 import os
 import shutil
 import signal
@@ -23,13 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pydicom
 import pytest
 import requests
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from pixels_corpus import fresh_copy
-from orthanc_process import ROOT
+from orthanc_process import ROOT, default_sigint
 
 pytestmark = pytest.mark.skipif(os.environ.get("PREVIEWER_CLUSTER_TESTS") != "1",
                                 reason="multi-node test: set PREVIEWER_CLUSTER_TESTS=1 (make test-cluster)")
@@ -85,7 +83,8 @@ def cluster(plugin_path: Path) -> Iterator[Cluster]:
         [sys.executable, "-m", "previewer.serve.cli", "serve", "--nodes", "2", "--postgres", "auto", "--no-samples",
          "--storage", str(folder), "--http-port", str(http_port), "--dicom-port", str(dicom_port),
          "--balancer-port", str(balancer_port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=default_sigint)
     http = requests.Session()
     urls = [f"http://127.0.0.1:{p}" for p in (http_port, http_port + 1, balancer_port)]
     deadline = time.monotonic() + 90

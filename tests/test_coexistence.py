@@ -46,7 +46,8 @@ orthanc.RegisterRestCallback("/anonymize/(.*)", anonymize)
 #: the other plugin's code must not find them.
 VENV_ONLY = ["hypothesis", "pytest", "dicomweb_client"]
 
-pytestmark = pytest.mark.skipif(not PYTHON_PLUGIN.exists(), reason="Debian's orthanc-python is not installed")
+pytestmark = [pytest.mark.skipif(not PYTHON_PLUGIN.exists(), reason="Debian's orthanc-python is not installed"),
+              pytest.mark.slow]
 
 
 def _plugins(order: str, previewer: Path = PLUGIN) -> list[str]:

@@ -286,6 +286,7 @@ class _Service:
         return lines
 
 
+@pytest.mark.slow
 class TestSystemInstall:
     """In file order: the last test uninstalls (the fixture's uninstall is then a no-op)."""
 
@@ -307,7 +308,7 @@ class TestSystemInstall:
 
     def test_package_is_a_copy_with_the_viewer(self, installed: tuple[dict[str, str], str]) -> None:
         """The venv imports previewer from its own site-packages, with the viewer's files."""
-        code = "import previewer.viewer as v; print(v.__file__); print(v.STATIC_ROOT)"
+        code = "import previewer.plugin.endpoints.static as v; print(v.__file__); print(v.STATIC_ROOT)"
         out = subprocess.run([str(SYSTEM.venv_python), "-c", code], capture_output=True, text=True, cwd="/",
                              env={"PATH": "/usr/bin:/bin"}, check=True).stdout.split("\n")
         assert out[0].startswith(str(SYSTEM.venv / "lib")) and not out[0].startswith(str(ROOT))

@@ -26,6 +26,8 @@ from orthanc_process import OrthancProcess, orthanc_version, redirect_status
 LIVER_1FRAME = Path(get_testdata_file("liver_1frame.dcm"))  # has an AccessionNumber
 
 
+pytestmark = pytest.mark.slow   # every test runs a real Orthanc
+
 class TestPluginLoading:
     def test_log_names_plugin_and_version(self, orthanc: OrthancProcess) -> None:
         """Orthanc's log names the plugin and its version."""

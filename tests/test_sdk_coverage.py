@@ -36,8 +36,8 @@ class TestCoverageTable:
                 assert f"def {name}(" in body, f"{function}: {node}"
 
     def test_every_seed_function_is_called_in_the_wrapper(self) -> None:
-        """previewer/sdk.py calls each seed function through lib."""
-        source = (HERE.parent / "previewer" / "sdk.py").read_text()
+        """previewer/plugin/sdk.py calls each seed function through lib."""
+        source = (HERE.parent / "previewer" / "plugin" / "sdk.py").read_text()
         for function in _DECLARATION.findall(REFERENCE.read_text()):
             assert f"lib.{function}(" in source or f"lib.{function}\n" in source or \
                 f"lib.{function} " in source, function
