@@ -47,9 +47,13 @@ build: setup
 run: setup
 	$(VENV)/bin/previewer serve --storage .orthanc-data
 
-# PYTEST_ARGS adds options (.ci/run asks for the slowest tests).
+# Two workers (pytest-xdist), each taking whole files: most of the suite waits
+# on Orthanc processes and Chromium, so the two cores overlap that waiting.
+# TEST_WORKERS=0 runs it in one process; PYTEST_ARGS adds options (.ci/run
+# asks for the slowest tests).
+TEST_WORKERS ?= 2
 test: setup
-	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q $(PYTEST_ARGS)
+	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The multi-node test alone (2 Orthanc nodes + PostgreSQL + nginx; about 20 s).
 test-cluster: setup

@@ -134,14 +134,19 @@ def _core_windowed(ids: list[str], n: int) -> list[str]:
     return paths
 
 
-def run(quick: bool, package: Path | None = None) -> dict[str, Any]:
+def run(quick: bool, package: Path | None = None, plugin: Path | None = None) -> dict[str, Any]:
     """The profile; with ``package``, of the ``previewer`` package in that folder (another
-    revision, from ``git archive REV previewer``) instead of this one."""
+    revision: a worktree, or ``git archive REV previewer benchmarks``) instead of this one,
+    with that revision's probe and, given ``plugin``, its build of the library."""
     if time.get_clock_info("perf_counter").implementation != "clock_gettime(CLOCK_MONOTONIC)":
         raise RuntimeError("the stages outside the callback need perf_counter to be CLOCK_MONOTONIC")
     n_warm = 100 if quick else 400
     n_cold = 24 if quick else 80
-    server = BenchOrthanc({"WarmOnIngest": False, "CacheSizeMB": 256, "TestModules": [str(PROBE)]})
+    probe = PROBE
+    if package is not None and (package / "benchmarks" / "timing_probe.py").is_file():
+        probe = package / "benchmarks" / "timing_probe.py"   # it imports that revision's modules
+    server = BenchOrthanc({"WarmOnIngest": False, "CacheSizeMB": 256, "TestModules": [str(probe)]},
+                          plugin=plugin)
     if package is not None:
         # The embedded Python puts PYTHONPATH before the venv: that copy is imported.
         server.env = {"PYTHONPATH": str(package.resolve())}
@@ -183,12 +188,13 @@ def main(argv: list[str] | None = None) -> int:
     import os
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--package", type=Path, help="folder holding the previewer package to profile")
+    parser.add_argument("--plugin", type=Path, help="that revision's build of libOrthancPreviewer.so")
     parser.add_argument("--revision", default="", help="what --package is (recorded with the results)")
     parser.add_argument("--out", type=Path, required=True, help="results JSON to write")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
     before = " ".join(f"{v:.2f}" for v in os.getloadavg())
-    data = run(args.quick, args.package)
+    data = run(args.quick, args.package, args.plugin)
     data.update({"revision": args.revision, "loadavg_before": before,
                  "loadavg_after": " ".join(f"{v:.2f}" for v in os.getloadavg()),
                  "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})

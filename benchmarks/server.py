@@ -23,9 +23,11 @@ COMMON = {"KeepAlive": True, "HttpThreadsCount": 50, "StorageCompression": False
 class BenchOrthanc(OrthancProcess):
     """Orthanc + the previewer plugin on free 127.0.0.1 ports, non-verbose."""
 
-    def __init__(self, previewer: dict[str, Any], extra: dict[str, Any] | None = None) -> None:
+    def __init__(self, previewer: dict[str, Any], extra: dict[str, Any] | None = None,
+                 plugin: Path | None = None) -> None:
         folder = Path(tempfile.mkdtemp(prefix="previewer-bench-"))
-        super().__init__(folder, previewer=previewer, extra={**COMMON, **(extra or {})}, probe=False)
+        super().__init__(folder, previewer=previewer, extra={**COMMON, **(extra or {})}, probe=False,
+                         plugins=[str(plugin)] if plugin is not None else None)
         self.port = self.http_port
 
     def start(self, timeout: float = 60.0, expect_failure: bool = False) -> BenchOrthanc:

@@ -58,6 +58,20 @@ class TestStopHandlers:
             supervise.restore_handlers(previous)
         assert signal.getsignal(signal.SIGTERM) == previous[signal.SIGTERM]
 
+    @pytest.mark.parametrize("signum", supervise.STOP_SIGNALS, ids=lambda s: signal.Signals(s).name)
+    def test_every_stop_signal_stops_the_same_way(self, signum: int) -> None:
+        """SIGINT, SIGTERM and SIGHUP each raise StopRequested naming the signal: one family."""
+        before = signal.signal(signal.SIGINT, signal.default_int_handler)   # a runner may start us with it ignored
+        previous = supervise.install_stop_handlers()
+        try:
+            with pytest.raises(supervise.StopRequested) as caught:
+                os.kill(os.getpid(), signum)
+                time.sleep(1)
+            assert caught.value.signum == signum and str(caught.value) == signal.Signals(signum).name
+        finally:
+            supervise.restore_handlers(previous)
+            signal.signal(signal.SIGINT, before)
+
     def test_an_ignored_sigint_stays_ignored(self) -> None:
         """A SIGINT ignored at start (a script's background job) is not taken over; SIGTERM is."""
         before = signal.signal(signal.SIGINT, signal.SIG_IGN)

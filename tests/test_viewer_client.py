@@ -28,7 +28,7 @@ from pydicom.uid import generate_uid
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess
 from previewer.plugin.endpoints import pixels as frame_pixels
-from test_app_corpus import _upload
+from test_images_corpus import _upload
 from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from pixels_corpus import grey_corpus
 
@@ -241,7 +241,7 @@ def test_client_pixels_match_the_server_png(corpus_pages: dict[str, Page], ortha
     LINEAR_EXACT and SIGMOID windows: within 1 grey level of the server's gray8 PNG of the same view."""
     instance = _upload(orthanc, path)
     if instance is None:
-        pytest.skip("Orthanc refuses this file (see test_app_corpus.REFUSED_BY_ORTHANC)")
+        pytest.skip("Orthanc refuses this file (see test_images_corpus.REFUSED_BY_ORTHANC)")
     info = orthanc.get(f"/previewer/instances/{instance}/info").json()
     frames = sorted({0, int(info["frames"]) - 1})
     bodies = [orthanc.get(f"/previewer/instances/{instance}/frames/{frame}/pixels").content for frame in frames]

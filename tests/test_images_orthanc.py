@@ -1,4 +1,4 @@
-"""The previewer's first routes, through a real Orthanc."""
+"""The PNG, info and other instance routes (previewer/plugin/endpoints/images.py), through a real Orthanc."""
 from __future__ import annotations
 
 import io

@@ -1,4 +1,4 @@
-"""Issue 14 through a real Orthanc: reports, PDFs, presentation states and segmentations on the PNG routes.
+"""Objects beyond images through a real Orthanc: reports, PDFs, presentation states and segmentations on the PNG routes.
 
 Each file is made by a real tool (see the makers in tests/objects_*.py, whose
 docstrings say how): pydicom-data's and highdicom's reports here.

@@ -1,9 +1,11 @@
-"""previewer/plugin.py: start-up inside a real Orthanc, configured as Debian's service is."""
+"""previewer/plugin/main.py: start-up inside a real Orthanc, configured as Debian's service is."""
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from orthanc_process import OrthancProcess
 
@@ -33,6 +35,7 @@ class _FolderOrthanc(OrthancProcess):
         return super().start(timeout, expect_failure)
 
 
+@pytest.mark.slow   # starts Orthanc
 class TestConfigurationFolder:
     def test_section_of_a_folder_without_trailing_slash_applies(self, tmp_path: Path) -> None:
         """The section is read from Orthanc's merged configuration, not from the files of a guessed path."""
