@@ -2,7 +2,7 @@
 
 Reads the declarations in native/*.h, the C sources (native/entry.c, the
 Orthanc entry points; native/json_scan.c, native/plugin_scan.c,
-native/python_start.c and native/events.c, compiled as one unit after
+native/python_start.c, native/events.c and native/gather.c, compiled as one unit after
 native/entry.h and native/internal.h), the start-up code in native/init.py and
 native/isolation.py, and the Orthanc Explorer extension
 (previewer/plugin/explorer.js), and compiles them; nothing else.
@@ -24,7 +24,7 @@ LIBRARY = "libOrthancPreviewer.so"
 EXPLORER_JS = ROOT / "previewer" / "plugin" / "explorer.js"
 # One unit, in this order, after cffi's <Python.h> (native/internal.h).
 SOURCES = ("entry.h", "internal.h",
-           "entry.c", "json_scan.c", "plugin_scan.c", "python_start.c", "events.c")
+           "entry.c", "json_scan.c", "plugin_scan.c", "python_start.c", "events.c", "gather.c")
 
 
 def _version() -> str:

@@ -1,4 +1,4 @@
-/* Functions of native/entry.c and native/events.c that Python calls. */
+/* Functions of native/entry.c, native/events.c and native/gather.c that Python calls. */
 #define PREVIEWER_EVENT_STORED 1
 #define PREVIEWER_EVENT_DELETED 2
 int previewer_deferred_mode(void);
@@ -6,3 +6,5 @@ void previewer_watch_events(int kinds);
 void previewer_close_events(void);
 int previewer_next_event(char* id, size_t size, int timeout_ms);
 unsigned long long previewer_generation(void);
+int previewer_gather(const uint16_t* index, size_t count, const void* table, size_t entries,
+                     size_t item, void* out);

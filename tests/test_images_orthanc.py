@@ -7,11 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 from PIL import Image
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess, error_content_types
 from pixels_corpus import fresh_copy
+from previewer.pixels import render
+from previewer.pixels.params import parse_params
+from previewer.pixels.reader import read_dataset
 
 
 def _png(orthanc: OrthancProcess, path: str) -> Image.Image:
@@ -22,6 +26,20 @@ def _png(orthanc: OrthancProcess, path: str) -> Image.Image:
 
 
 class TestFramePng:
+    @pytest.mark.parametrize("query", [
+        {"window": "40,400"}, {"window": "-600,1500", "invert": "1"}, {"window": "300,60", "format": "gray16"},
+        {"window": "40,400", "format": "rgb24"}, {"window": "40,400", "format": "rgba32"}, {"window": "40,400,sigmoid"},
+    ], ids=lambda q: ",".join(f"{k}={v}" for k, v in q.items()))
+    def test_the_native_lookup_equals_numpy(self, orthanc: OrthancProcess, ct_id: str,
+                                            query: dict[str, str]) -> None:
+        """Inside Orthanc the output table is looked up in C (native/gather.c): the same pixels as numpy's."""
+        expected = render.display(render.modality_frame(read_dataset(CT_SMALL.read_bytes()), 0),
+                                  parse_params(query)).array
+        answer = orthanc.get(f"/previewer/instances/{ct_id}/frames/0/png", params=query)
+        assert answer.status_code == 200, answer.text
+        got = np.asarray(Image.open(io.BytesIO(answer.content)))
+        assert got.shape == expected.shape and np.array_equal(got.astype(expected.dtype), expected)
+
     def test_ct_small_is_rows_by_columns_gray8(self, orthanc: OrthancProcess, ct_id: str) -> None:
         """CT_small renders as an 8-bit grayscale PNG of Rows x Columns."""
         ds = pydicom.dcmread(CT_SMALL)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from numpy.typing import NDArray
 
+from previewer.pixels import output as output_module
 from previewer.pixels.errors import BadParameter
 from previewer.pixels.output import (
     apply_padding_alpha,
@@ -174,3 +175,29 @@ class TestGreyLevelsValueRange:
         full = grey_levels(arr, transfer, 255, False)
         ranged = grey_levels(arr, transfer, 255, False, 1, (int(arr.min()), int(arr.max())))
         assert np.array_equal(full, ranged)
+
+
+
+def _ramp(values: NDArray[Any]) -> NDArray[np.float64]:
+    return np.clip((values.astype(np.float64) + 300.0) / 600.0, 0.0, 1.0)
+
+
+class TestUseGather:
+    def test_a_given_gather_does_the_lookup(self) -> None:
+        """use_gather hands every uint16 table lookup to the given function; None gives numpy back."""
+        calls: list[tuple[int, ...]] = []
+
+        def gather(table: NDArray[Any], index: NDArray[Any], out: NDArray[Any]) -> None:
+            calls.append(index.shape)
+            out[...] = table[index]
+
+        frame = np.arange(-300, 300, dtype=np.int16).reshape(20, 30)
+        expected = output_module.grey_levels(frame, _ramp, 255, False)
+        output_module.use_gather(gather)
+        try:
+            assert np.array_equal(output_module.grey_levels(frame, _ramp, 255, False), expected)
+            assert calls == [(20, 30)]
+        finally:
+            output_module.use_gather(None)
+        assert np.array_equal(output_module.grey_levels(frame, _ramp, 255, False), expected)
+        assert calls == [(20, 30)]

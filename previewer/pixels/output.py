@@ -40,6 +40,10 @@ def _bit_patterns(dtype: np.dtype[Any]) -> NDArray[Any]:
     return values
 
 
+#: Index entries converted at once by :func:`_lookup` (128 KB of intp).
+_TAKE_BLOCK = 16384
+
+
 def _table_index(arr: NDArray[Any]) -> tuple[NDArray[Any], NDArray[Any]] | None:
     """(index array, value of each table entry) for the table path, or None."""
     if arr.dtype.kind not in "ui" or arr.size == 0:
@@ -104,14 +108,41 @@ def grey_levels(
     return np.ascontiguousarray(grey)
 
 
+#: ``gather(table, index, out)``: ``out[...] = table[index]`` for a uint16 index (see :func:`use_gather`).
+Gather = Callable[[NDArray[Any], NDArray[Any], NDArray[Any]], None]
+_gathers: list[Gather] = []
+
+
+def use_gather(gather: Gather | None) -> None:
+    """Look tables up with ``gather`` from now on (None: numpy again).
+
+    Inside Orthanc the plugin gives native/gather.c's loop, which numpy's
+    take is about four times slower than; the result is the same.
+    """
+    _gathers[:] = [gather] if gather is not None else []
+
+
 def _lookup(table: NDArray[Any], index: NDArray[Any]) -> NDArray[Any]:
     """``table[index]`` along the table's first axis, C-contiguous.
 
-    numpy.take is the faster of the two on numpy 2 (measured in
-    benchmarks/RESULTS.md's request path: 0.38 against 0.72 ms for a 512x512
-    uint16 index into a uint8 table, 0.84 against 3.9 ms for an RGB table).
+    numpy.take is about twice as fast as indexing (0.28 against 0.66 ms for a
+    512x512 uint16 index into a uint8 table), but it first converts its index
+    to intp, 8 bytes a pixel: given a whole 512x512 frame, a fresh 2 MB that
+    glibc maps (the plugin sets its mmap threshold) and that page-faults on
+    every 4 KB.  Taken in blocks of rows, that buffer stays at 128 KB and is
+    reused from the heap.
     """
-    return np.ascontiguousarray(np.take(table, index, axis=0))
+    out = np.empty(index.shape + table.shape[1:], table.dtype)
+    if index.ndim == 0 or index.size == 0:
+        out[...] = table[index]
+        return out
+    if _gathers and index.dtype == np.uint16 and index.flags.c_contiguous and table.flags.c_contiguous:
+        _gathers[0](table, index, out)
+        return out
+    rows = max(1, _TAKE_BLOCK // max(1, index[0].size))
+    for start in range(0, index.shape[0], rows):
+        np.take(table, index[start:start + rows], axis=0, out=out[start:start + rows])
+    return out
 
 
 def _expand_channels(grey: NDArray[Any], levels: int, channels: int) -> NDArray[Any]:

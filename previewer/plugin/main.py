@@ -18,6 +18,7 @@ from typing import Any
 
 from .. import __version__
 from ..config import SECTION, Config, ConfigError, from_section
+from ..pixels import output
 from ..pixels.params import parse_params
 from . import sdk, table, timing
 from .cache import LruCache
@@ -175,6 +176,7 @@ def initialize(context: Any) -> int:
         sdk.log_warning(f"Orthanc Previewer {__version__}: {config.describe()}")
         if config.mmap_threshold_kb and not sdk.set_mmap_threshold(config.mmap_threshold_kb * 1024):
             sdk.log_warning("Orthanc Previewer: glibc refused the MmapThresholdKB setting")
+        output.use_gather(sdk.gather)   # the output step's table lookup in C (native/gather.c)
         install(config)
         for path in config.test_modules:
             _modules.append(_load_test_module(path, config))

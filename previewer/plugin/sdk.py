@@ -547,6 +547,23 @@ def watch_events(kinds: set[str]) -> None:
     lib.previewer_watch_events(mask)
 
 
+def gather(table: Any, index: Any, out: Any) -> None:
+    """``out[...] = table[index]`` along the table's first axis, in native/gather.c's loop.
+
+    ``index`` is a C-contiguous uint16 array, ``table`` a C-contiguous array
+    of any entry size and ``out`` an array of ``index``'s shape by an entry,
+    all three numpy arrays; the GIL is released during the loop.
+    """
+    entries = int(table.shape[0])
+    item = int(table.nbytes // entries) if entries else 0
+    if index.dtype.itemsize != 2 or out.nbytes != index.size * item or not (
+            index.flags.c_contiguous and table.flags.c_contiguous and out.flags.c_contiguous):
+        raise ValueError("gather needs C-contiguous uint16 indices and an output of one entry per index")
+    with ffi.from_buffer(index) as i, ffi.from_buffer(table) as t, ffi.from_buffer(out, require_writable=True) as o:
+        if lib.previewer_gather(ffi.cast("uint16_t*", i), index.size, t, entries, item, o) != 0:
+            raise IndexError("an index is outside the table")
+
+
 def generation() -> int:
     """A counter that moves whenever a stored file may have changed (native/events.c tells when)."""
     return int(lib.previewer_generation())
