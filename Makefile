@@ -11,7 +11,7 @@ DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orth
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/plugin/explorer.js pyproject.toml
 
-.PHONY: all setup system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
+.PHONY: all setup system bench-system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
 
 all: setup
 
@@ -93,10 +93,14 @@ soak: setup
 memcheck: setup
 	PREVIEWER_MEMCHECK=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_robustness_memcheck.py
 
-bench: setup
+# wrk (Debian's) is the load generator of benchmarks/request_targets.py.
+bench-system:
+	@$(MAKE) --no-print-directory system DEB_PACKAGES="wrk"
+
+bench: setup bench-system
 	$(PY) -m benchmarks.run
 
-bench-quick: setup
+bench-quick: setup bench-system
 	$(PY) -m benchmarks.run --quick
 
 contact-sheet: setup

@@ -4,7 +4,7 @@ Per image: parse (bytes -> Dataset), decode (one frame to stored values),
 Modality LUT, VOI/window table, output conversion (table lookup to gray8 or
 colour to rgb24), and the PNG encode of the result with Pillow at
 compress_level=6 (a proxy for libpng's default level, which Orthanc's
-``CompressAndAnswerPngImage`` uses) and with ``previewer.png.encode`` (the
+``CompressAndAnswerPngImage`` uses) and with ``previewer.plugin.png.encode`` (the
 opt-in fast encoder).  Times are the best of repeated runs (the minimum is
 the estimate least disturbed by other processes).
 """

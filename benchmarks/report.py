@@ -110,6 +110,7 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
                 f"display {image['previewer_ms']['per_window']} ms. On large frames those passes dominate "
                 "the naive cost (the CR row)")
     request_report.targets(http, pixel, request, nproc, add)
+    request_report.path_targets(_load("request_targets"), request, add)
     if memory:
         peak, allowed = memory["peak_rss_mb"], memory["allowed_peak_mb"]
         add("peak RSS during the mixed load (issues 5 and 13)", "≤ baseline + cache limit + 100 MB",

@@ -1,7 +1,7 @@
 """Where the time of one request goes, inside Orthanc: wall time per stage.
 
 One Orthanc process (WarmOnIngest off) loads ``timing_probe.py``, which turns
-on :mod:`previewer.timing`: the REST callback stamps its entry and exit, and
+on :mod:`previewer.plugin.timing`: the REST callback stamps its entry and exit, and
 the request path stamps the end of each stage (routing, parameters, version
 lookup, ETag, cache, file read, parse, decode, LUT, response, answer).  The
 client stamps the send and the end of the body with the same clock

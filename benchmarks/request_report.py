@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-#: Stage names of previewer.timing (and the two outside the callback), in request order.
+#: Stage names of previewer.plugin.timing (and the two outside the callback), in request order.
 STAGES: dict[str, str] = {
     "http_in": "client sends → callback entered (Orthanc's HTTP server and REST dispatch, C to Python)",
     "dispatch": "to the endpoint (URL, copy of the request, route table)",
@@ -73,7 +73,7 @@ def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str
         f"({request['warm']['requests']} warm, {request['cold']['requests']} cold), each of ours followed by "
         "core /rendered on the same kind of request (both then see the same moment of a machine whose speed "
         "drifts), in an Orthanc that loads "
-        "`benchmarks/timing_probe.py`: `previewer.timing` stamps the callback's entry and exit and the end of "
+        "`benchmarks/timing_probe.py`: `previewer.plugin.timing` stamps the callback's entry and exit and the end of "
         "each stage, and the client stamps its send and the end of the body on the same clock "
         "(CLOCK_MONOTONIC). *Warm*: the frame is cached, a new window every time; *cold*: the first request on "
         "a freshly uploaded instance. Medians per stage (means in brackets) do not add up to the median total "
@@ -188,3 +188,43 @@ def targets(http: dict[str, Any] | None, pixel: dict[str, Any] | None,
             f"{s}× ({ct['previewer_ms']['total']} vs {ct['naive_ms']['total']} ms)", s >= 2,
             f"parse {ct['previewer_ms']['parse']} ms, decode {ct['previewer_ms']['decode']} ms, modality "
             f"{ct['previewer_ms']['modality']} ms, display {ct['previewer_ms']['per_window']} ms (pixel table)")
+
+
+def path_targets(wrk: dict[str, Any] | None, request: dict[str, Any] | None, add: Add) -> None:
+    """The request path against core /rendered: warm cases from wrk (``request_targets.json``),
+    the cold one from the request-path run, each measured side by side in one run."""
+    cases = wrk["cases"] if wrk else {}
+    note = ""
+    if request is not None:
+        warm = request["warm"]
+        own = sum(_ms(warm, n) for n in _OWN_WORK)
+        note = (f"a warm request of ours spends {_ms(warm, 'answer'):.2f} ms in CompressAndAnswerPngImage and "
+                f"{own:.2f} ms in its own work (largest: {_largest(warm, _OWN_WORK, 3)} ms; request-path table)")
+    rows = [("warm", "warm, 512² CT, new window, concurrency 1, encoder=orthanc", 1.1),
+            ("warm_fast", "warm, 512² CT, new window, concurrency 1, encoder=fast", 4.0),
+            ("warm_c4", "warm, 512² CT, new window, concurrency 4, encoder=orthanc", 2.3)]
+    for key, label, goal in rows:
+        case = cases.get(key)
+        if case is None:
+            add(f"request path: {label}", f"≥ {goal}× core /rendered req/s", "", None, "")
+            continue
+        rps = case["rps"]
+        why = note
+        if key == "warm_fast" and request is not None:
+            fast = request["warm_fast"]
+            why = (f"libdeflate's level 1 alone takes {_ms(fast, 'encode'):.2f} ms of the "
+                   f"{fast['total_median_ms']:.2f} ms of a fast request (request-path table), and core "
+                   f"/rendered {request['warm_core_rendered']['total_median_ms']:.2f} ms: "
+                   f"{goal}× needs the whole request under "
+                   f"{request['warm_core_rendered']['total_median_ms'] / goal:.2f} ms")
+        add(f"request path: {label}", f"≥ {goal}× core /rendered req/s",
+            f"{case['ratio']}× ({rps['ours']} vs {rps['core']} req/s, wrk, median of {len(case['rounds']['ours'])} "
+            f"rounds)", case["ratio"] >= goal, why)
+    if request is not None:
+        cold, core = request["cold"], request["cold_core_rendered"]
+        ratio = round(core["total_median_ms"] / cold["total_median_ms"], 2)
+        add("request path: cold, 512² CT, concurrency 1, encoder=orthanc", "≥ 1.0× core /rendered req/s",
+            f"{ratio}× ({cold['total_median_ms']:.2f} vs {core['total_median_ms']:.2f} ms a request, medians of "
+            f"{cold['requests']} each, alternating)", ratio >= 1.0,
+            f"a cold request does {sum(_ms(cold, n) for n in _OWN_WORK):.2f} ms of its own work before the "
+            f"same libpng encode (largest: {_largest(cold, _OWN_WORK)} ms)")

@@ -41,7 +41,7 @@ def _memory() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter runs (about 3 minutes)")
-    parser.add_argument("--only", default="pixel,http,request,memory,viewer_fps",
+    parser.add_argument("--only", default="pixel,http,request,request_targets,memory,viewer_fps",
                         help="comma-separated sections to run")
     args = parser.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "request":
             from . import request_path
             data = request_path.run(args.quick)
+        elif section == "request_targets":
+            from . import request_targets
+            data = request_targets.run(args.quick)
         else:
             parser.error(f"unknown section {section!r}")
         data["loadavg_before"], data["loadavg_after"] = before, _loadavg()

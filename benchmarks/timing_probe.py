@@ -1,6 +1,6 @@
 """Loaded into Orthanc by ``benchmarks/request_path.py`` through ``"TestModules"``.
 
-Turns on :mod:`previewer.timing` and answers the records kept so far at
+Turns on :mod:`previewer.plugin.timing` and answers the records kept so far at
 ``GET /probe/request-timings`` (and forgets them).
 """
 from __future__ import annotations
