@@ -1,4 +1,4 @@
-"""Multi-node benchmark (issue 7): 1 and 2 Orthanc nodes on one PostgreSQL index, behind nginx.
+"""Multi-node benchmark: 1 and 2 Orthanc nodes on one PostgreSQL index, behind nginx.
 
 ``python -m benchmarks.cluster [--quick]`` writes ``benchmarks/results/cluster.json``.
 

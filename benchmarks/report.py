@@ -164,7 +164,7 @@ def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: di
                          f"{i['speedup_total']}×", f"{i['speedup_per_window']}×"] for i in pixel["images"]]), "",
                 "### PNG encode of the rendered frame", "",
                 "Pillow `compress_level=6` is a **proxy** for libpng's default level, which Orthanc's "
-                "`CompressAndAnswerPngImage` uses; *fast* is `previewer.plugin.png.encode` (Up filter + libdeflate).",
+                "`CompressAndAnswerPngImage` uses; *fast* is `previewer.plugin.png.encode` (Up filter + zlib-ng level 1).",
                 "", _table(["image", "format", "Pillow level 6 ms", "bytes", "fast ms", "bytes", "speed-up",
                             "size ratio"],
                            [[i["label"], i["format"], i["encode"]["pillow_level6_ms"], i["encode"]["pillow_level6_bytes"],

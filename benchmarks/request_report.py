@@ -1,4 +1,4 @@
-"""The request-path part of RESULTS.md: the stage table and the targets of issue 13.
+"""The request-path part of RESULTS.md: the stage table and the request targets.
 
 Rendered from ``results/request.json`` (``request_path.py``), with the HTTP,
 pixel and memory results of the same run for the targets.  Every number in
@@ -121,7 +121,7 @@ _OWN_WORK = ("dispatch", "parameters", "version", "etag", "cache", "read", "pars
 
 def targets(http: dict[str, Any] | None, pixel: dict[str, Any] | None,
             request: dict[str, Any] | None, cpus: int, add: Add) -> None:
-    """The rows of issue 13's targets (the memory target is the row shared with issue 5)."""
+    """The rows of the earlier request targets (the memory target is a row of its own)."""
     if http is None:
         for case in ("warm c1", "cold c1", "warm c4"):
             add(f"issue 13: {case}", "", "", None, "")
@@ -212,7 +212,7 @@ def path_targets(wrk: dict[str, Any] | None, request: dict[str, Any] | None, add
         why = note
         if key == "warm_fast" and request is not None:
             fast = request["warm_fast"]
-            why = (f"libdeflate's level 1 alone takes {_ms(fast, 'encode'):.2f} ms of the "
+            why = (f"zlib-ng's level 1 alone takes {_ms(fast, 'encode'):.2f} ms of the "
                    f"{fast['total_median_ms']:.2f} ms of a fast request (request-path table), and core "
                    f"/rendered {request['warm_core_rendered']['total_median_ms']:.2f} ms: "
                    f"{goal}× needs the whole request under "

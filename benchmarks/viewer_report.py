@@ -1,4 +1,4 @@
-"""The viewer part of RESULTS.md: issue 13's viewer targets, and the viewer before and after.
+"""The viewer part of RESULTS.md: the viewer's targets, and the viewer before and after.
 
 Rendered from ``results/viewer_fps.json`` (``viewer_fps.py``, the viewer as
 it is) and, when present, ``results/viewer_fps_before.json`` (the same script
@@ -27,7 +27,7 @@ def _load(run: dict[str, Any]) -> float:
 
 
 def targets(after: dict[str, Any]) -> list[list[Any]]:
-    """Issue 13's viewer targets, measured on the renderer the viewer chose by itself."""
+    """The viewer's targets, measured on the renderer the viewer chose by itself."""
     run = after["runs"]["auto"]
     rows: list[list[Any]] = []
     path = run.get("renderer", {}).get("path", "?")

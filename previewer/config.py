@@ -65,7 +65,7 @@ _OPTIONS: dict[str, Option] = {
     "warm_on_ingest": Option("WarmOnIngest", bool, lambda v: True, "true or false",
                              "decode and pre-render the thumbnail of each new instance in the background"),
     "png_encoder": Option("PngEncoder", str, lambda v: v in ("orthanc", "fast"), '"orthanc" or "fast"',
-                          "default PNG encoder: Orthanc's libpng, or the fast numpy + libdeflate one"),
+                          "default PNG encoder: Orthanc's libpng, or the fast numpy + zlib-ng one"),
     "decode_concurrency": Option("DecodeConcurrency", int, lambda v: 1 <= v <= 256, "an integer in 1..256",
                                  "cold decodes and downscales run at once (others wait); bounds their memory and CPU"),
     "mmap_threshold_kb": Option("MmapThresholdKB", int, lambda v: 0 <= v <= 32768, "an integer in 0..32768",

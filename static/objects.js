@@ -1,4 +1,4 @@
-// The objects a series can be shown with (issue 14): its overlays (burned
+// The objects a series can be shown with: its overlays (burned
 // in by the server, shown by default, toggled with O), the study's
 // presentation states and segmentations that reference the series
 // (/api/series/{id}/objects), and, for a report, its HTML in a sandboxed

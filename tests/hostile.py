@@ -3,7 +3,7 @@
 :func:`mutants` returns a deterministic list of :class:`Mutant`, each a whole
 DICOM file in memory.  Every mutant gets a fresh SOP Instance UID (derived
 from its name), so that Orthanc stores each one instead of answering
-"AlreadyStored".  The mutations are those of issue 6:
+"AlreadyStored".  The mutations are these:
 
 - pixel data truncated or too long;
 - Rows / Columns / Number of Frames claiming far more than the data;

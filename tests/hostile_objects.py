@@ -1,4 +1,4 @@
-"""Hostile objects beyond images (issue 14), for tests/test_robustness_objects.py.
+"""Hostile objects beyond images, for tests/test_robustness_objects.py.
 
 Each source is a file made by a real tool (see the ``tests/objects_*.py``
 makers: dcmtk's pdf2dcm and dcmpsmk, PyAV, highdicom, pydicom's overlay test

@@ -1,4 +1,4 @@
-"""Issue 6.6: a bounded soak — mixed requests at concurrency 16 against a real Orthanc.
+"""A bounded soak — mixed requests at concurrency 16 against a real Orthanc.
 
 Run as a script (`make soak`: 10 minutes) or through :func:`soak` (the ~45 s
 test in tests/test_robustness_soak.py).  Requests mix many instances,
@@ -143,6 +143,8 @@ def _request(rng: random.Random, ids: list[tuple[str, int]]) -> tuple[str, set[i
         query.append(f"size={rng.choice([32, 64, 128, 256, 512])}")
     if rng.random() < 0.4:
         query.append(f"window={rng.randint(-1000, 3000)},{rng.randint(1, 4000)}")
+    if rng.random() < 0.3:
+        query.append("encoder=fast")   # zlib-ng in Orthanc's HTTP threads, under load and at shutdown
     frame = rng.randrange(frames)
     # Colour images refuse signed16 (400); some corpus files are not decodable (415).
     return f"/previewer/instances/{instance}/frames/{frame}/png?{'&'.join(query)}", {200, 400, 413, 415}

@@ -1,4 +1,4 @@
-"""The `previewer` command: serve (and how it stops: issue 15), plugin-path and config."""
+"""The `previewer` command: serve (and how it stops), plugin-path and config."""
 from __future__ import annotations
 
 import json
@@ -87,7 +87,7 @@ class TestServe:
         assert not (tmp_path / cli.SAMPLES_MARKER).exists()
 
 
-# --------------------------------------------------------------------------- stopping serve (issue 15)
+# --------------------------------------------------------------------------- stopping serve
 # Helpers shared with tests/test_cluster.py (names without test_ so pytest does not collect them twice).
 
 

@@ -1,11 +1,11 @@
-"""Two Orthanc nodes on one PostgreSQL index, with nginx in front (issue 7).
+"""Two Orthanc nodes on one PostgreSQL index, with nginx in front.
 
 Runs only with ``PREVIEWER_CLUSTER_TESTS=1`` (``make test-cluster`` sets it and
 installs postgresql, orthanc-postgresql and nginx): it starts a PostgreSQL
 cluster, two Orthanc nodes and nginx through the real command,
 ``previewer serve --nodes 2 --postgres auto``, and stops them with SIGINT
 (Ctrl-C) at the end.  About 20-30 s on the 2-core reference machine, plus
-about 15 s for each signal of the issue-15 stop test (SIGTERM, SIGHUP and
+about 15 s for each signal of the stop test (SIGTERM, SIGHUP and
 SIGKILL, each on a cluster of its own, started twice).
 """
 from __future__ import annotations
@@ -257,7 +257,7 @@ def test_ctrl_c_stops_every_process(cluster: Cluster) -> None:
             requests.get(url + "/system", timeout=2)
 
 
-# --------------------------------------------------------------------------- stopping serve (issue 15)
+# --------------------------------------------------------------------------- stopping serve
 
 
 def _postmaster(folder: Path) -> int | None:

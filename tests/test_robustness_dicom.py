@@ -1,4 +1,4 @@
-"""Issue 6.1: hostile DICOM files through a real Orthanc never give a 5xx or a hang.
+"""Hostile DICOM files through a real Orthanc never give a 5xx or a hang.
 
 Every mutant of tests/hostile.py is uploaded; those Orthanc accepts are
 rendered in every format, as frame 1, as a thumbnail, and described by

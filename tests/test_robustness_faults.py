@@ -1,4 +1,4 @@
-"""Issue 6.7: faults — failing or slow storage, deletion during a render,
+"""Faults — failing or slow storage, deletion during a render,
 exceptions in callbacks, and a restart under load.
 
 The storage area is the probe module's Python one (tests/plugin_probe.py),

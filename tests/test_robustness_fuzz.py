@@ -1,4 +1,4 @@
-"""Issue 6.2: hypothesis fuzzing of the pure pipeline (read_dataset + render + info); issue 14: of
+"""Hypothesis fuzzing of the pure pipeline (read_dataset + render + info): and of
 the objects beyond images (PDF, SR, GSPS, SEG, video, overlays) through the views' in-process routes.
 
 Any exception other than :class:`PixelError` (which the views answer as a
@@ -172,7 +172,7 @@ def test_render_all_accepts_clean_corpus() -> None:
     render_all(hostile.source_path("SC_rgb.dcm").read_bytes())
 
 
-# -- issue 14: the objects beyond images, through the views' in-process path -------------------
+# -- the objects beyond images, through the endpoints' in-process path -------------------
 
 #: Examples per object test: each example answers 3-6 routes (a PDF page, a video decode), so fewer.
 OBJECT_EXAMPLES = max(10, EXAMPLES // 5)

@@ -1,4 +1,4 @@
-"""Issue 6.2-6.4: hostile HTTP requests, query-parameter fuzzing, and authentication.
+"""Hostile HTTP requests, query-parameter fuzzing, and authentication.
 
 Raw requests go through http.client, so that neither requests nor urllib
 normalises ``..`` or %-escapes before Orthanc sees them.

@@ -1,4 +1,4 @@
-"""Issue 6.8 under valgrind: `make memcheck` (skipped unless PREVIEWER_MEMCHECK=1).
+"""The SDK memory loops under valgrind: `make memcheck` (skipped unless PREVIEWER_MEMCHECK=1).
 
 Orthanc runs under ``valgrind --tool=memcheck --leak-check=full`` with
 PYTHONMALLOC=malloc (so Python's allocations are visible to valgrind), the

@@ -1,4 +1,4 @@
-"""Issue 6.8: every SDK wrapper that returns Orthanc-owned memory, called in a loop.
+"""Every SDK wrapper that returns Orthanc-owned memory, called in a loop.
 
 /probe/loop (tests/plugin_probe.py) calls one wrapper N times inside
 Orthanc.  After a warm-up loop (which lets Python, glibc and SQLite reach

@@ -1,4 +1,4 @@
-"""Issue 14: hostile PDFs, videos, reports, presentation states, segmentations and overlays give no 5xx.
+"""Hostile PDFs, videos, reports, presentation states, segmentations and overlays give no 5xx.
 
 The mutants of tests/hostile_objects.py go through a real Orthanc; every route
 that can meet them (PNG with each object parameter, /info, /report,

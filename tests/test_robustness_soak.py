@@ -1,4 +1,4 @@
-"""Issue 6.6, bounded: ~45 s of tests/soak.py at concurrency 16 (`make soak` runs 10 minutes)."""
+"""The soak, bounded: ~45 s of tests/soak.py at concurrency 16 (`make soak` runs 10 minutes)."""
 from __future__ import annotations
 
 import os

@@ -1,4 +1,4 @@
-"""The viewer with the objects of issue 14, in Chromium against a real Orthanc with the plugin:
+"""The viewer with the objects beyond images, in Chromium against a real Orthanc with the plugin:
 overlays, presentation states, PDF pages, reports, video and segmentations.
 
 The files come from the makers in tests/objects_*.py (each says how its file is

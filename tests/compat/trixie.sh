@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Orthanc 1.12 compatibility (issue 12, part 2): the integration tests run
+# Orthanc 1.12 compatibility: the integration tests run
 # inside a Debian trixie root (Orthanc 1.12.x, orthanc-python 5, Python 3.13),
 # with the plugin built there by a venv of trixie's own Python.
 #
