@@ -32,6 +32,16 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iter
     process.stop()
 
 
+def replacing_orthanc(factory: pytest.TempPathFactory, name: str) -> Iterator[OrthancProcess]:
+    """For a module fixture: an Orthanc with the plugin that replaces instances (corpus files and
+    the object makers reuse SOP Instance UIDs), without warm-up or the SDK probe."""
+    process = OrthancProcess(factory.mktemp(name), probe=False,
+                             extra={"OverwriteInstances": True}, previewer={"WarmOnIngest": False})
+    process.start()
+    yield process
+    process.stop()
+
+
 @pytest.fixture(scope="session")
 def ct_id(orthanc: OrthancProcess) -> str:
     """CT_small.dcm uploaded to the session's Orthanc."""

@@ -18,6 +18,7 @@ import requests
 from PIL import Image
 from pydicom.uid import generate_uid
 
+from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
 from pixels_corpus import image_files
 from test_pixels_corpus import EXPECTED_FAILURES, _frames
@@ -37,11 +38,7 @@ _results: dict[str, str] = {}
 @pytest.fixture(scope="module")
 def corpus_orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
     """An Orthanc that replaces instances: several corpus files share a SOP Instance UID."""
-    process = OrthancProcess(tmp_path_factory.mktemp("corpus"), probe=False,
-                             extra={"OverwriteInstances": True}, previewer={"WarmOnIngest": False})
-    process.start()
-    yield process
-    process.stop()
+    yield from replacing_orthanc(tmp_path_factory, "corpus")
 
 
 def _with_identifiers(path: Path) -> bytes:

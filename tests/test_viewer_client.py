@@ -25,7 +25,7 @@ import requests
 from PIL import Image
 from pydicom.uid import generate_uid
 
-from conftest import CT_SMALL, MR_SMALL, RGB_FILE
+from conftest import CT_SMALL, MR_SMALL, RGB_FILE, replacing_orthanc
 from orthanc_process import OrthancProcess
 from previewer.plugin.endpoints import pixels as frame_pixels
 from test_images_corpus import _upload
@@ -61,11 +61,7 @@ def ct_series(slices: int, folder: Path) -> list[Path]:
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
     """An Orthanc (replacing instances: corpus files share SOP Instance UIDs) without warm-up."""
-    process = OrthancProcess(tmp_path_factory.mktemp("client"), probe=False,
-                             extra={"OverwriteInstances": True}, previewer={"WarmOnIngest": False})
-    process.start()
-    yield process
-    process.stop()
+    yield from replacing_orthanc(tmp_path_factory, "client")
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import pydicom
 import pytest
 import requests
 
+from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
 from test_viewer_browser import CHROMIUM_ARGS
 from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
@@ -27,11 +28,7 @@ playwright_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iterator[OrthancProcess]:
     """An Orthanc with the plugin, replacing instances (the makers reuse CT_small's UIDs), without warm-up."""
-    process = OrthancProcess(tmp_path_factory.mktemp("objects"), probe=False,
-                             extra={"OverwriteInstances": True}, previewer={"WarmOnIngest": False})
-    process.start()
-    yield process
-    process.stop()
+    yield from replacing_orthanc(tmp_path_factory, "objects")
 
 
 @pytest.fixture(scope="module")

@@ -249,6 +249,19 @@ def _up(url: str) -> bool:
         return False
 
 
+def _wait_answering(process: subprocess.Popen[bytes], url: str, what: str, log: Path, timeout: float) -> None:
+    """Return once ``url`` answers; ClusterError with the log's end if ``process`` exits or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise ClusterError(f"{what} exited with {process.returncode}:\n"
+                               f"{log.read_text(errors='replace')[-3000:]}")
+        if _up(url):
+            return
+        time.sleep(0.1)
+    raise ClusterError(f"{what} did not answer within {timeout} s")
+
+
 @dataclass
 class Node:
     index: int
@@ -281,15 +294,7 @@ class Node:
 
     def wait_up(self, timeout: float = 90) -> None:
         assert self.process is not None
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ClusterError(f"node {self.index + 1} exited with {self.process.returncode}:\n"
-                                   f"{self.log_path.read_text(errors='replace')[-3000:]}")
-            if _up(self.url):
-                return
-            time.sleep(0.1)
-        raise ClusterError(f"node {self.index + 1} did not answer within {timeout} s")
+        _wait_answering(self.process, self.url, f"node {self.index + 1}", self.log_path, timeout)
 
     def stop(self, timeout: float = 30) -> int | None:
         """One SIGINT (Orthanc's clean shutdown), then SIGKILL after ``timeout``."""
@@ -340,15 +345,7 @@ class Balancer:
             # SIGTERM (nginx's fast shutdown, workers included) when serve dies.
             self.process = supervise.spawn([str(NGINX), "-p", str(self.folder), "-e", str(self.folder / "error.log"),
                                             "-c", str(config)], stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise ClusterError(f"nginx exited with {self.process.returncode}:\n"
-                                   f"{(self.folder / 'error.log').read_text(errors='replace')[-2000:]}")
-            if _up(self.url):
-                return
-            time.sleep(0.1)
-        raise ClusterError(f"nginx did not answer on port {self.port}")
+        _wait_answering(self.process, self.url, f"nginx on port {self.port}", self.folder / "error.log", timeout)
 
     def stop(self, timeout: float = 10) -> None:
         """SIGQUIT (graceful: finish requests in flight), then SIGKILL after ``timeout``."""
