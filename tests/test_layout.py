@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "previewer"
 #: For each folder of the package, the folders it must never import.
 FORBIDDEN = {
     "serve": ("previewer.plugin",),
-    "pixels": ("previewer.plugin", "previewer.serve"),
+    "pixels": ("previewer.plugin", "previewer.serve", "previewer.objects"),   # objects build on pixels
     "objects": ("previewer.plugin", "previewer.serve"),
     "plugin": ("previewer.serve",),
     "": ("previewer.plugin", "previewer.serve"),   # config.py, series.py: shared by both programs

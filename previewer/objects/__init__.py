@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from ..pixels.errors import Unsupported
 from ..pixels.meta import text
+from ..pixels.video import VIDEO_TRANSFER_SYNTAXES
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -49,19 +50,6 @@ SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
 _SR_ROOT = "1.2.840.10008.5.1.4.1.1.88."
 #: Presentation states other than grayscale (colour, pseudo-colour, blending, ...): PS3.4 B.5.
 _OTHER_PRESENTATION_ROOT = "1.2.840.10008.5.1.4.1.1.11."
-
-#: MPEG-2 (PS3.5 §8.2.5), MPEG-4 AVC/H.264 (§8.2.6) and HEVC/H.265 (§8.2.7) transfer syntaxes.
-VIDEO_TRANSFER_SYNTAXES = frozenset({
-    "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.100.1",
-    "1.2.840.10008.1.2.4.101", "1.2.840.10008.1.2.4.101.1",
-    "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.102.1",
-    "1.2.840.10008.1.2.4.103", "1.2.840.10008.1.2.4.103.1",
-    "1.2.840.10008.1.2.4.104", "1.2.840.10008.1.2.4.104.1",
-    "1.2.840.10008.1.2.4.105", "1.2.840.10008.1.2.4.105.1",
-    "1.2.840.10008.1.2.4.106", "1.2.840.10008.1.2.4.106.1",
-    "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.108",
-})
-
 
 def transfer_syntax(ds: Any) -> str:
     """The dataset's transfer syntax UID, or '' when absent or unreadable."""

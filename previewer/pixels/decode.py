@@ -19,10 +19,10 @@ from pydicom.pixels.decoders.base import get_decoder
 from pydicom.pixels.utils import as_pixel_options
 from pydicom.uid import UID, RLELossless
 
-from ..objects import VIDEO_TRANSFER_SYNTAXES
 from . import warn
 from .color import ybr_to_rgb
 from .errors import FrameNotFound, TooLarge, Unsupported
+from .video import VIDEO_TRANSFER_SYNTAXES
 
 #: PS3.5 A.4.13 Deflated Image Frame Compression (not in pydicom 3.0).
 DEFLATED_IMAGE_FRAME = UID("1.2.840.10008.1.2.8.1")
@@ -319,7 +319,7 @@ def decode_frame(
     check_size(ds, max_megapixels)
     if str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")) in VIDEO_TRANSFER_SYNTAXES:
         # PS3.5 8.2.5-8.2.7: a video bitstream, decoded to RGB (8 bits) by PyAV.
-        from ..objects.video import decode_frame as decode_video_frame
+        from .video import decode_frame as decode_video_frame
         return decode_video_frame(ds, index, max_megapixels)
     for keyword_required, tag in (
         ("BitsAllocated", "(0028,0100)"),

@@ -1,4 +1,4 @@
-"""Tests of previewer.objects.video on PyAV-encoded MPEG-2, H.264 and HEVC wrapped by pydicom (tests/objects_video.py)."""
+"""Tests of previewer.pixels.video on PyAV-encoded MPEG-2, H.264 and HEVC wrapped by pydicom (tests/objects_video.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from objects_video import FRAMES, SYNTAXES, encode, level, make_video_dataset
 
-from previewer.objects import video
+from previewer.pixels import video
 from previewer.pixels.decode import decode_frame
 from previewer.pixels.errors import FrameNotFound, TooLarge
 from previewer.pixels.params import RenderParams

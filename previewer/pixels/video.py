@@ -35,7 +35,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from ..pixels.errors import FrameNotFound, PixelError, TooLarge
+from .errors import FrameNotFound, PixelError, TooLarge
+
+#: MPEG-2 (PS3.5 §8.2.5), MPEG-4 AVC/H.264 (§8.2.6) and HEVC/H.265 (§8.2.7) transfer syntaxes.
+VIDEO_TRANSFER_SYNTAXES = frozenset({
+    "1.2.840.10008.1.2.4.100", "1.2.840.10008.1.2.4.100.1",
+    "1.2.840.10008.1.2.4.101", "1.2.840.10008.1.2.4.101.1",
+    "1.2.840.10008.1.2.4.102", "1.2.840.10008.1.2.4.102.1",
+    "1.2.840.10008.1.2.4.103", "1.2.840.10008.1.2.4.103.1",
+    "1.2.840.10008.1.2.4.104", "1.2.840.10008.1.2.4.104.1",
+    "1.2.840.10008.1.2.4.105", "1.2.840.10008.1.2.4.105.1",
+    "1.2.840.10008.1.2.4.106", "1.2.840.10008.1.2.4.106.1",
+    "1.2.840.10008.1.2.4.107", "1.2.840.10008.1.2.4.108",
+})
 
 #: Frames at or past this index are not decoded (404).
 MAX_DECODED_FRAMES = 10_000
