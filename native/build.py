@@ -90,7 +90,7 @@ def builder() -> cffi.FFI:
         "_previewer_native",
         header + "".join((NATIVE / name).read_text() for name in SOURCES),
         extra_compile_args=["-O2", "-Wall", "-Wno-unused-function", "-Wno-format-truncation"],
-        extra_link_args=["-Wl,-rpath," + libdir, "-ldl", "-lpthread"],
+        extra_link_args=["-Wl,-rpath," + libdir, "-ldl", "-lpthread", "-lm"],
     )
     ffi.embedding_init_code((NATIVE / "init.py").read_text())
     return ffi

@@ -8,3 +8,5 @@ int previewer_next_event(char* id, size_t size, int timeout_ms);
 unsigned long long previewer_generation(void);
 int previewer_gather(const uint16_t* index, size_t count, const void* table, size_t entries,
                      size_t item, void* out);
+int previewer_window_table(long lo, long hi, int exact, double center, double width,
+                           int levels, int inverse, void* table, size_t item);

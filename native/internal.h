@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <link.h>
 #include <malloc.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>

@@ -38,7 +38,7 @@ class Config:
     warm_on_ingest: bool = True
     png_encoder: str = "orthanc"
     decode_concurrency: int = 2
-    mmap_threshold_kb: int = 256
+    mmap_threshold_kb: int = 1024
     test_modules: tuple[str, ...] = ()
 
     def describe(self) -> str:

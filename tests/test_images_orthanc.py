@@ -29,10 +29,11 @@ class TestFramePng:
     @pytest.mark.parametrize("query", [
         {"window": "40,400"}, {"window": "-600,1500", "invert": "1"}, {"window": "300,60", "format": "gray16"},
         {"window": "40,400", "format": "rgb24"}, {"window": "40,400", "format": "rgba32"}, {"window": "40,400,sigmoid"},
+        {"window": "40.5,1,linear"}, {"window": "-100,2.5,linear_exact", "format": "gray16", "invert": "1"},
     ], ids=lambda q: ",".join(f"{k}={v}" for k, v in q.items()))
     def test_the_native_lookup_equals_numpy(self, orthanc: OrthancProcess, ct_id: str,
                                             query: dict[str, str]) -> None:
-        """Inside Orthanc the output table is looked up in C (native/gather.c): the same pixels as numpy's."""
+        """Inside Orthanc the window table is made and looked up in C (native/gather.c): the same pixels as numpy's."""
         expected = render.display(render.modality_frame(read_dataset(CT_SMALL.read_bytes()), 0),
                                   parse_params(query)).array
         answer = orthanc.get(f"/previewer/instances/{ct_id}/frames/0/png", params=query)

@@ -34,7 +34,7 @@ class TestPluginLoading:
         log = orthanc.log()
         assert "Registering plugin 'previewer' (version 0.1.0)" in log
         assert "Orthanc Previewer 0.1.0:" in log
-        assert "MmapThresholdKB=256" in log and "glibc refused" not in log
+        assert "MmapThresholdKB=1024" in log and "glibc refused" not in log
 
     def test_plugin_listed_by_orthanc(self, orthanc: OrthancProcess) -> None:
         """/plugins lists the previewer with its version."""

@@ -16,6 +16,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import BadParameter
+from .voi import WindowTransfer
 
 #: A VOI transform: modality values -> display fractions in [0, 1].
 Transfer = Callable[[NDArray[Any]], NDArray[np.float64]]
@@ -74,11 +75,47 @@ def _table(
     if value_range is None or len(values) != 1 << 16 or values.dtype.itemsize != 2:
         return _quantise(transfer(values), levels, inverse)
     lo, hi = value_range
+    table = np.zeros(len(values), np.uint8 if levels <= 255 else np.uint16)
+    native = _native_window(transfer)
+    if native is not None:
+        _window_tables[0](table, lo, hi, *native, levels, inverse)
+        return table
     used = np.arange(lo, hi + 1, dtype=np.int64)
     slots = used.astype(values.dtype).view(np.uint16)
-    table = np.zeros(len(values), np.uint8 if levels <= 255 else np.uint16)
     table[slots] = _quantise(transfer(used), levels, inverse)
     return table
+
+
+#: ``fill(table, lo, hi, exact, center, width, levels, inverse)``: the window's levels of
+#: lo..hi into a 65536-entry table (see :func:`use_window_table`).
+WindowTable = Callable[[NDArray[Any], int, int, bool, float, float, int, bool], None]
+_window_tables: list[WindowTable] = []
+
+
+def use_window_table(fill: WindowTable | None) -> None:
+    """Fill the tables of LINEAR and LINEAR_EXACT windows with ``fill`` from now on (None: numpy again).
+
+    Inside Orthanc the plugin gives native/gather.c's loop, which computes
+    each entry with numpy's arithmetic: the table is the same, made in one
+    pass rather than a dozen.
+    """
+    _window_tables[:] = [fill] if fill is not None else []
+
+
+def _native_window(transfer: Transfer) -> tuple[bool, float, float] | None:
+    """(exact, center, width) when ``fill`` can make the table of ``transfer``, else None.
+
+    Windows whose width the standard does not allow take numpy's path, which
+    names the problem.
+    """
+    if not _window_tables or not isinstance(transfer, WindowTransfer):
+        return None
+    window = transfer.window
+    if window.function == "LINEAR" and window.width >= 1:
+        return False, float(window.center), float(window.width)
+    if window.function == "LINEAR_EXACT" and window.width > 0:
+        return True, float(window.center), float(window.width)
+    return None
 
 
 def grey_levels(

@@ -35,7 +35,7 @@ from .output import (
 )
 from .params import RenderParams, Window
 from .resize import resize_to_box
-from .voi import apply_voi_lut, apply_window, auto_window
+from .voi import WindowTransfer, apply_voi_lut, auto_window
 
 _CHANNELS = {"gray8": 1, "gray16": 1, "rgb24": 3, "rgba32": 4}
 
@@ -163,10 +163,7 @@ def modality_frame(
 
 
 def _window_transfer(window: Window) -> Transfer:
-    def transfer(x: NDArray[Any]) -> NDArray[np.float64]:
-        return apply_window(x, window)
-
-    return transfer
+    return WindowTransfer(window)
 
 
 def _lut_transfer(lut: Lut) -> Transfer:

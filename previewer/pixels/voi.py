@@ -6,6 +6,7 @@ the standard's formulas); :mod:`.output` scales to 8 or 16 bits.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,20 @@ def apply_window(x: NDArray[Any], window: Window) -> NDArray[np.float64]:
     raise Unsupported(
         f"Unsupported (0028,1056) VOI LUT Function value {window.function!r}"
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class WindowTransfer:
+    """:func:`apply_window` with one window, as the output step's transfer.
+
+    The output step knows it by its window: inside Orthanc it fills its table
+    for a LINEAR or LINEAR_EXACT window in C, with the same arithmetic.
+    """
+
+    window: Window
+
+    def __call__(self, x: NDArray[Any]) -> NDArray[np.float64]:
+        return apply_window(x, self.window)
 
 
 def apply_voi_lut(x: NDArray[Any], lut: Lut) -> NDArray[np.float64]:

@@ -177,6 +177,7 @@ def initialize(context: Any) -> int:
         if config.mmap_threshold_kb and not sdk.set_mmap_threshold(config.mmap_threshold_kb * 1024):
             sdk.log_warning("Orthanc Previewer: glibc refused the MmapThresholdKB setting")
         output.use_gather(sdk.gather)   # the output step's table lookup in C (native/gather.c)
+        output.use_window_table(sdk.window_table)   # and its window tables
         install(config)
         for path in config.test_modules:
             _modules.append(_load_test_module(path, config))

@@ -564,6 +564,22 @@ def gather(table: Any, index: Any, out: Any) -> None:
             raise IndexError("an index is outside the table")
 
 
+def window_table(table: Any, lo: int, hi: int, exact: bool, center: float, width: float,
+                 levels: int, inverse: bool) -> None:
+    """Fill ``table[uint16(v)]`` for v in lo..hi with a LINEAR (or, ``exact``, LINEAR_EXACT)
+    window's levels, in native/gather.c's loop: the values numpy's voi and output steps give.
+
+    ``table`` is a C-contiguous numpy array of 65536 uint8 or uint16 entries.
+    """
+    if table.shape != (65536,) or table.dtype.itemsize not in (1, 2) or not table.flags.c_contiguous:
+        raise ValueError("window_table needs a C-contiguous table of 65536 one- or two-byte entries")
+    with ffi.from_buffer(table, require_writable=True) as t:
+        if lib.previewer_window_table(lo, hi, int(exact), center, width, levels, int(inverse), t,
+                                      table.dtype.itemsize) != 0:
+            raise ValueError(f"window_table cannot fill values {lo}..{hi} with {levels} levels "
+                             f"(width {width!r})")
+
+
 def generation() -> int:
     """A counter that moves whenever a stored file may have changed (native/events.c tells when)."""
     return int(lib.previewer_generation())
