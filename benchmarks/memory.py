@@ -12,6 +12,7 @@ import os
 import random
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pydicom.data
@@ -35,7 +36,7 @@ def run(quick: bool) -> dict[str, Any]:
         ct_ids, _ = upload_all(port, corpus.copies(corpus.ct_path(), 24))
         cr_ids, _ = upload_all(port, corpus.copies(corpus.cr_path(), 12))
         us_path = pydicom.data.get_testdata_file("color3d_jpeg_baseline.dcm")
-        us_ids, _ = upload_all(port, [open(str(us_path), "rb").read()])
+        us_ids, _ = upload_all(port, [Path(us_path).read_bytes()])
         status, headers, _, _ = fetch(port, ours(ct_ids[0], "window=40,400"))
         etag = headers.get("ETag", "")
         time.sleep(1.0)

@@ -25,6 +25,7 @@ import { seriesCards } from './thumbnails.js';
 import { MeasureTools } from './tools.js';
 import { ObjectsPanel, objectParams } from './objects.js';
 import { Viewport } from './viewport.js';
+import { clampIndex, viewFromParams, viewQuery } from './viewstate.js';
 
 const PREFETCH = 3;           // server PNGs fetched ahead while scrolling
 const PREFETCH_CINE = 8;
@@ -117,7 +118,7 @@ export class SeriesViewer {
     this.slider.max = String(Math.max(1, this.images.length));
     this.slider.disabled = this.images.length < 2;
     this.playButton.disabled = this.images.length < 2;
-    this.applyParams(params);
+    const view = this.applyParams(params);
     this.fillPresets();
     this.updateOverlay();
     api.objects(seriesId).then((objects) => { if (this.seriesId === seriesId) this.objects.setObjects(objects); },
@@ -129,9 +130,7 @@ export class SeriesViewer {
       this.showError(new Error('This series has no images.'));
       return series;
     }
-    if (params.get('zoom') !== null) {
-      this.viewport.setView({ zoom: Number(params.get('zoom')), pan: (params.get('pan') || '').split(',').map(Number) });
-    }
+    if (view.zoom !== null) this.viewport.setView({ zoom: view.zoom, pan: view.pan });
     // The client path needs nothing more; the instance's info (pixel spacing,
     // and the size a server PNG is asked at) follows once the image is up.
     const instance = this.current.instance;
@@ -236,19 +235,14 @@ export class SeriesViewer {
   }
 
   applyParams(params) {
-    const image = Number.parseInt(params.get('image') || '1', 10);
-    this.index = clampIndex(image - 1, this.images.length);
-    this.invert = params.get('invert') === '1';
-    this.window = null;
-    const voi = params.get('voi');
-    const window = (params.get('window') || '').split(',').map(Number);
-    if (voi !== null && /^\d+$/.test(voi)) this.window = { voi: Number(voi) };
-    else if (window.length === 2 && window.every(Number.isFinite) && window[1] > 0) {
-      this.window = { center: window[0], width: window[1] };
-    }
+    const view = viewFromParams(params, this.images.length);
+    this.index = view.index;
+    this.invert = view.invert;
+    this.window = view.window;
     this.viewport.fitted = true;
     this.viewport.pan = { x: 0, y: 0 };
     $('#invert', this.section).setAttribute('aria-pressed', String(this.invert));
+    return view;
   }
 
   loadPendingStrip() {
@@ -817,17 +811,16 @@ export class SeriesViewer {
     }
   }
 
+  /** The view on screen, as plain data (viewstate.js). */
+  view() {
+    const { zoom, pan } = this.viewport.view;
+    const moved = !this.viewport.fitted;
+    return { index: this.index, window: this.window, invert: this.invert, zoom: moved ? zoom : null, pan: moved ? pan : null };
+  }
+
   /** The hash that reproduces this view. */
   hash() {
-    const query = [`image=${this.index + 1}`];
-    if (this.window && 'voi' in this.window) query.push(`voi=${this.window.voi}`);
-    else if (this.window) query.push(`window=${this.window.center},${this.window.width}`);
-    if (this.invert) query.push('invert=1');
-    if (!this.viewport.fitted) {
-      const { zoom, pan } = this.viewport.view;
-      query.push(`zoom=${Number(zoom.toFixed(4))}`, `pan=${pan.map((v) => Number(v.toFixed(1))).join(',')}`);
-    }
-    return `#/series/${encodeURIComponent(this.seriesId)}?${query.join('&')}`;
+    return `#/series/${encodeURIComponent(this.seriesId)}?${viewQuery(this.view())}`;
   }
 
   saveUrl() {
@@ -934,10 +927,6 @@ export class SeriesViewer {
       this.fps.blur();
     });
   }
-}
-
-function clampIndex(index, length) {
-  return Math.max(0, Math.min(length - 1, Number.isFinite(index) ? index : 0));
 }
 
 function clampFps(fps) {
