@@ -155,6 +155,7 @@ export class SeriesViewer {
     this.shownIndex = -1;
     this.viewport.dims = null;
     this.viewport.clear();
+    for (const name of ['series', 'instance', 'frame']) delete this.canvas.parentElement.dataset[name];
     this.message.hidden = true;
     this.objects.reset();
     this.showKind(null);
@@ -558,6 +559,10 @@ export class SeriesViewer {
   /** Book-keeping of an image drawn by either path (`path`: 'server', 'client-canvas', 'client-webgl2'). */
   imageShown(index, path, url) {
     this.shownIndex = index;
+    // What the viewport shows, by Orthanc ids and 0-based frame (a contract for tests and scripts).
+    const image = this.images[index];
+    const area = this.canvas.parentElement.dataset;
+    if (image) Object.assign(area, { series: this.seriesId, instance: image.instance, frame: String(image.frame) });
     this.message.hidden = true;
     this.renders += 1;
     this.canvas.dataset.renders = String(this.renders);

@@ -458,6 +458,24 @@ class TestMove:
         viewer.after(lambda: viewer.page.fill("#slider", "1"))
         assert viewer.text("#overlay-location") == first
 
+    def test_the_viewport_names_what_it_shows(self, viewer: Viewer) -> None:
+        """The viewport element carries data-viewport, data-active and the series, instance and frame on screen."""
+        viewer.open_series("ct-axial")
+        series = viewer.server.series("ct-axial")
+        order = [i["id"] for i in viewer.server.orthanc.get(f"/previewer/api/series/{series}").json()["instances"]]
+        area = viewer.page.locator("[data-viewport]")
+        assert area.count() == 1
+        attributes = ("data-viewport", "data-active", "data-series", "data-instance", "data-frame")
+        assert [area.get_attribute(a) for a in attributes] == ["0", "true", series, order[0], "0"]
+        viewer.after(lambda: viewer.page.keyboard.press("ArrowDown"))
+        viewer.after(lambda: viewer.page.keyboard.press("ArrowDown"))
+        assert area.get_attribute("data-instance") == order[2] and area.get_attribute("data-frame") == "0"
+        viewer.open_series("emri")
+        viewer.after(lambda: viewer.page.keyboard.press("ArrowDown"))
+        assert area.get_attribute("data-series") == viewer.server.series("emri")
+        assert area.get_attribute("data-instance") == viewer.server.uploads["emri"]["ID"]
+        assert area.get_attribute("data-frame") == "1"
+
     def test_cine_advances_frames_of_a_multiframe_instance(self, viewer: Viewer) -> None:
         """Play on emri_small.dcm (10 frames) shows frame after frame; pause stops it."""
         viewer.open_series("emri")
