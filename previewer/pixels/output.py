@@ -110,12 +110,7 @@ def _native_window(transfer: Transfer) -> tuple[bool, float, float] | None:
     """
     if not _window_tables or not isinstance(transfer, WindowTransfer):
         return None
-    window = transfer.window
-    if window.function == "LINEAR" and window.width >= 1:
-        return False, float(window.center), float(window.width)
-    if window.function == "LINEAR_EXACT" and window.width > 0:
-        return True, float(window.center), float(window.width)
-    return None
+    return transfer.linear()
 
 
 def grey_levels(

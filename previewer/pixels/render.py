@@ -162,10 +162,6 @@ def modality_frame(
     )
 
 
-def _window_transfer(window: Window) -> Transfer:
-    return WindowTransfer(window)
-
-
 def _lut_transfer(lut: Lut) -> Transfer:
     def transfer(x: NDArray[Any]) -> NDArray[np.float64]:
         return apply_voi_lut(x, lut)
@@ -191,7 +187,7 @@ def _choose_voi(
 ) -> tuple[Transfer, Window | None]:
     """The VOI transform: explicit window, voi=K, or the default (PS3.3 C.11.2)."""
     if params.window is not None:
-        return _window_transfer(params.window), params.window
+        return WindowTransfer(params.window), params.window
     if params.voi is not None:
         n_windows = len(frame.windows)
         total = n_windows + len(frame.voi_luts)
@@ -203,12 +199,12 @@ def _choose_voi(
         if params.voi < n_windows:
             w = frame.windows[params.voi]
             chosen = Window(w.center, w.width, w.function)
-            return _window_transfer(chosen), chosen
+            return WindowTransfer(chosen), chosen
         return _lut_transfer(frame.voi_luts[params.voi - n_windows]), None
     window = default_window(frame)
     if window is None:
         return _lut_transfer(frame.voi_luts[0]), None
-    return _window_transfer(window), window
+    return WindowTransfer(window), window
 
 
 def display(frame: ModalityFrame, params: RenderParams) -> Rendered:

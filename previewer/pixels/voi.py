@@ -99,6 +99,16 @@ class WindowTransfer:
     def __call__(self, x: NDArray[Any]) -> NDArray[np.float64]:
         return apply_window(x, self.window)
 
+    def linear(self) -> tuple[bool, float, float] | None:
+        """(exact, center, width) of a LINEAR (exact False) or LINEAR_EXACT window of a width
+        the standard allows, else None (SIGMOID, or a width :func:`apply_window` refuses)."""
+        window = self.window
+        if window.function == "LINEAR" and window.width >= 1:   # PS3.3 C.11.2.1.2.1
+            return False, float(window.center), float(window.width)
+        if window.function == "LINEAR_EXACT" and window.width > 0:   # PS3.3 C.11.2.1.3.2
+            return True, float(window.center), float(window.width)
+        return None
+
 
 def apply_voi_lut(x: NDArray[Any], lut: Lut) -> NDArray[np.float64]:
     """VOI LUT Sequence lookup, PS3.3 C.11.2.1.1, normalised by 2^bits - 1.
