@@ -88,17 +88,17 @@ DRAG_CASES = [
 _INIT = """(() => {
   window.benchDraws = [];
   const watch = () => {
-    const canvas = document.querySelector('#canvas');
+    const canvas = document.querySelector('.viewport canvas');
     if (!canvas) return;
     new MutationObserver(() => window.benchDraws.push([performance.now(),
-        (document.querySelector('#overlay-position') || {}).textContent || '', canvas.dataset.path || 'server']))
+        (document.querySelector('.viewport .overlay-position') || {}).textContent || '', canvas.dataset.path || 'server']))
       .observe(canvas, {attributes: true, attributeFilter: ['data-renders']});
   };
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', watch); else watch();
 })();"""
 
 _SETTLED = """(before) => {
-  const canvas = document.querySelector('#canvas');
+  const canvas = document.querySelector('.viewport canvas');
   return Number(canvas.dataset.renders) > before && canvas.dataset.busy !== '1';
 }"""
 
@@ -165,7 +165,7 @@ class Requests:
 
 async def _drag(page: Page, requests: Requests, seconds: float) -> dict[str, Any]:
     """Drag for ``seconds``: images drawn and requests made meanwhile."""
-    box = await page.locator("#canvas").bounding_box()
+    box = await page.locator(".viewport canvas").bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     cdp = await page.context.new_cdp_session(page)
@@ -248,11 +248,11 @@ async def _hold(page: Page, slices: int, timeout: float = 30.0) -> dict[str, Any
 
 async def _renderer_info(page: Page) -> dict[str, Any]:
     info: dict[str, Any] = await page.evaluate("""() => {
-      const canvas = document.querySelector('#canvas');
+      const canvas = document.querySelector('.viewport canvas');
       const probe = document.createElement('canvas').getContext('webgl2');
       const info = probe && probe.getExtension('WEBGL_debug_renderer_info');
       return {path: canvas.dataset.path || 'server',
-              overlay: (document.querySelector('#overlay-path') || {}).textContent || null,
+              overlay: (document.querySelector('.viewport .overlay-path') || {}).textContent || null,
               webgl2: probe ? String(probe.getParameter(info ? info.UNMASKED_RENDERER_WEBGL : probe.RENDERER)) : null};
     }""")
     return info
@@ -287,15 +287,15 @@ async def _measure(orthanc: BenchOrthanc, browser: Any, query: str, seconds: flo
         await _open(page, f"{page_url}#/series/{series_of[case['file']]}")
         if case["view"] == "1:1":
             await page.click("#actual")
-            await page.wait_for_function("() => document.querySelector('#overlay-zoom').textContent === 'Zoom 100%'")
+            await page.wait_for_function("() => document.querySelector('.viewport .overlay-zoom').textContent === 'Zoom 100%'")
             await page.wait_for_timeout(300)   # a server-path viewer asks for the sharper PNG after 120 ms
-            await page.wait_for_function("() => document.querySelector('#canvas').dataset.busy !== '1'")
+            await page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.busy !== '1'")
         await _drag(page, requests, 1.0)   # warm-up: JIT, caches
         await page.wait_for_timeout(500)
         measured = await _drag(page, requests, seconds)
         ds = pydicom.dcmread(data / case["file"], stop_before_pixels=True)
         drag.append({**case, "rows": int(ds.Rows), "columns": int(ds.Columns),
-                     "zoom": await page.text_content("#overlay-zoom"), **measured})
+                     "zoom": await page.text_content(".viewport .overlay-zoom"), **measured})
         if case["key"] == "ct-512":
             result["renderer"] = await _renderer_info(page)
         await context.close()
@@ -309,10 +309,10 @@ async def _measure(orthanc: BenchOrthanc, browser: Any, query: str, seconds: flo
     await context.add_init_script(_INIT)
     page = await context.new_page()
     await _open(page, f"{page_url}#/series/{series}?image=1")
-    await page.locator("#canvas").hover()
+    await page.locator(".viewport canvas").hover()
     cold = await _hold(page, SLICES)
     await page.keyboard.press("Home")
-    await page.wait_for_function("() => document.querySelector('#overlay-position').textContent.startsWith('Image 1 /')")
+    await page.wait_for_function("() => document.querySelector('.viewport .overlay-position').textContent.startsWith('Image 1 /')")
     await page.wait_for_timeout(300)
     warm = await _hold(page, SLICES)
     await context.close()

@@ -82,8 +82,9 @@ def order_instances(instances: Sequence[Mapping[str, Any]]) -> tuple[list[dict[s
     normal (PS3.3 C.7.6.2.1.1), in the direction in which the Instance
     Numbers grow when they are known (so a head-first CT still starts at the
     head); ties keep Instance Number order.  Otherwise the order is Instance
-    Number, then Orthanc's arrival order.  Each summary carries ``location``,
-    the position along its own normal in mm, when it has one.
+    Number, then Orthanc's arrival order.  Each summary carries ``position``
+    and ``orientation`` (PS3.3 C.7.6.2) and ``location``, the position along
+    its own normal in mm, when it has them.
     """
     rows: list[dict[str, Any]] = []
     normals: list[tuple[float, float, float] | None] = []
@@ -99,6 +100,7 @@ def order_instances(instances: Sequence[Mapping[str, Any]]) -> tuple[list[dict[s
             "number": integer(tag(tags, "InstanceNumber")),
             "frames": frames if frames and frames > 0 else 1,
             "position": list(position) if position else None,
+            "orientation": list(orientation) if orientation else None,
             "location": round(_dot(position, normal), 4) if position and normal else None,
             "_arrival": (instance.get("IndexInSeries") or 0, index),
         })

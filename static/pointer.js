@@ -16,51 +16,56 @@ export function draggedWindow(start, dx, dy) {
 }
 
 /**
- * Wire the canvas to `viewer` (a SeriesViewer).  While a button is down,
- * viewer.drag holds {mode, …}; mode is 'window', 'pan' or 'zoom'.
+ * Wire `canvas` to a viewport through `handlers`, the only things pointer
+ * input may do to it:
+ *   tool()                the left button's tool, or null when nothing is shown
+ *   measuring(tool)       true when tools.js takes that tool's input
+ *   startWindow()         the window on screen ({center, width}) or null (colour)
+ *   window()              the window chosen now (null: the default)
+ *   setWindow(w), panBy(dx, dy), zoomBy(factor, x, y), step(delta)
+ *   dragStarted(mode), dragEnded(mode)   mode: 'window', 'pan' or 'zoom'
  */
-export function bindPointer(canvas, viewer) {
+export function bindPointer(canvas, handlers) {
   let wheelRest = 0;
+  let drag = null;
   canvas.addEventListener('contextmenu', (event) => event.preventDefault());
-  canvas.addEventListener('dblclick', () => viewer.viewport.fit());
 
   canvas.addEventListener('pointerdown', (event) => {
-    if (viewer.drag || !viewer.current) return;
-    let mode = { 0: viewer.tool, 1: 'pan', 2: 'zoom' }[event.button];
-    if (!mode || (event.button === 0 && viewer.tools.handles(mode))) return;   // a measurement tool (tools.js)
+    const tool = handlers.tool();
+    if (drag || tool === null) return;
+    let mode = { 0: tool, 1: 'pan', 2: 'zoom' }[event.button];
+    if (!mode || (event.button === 0 && handlers.measuring(mode))) return;   // a measurement tool (tools.js)
     event.preventDefault();
     canvas.setPointerCapture(event.pointerId);
-    const start = viewer.effectiveWindow();
+    const start = handlers.startWindow();
     if (mode === 'window' && start === null) mode = 'pan';   // colour: nothing to window
-    viewer.drag = { pointer: event.pointerId, mode, start, x: event.offsetX, y: event.offsetY,
+    drag = { pointer: event.pointerId, mode, start, x: event.offsetX, y: event.offsetY,
       lastX: event.offsetX, lastY: event.offsetY };
     canvas.dataset.dragging = mode;
-    viewer.dragStarted();
+    handlers.dragStarted(mode);
   });
 
   canvas.addEventListener('pointermove', (event) => {
-    const drag = viewer.drag;
     if (!drag || drag.pointer !== event.pointerId) return;
     const dx = event.offsetX - drag.lastX;
     const dy = event.offsetY - drag.lastY;
     drag.lastX = event.offsetX;
     drag.lastY = event.offsetY;
-    if (drag.mode === 'pan') viewer.viewport.panBy(dx, dy);
-    else if (drag.mode === 'zoom') viewer.viewport.zoomBy(Math.exp(-dy / 150), drag.x, drag.y);
+    if (drag.mode === 'pan') handlers.panBy(dx, dy);
+    else if (drag.mode === 'zoom') handlers.zoomBy(Math.exp(-dy / 150), drag.x, drag.y);
     else {
       const window = draggedWindow(drag.start, event.offsetX - drag.x, event.offsetY - drag.y);
-      const now = viewer.window;
-      if (!now || now.center !== window.center || now.width !== window.width) viewer.setWindow(window);
+      const now = handlers.window();
+      if (!now || now.center !== window.center || now.width !== window.width) handlers.setWindow(window);
     }
   });
 
   const end = (event) => {
-    if (!viewer.drag || viewer.drag.pointer !== event.pointerId) return;
-    const windowing = viewer.drag.mode === 'window';
-    viewer.drag = null;
+    if (!drag || drag.pointer !== event.pointerId) return;
+    const { mode } = drag;
+    drag = null;
     delete canvas.dataset.dragging;
-    if (windowing) viewer.render();   // the full-quality image of the final window
-    viewer.prefetchAhead();
+    handlers.dragEnded(mode);
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);
@@ -69,7 +74,7 @@ export function bindPointer(canvas, viewer) {
     event.preventDefault();
     const pixels = event.deltaY * ({ 1: 40, 2: 800 }[event.deltaMode] || 1);
     if (event.ctrlKey || event.metaKey) {
-      viewer.viewport.zoomBy(Math.exp(-pixels / 300), event.offsetX, event.offsetY);
+      handlers.zoomBy(Math.exp(-pixels / 300), event.offsetX, event.offsetY);
       return;
     }
     // Trackpads send many small deltas, mouse wheels a few large ones.
@@ -78,7 +83,7 @@ export function bindPointer(canvas, viewer) {
     if (!steps && Math.abs(pixels) >= WHEEL_STEP / 2) steps = Math.sign(pixels);
     if (steps) {
       wheelRest = 0;
-      viewer.step(Math.max(-5, Math.min(5, steps)));
+      handlers.step(Math.max(-5, Math.min(5, steps)));
     }
   }, { passive: false });
 }

@@ -17,7 +17,7 @@ export const SHORTCUTS = [
     help: `CT window: ${preset.name} (C ${preset.center}, W ${preset.width})`,
   })),
   { keys: ['i', 'I'], label: 'I', action: 'invert', help: 'Invert' },
-  { keys: ['f', 'F'], label: 'F', action: 'fit', help: 'Fit the image to the window (also a double click)' },
+  { keys: ['f', 'F'], label: 'F', action: 'fit', help: 'Fit the image to its viewport' },
   { keys: ['o', 'O'], label: 'O', action: 'overlaysOrActual', help: 'Show / hide the overlays of an image that has them; otherwise original size, 1:1' },
   { keys: ['+', '='], label: '+', action: 'zoomIn', help: 'Zoom in (also Ctrl + wheel, or right-drag)' },
   { keys: ['-', '_'], label: '−', action: 'zoomOut', help: 'Zoom out' },
@@ -30,6 +30,9 @@ export const SHORTCUTS = [
   { keys: ['Delete', 'Backspace'], label: 'Del', action: 'measure:clear', help: 'Remove the measurements of this image' },
   { keys: ['r', 'R'], label: 'R', action: 'reset', help: 'Reset window, zoom and inversion' },
   { keys: ['t', 'T'], label: 'T', action: 'tags', help: 'Show / hide the DICOM tags' },
+  { keys: ['g', 'G'], label: 'G', action: 'layout:next', help: 'Next layout: 1×1, 1×2, 2×1, 2×2, 3×3' },
+  { keys: ['m', 'M'], label: 'M', action: 'maximise', help: 'Maximise the active viewport, or restore the layout (also a double click)' },
+  { keys: ['s', 'S'], label: 'S', action: 'sync', help: 'Scroll the viewports together by position (on / off)' },
   { keys: ['?', 'h', 'H'], label: '? or H', action: 'help', help: 'This help' },
   { keys: ['Escape'], label: 'Esc', action: 'close', help: 'Close help or tags; then back to the study' },
 ];

@@ -122,11 +122,16 @@ function svg(tag, attributes = {}, text) {
   return node;
 }
 
-/** The tools of a SeriesViewer: pointer input when one of TOOLS is chosen, and the drawing layer. */
+/**
+ * The measurement tools of a viewport: pointer input when one of TOOLS is
+ * chosen, and the drawing layer.  `view` is all they see of the viewport:
+ * {canvas, viewport (viewport.js), shown() (the image on screen or null),
+ * tool(), frameOf(image), modality(), dragging()}.
+ */
 export class MeasureTools {
-  constructor(viewer) {
-    this.viewer = viewer;
-    this.canvas = viewer.canvas;
+  constructor(view) {
+    this.view = view;
+    this.canvas = view.canvas;
     this.layer = svg('svg', { class: 'measure-layer', 'aria-hidden': 'true' });
     this.canvas.after(this.layer);
     this.items = new Map();      // frame key -> [{kind, p, q}]
@@ -142,28 +147,27 @@ export class MeasureTools {
 
   /** The image on screen (what the pointer is over), or null. */
   get shown() {
-    const viewer = this.viewer;
-    return viewer.shownIndex >= 0 && viewer.series ? viewer.images[viewer.shownIndex] || null : null;
+    return this.view.shown();
   }
 
   /** Canvas CSS coordinates -> continuous image coordinates (pixel (c, r) covers [c, c+1) x [r, r+1)). */
   toImage(x, y) {
-    const { dims } = this.viewer.viewport;
-    const point = this.viewer.viewport.toImage(x, y);
+    const { dims } = this.view.viewport;
+    const point = this.view.viewport.toImage(x, y);
     return { x: point.x + dims.cols / 2, y: point.y + dims.rows / 2 };
   }
 
   toScreen(point) {
-    const place = this.viewer.viewport.placement();
-    const scale = this.viewer.viewport.scale;
+    const place = this.view.viewport.placement();
+    const scale = this.view.viewport.scale;
     return { x: place.x + point.x * scale, y: place.y + point.y * scale };
   }
 
   bind() {
     const canvas = this.canvas;
     canvas.addEventListener('pointerdown', (event) => {
-      const tool = this.viewer.tool;
-      if (event.button !== 0 || !this.handles(tool) || !this.shown || !this.viewer.viewport.dims) return;
+      const tool = this.view.tool();
+      if (event.button !== 0 || !this.handles(tool) || !this.shown || !this.view.viewport.dims) return;
       if (tool === 'probe') {
         this.probe = this.toImage(event.offsetX, event.offsetY);
         this.update();
@@ -176,11 +180,11 @@ export class MeasureTools {
       this.update();
     });
     canvas.addEventListener('pointermove', (event) => {
-      if (!this.shown || !this.viewer.viewport.dims) return;
+      if (!this.shown || !this.view.viewport.dims) return;
       if (this.drawing && this.drawing.pointer === event.pointerId) {
         this.drawing.item.q = this.toImage(event.offsetX, event.offsetY);
         this.update();
-      } else if (this.viewer.tool === 'probe' && !this.viewer.drag) {
+      } else if (this.view.tool() === 'probe' && !this.view.dragging()) {
         this.probe = this.toImage(event.offsetX, event.offsetY);
         this.update();
       } else if (this.probe) {   // another tool was chosen: the probe's label goes
@@ -239,7 +243,7 @@ export class MeasureTools {
   update() {
     const layer = this.layer;
     const image = this.shown;
-    const viewport = this.viewer.viewport;
+    const viewport = this.view.viewport;
     const { canvas } = this;
     layer.setAttribute('width', String(canvas.clientWidth));
     layer.setAttribute('height', String(canvas.clientHeight));
@@ -254,10 +258,10 @@ export class MeasureTools {
     const needsSpacing = items.length > 0;
     const spacing = needsSpacing ? this.spacingOf(image.instance) : null;
     const spacingKnown = !needsSpacing || !(this.spacings.get(image.instance) instanceof Promise);
-    const frame = this.viewer.frameOf(image);
-    const units = frame ? modalityUnits(frame, this.viewer.series.modality) : '';
+    const frame = this.view.frameOf(image);
+    const units = frame ? modalityUnits(frame, this.view.modality()) : '';
     const nodes = items.map((item) => this.drawItem(item, { spacing, spacingKnown, frame, units }));
-    if (this.viewer.tool === 'probe' && this.probe) nodes.push(this.drawProbe(frame, units));
+    if (this.view.tool() === 'probe' && this.probe) nodes.push(this.drawProbe(frame, units));
     else delete layer.dataset.probe;
     layer.replaceChildren(...nodes.filter(Boolean));
   }
@@ -277,7 +281,7 @@ export class MeasureTools {
     } else {
       const ellipse = ellipseOf(item.p, item.q);
       const centre = this.toScreen({ x: ellipse.cx, y: ellipse.cy });
-      const scale = this.viewer.viewport.scale;
+      const scale = this.view.viewport.scale;
       group.append(svg('ellipse', { cx: centre.x, cy: centre.y, rx: ellipse.a * scale, ry: ellipse.b * scale }));
       const areaPx = Math.PI * ellipse.a * ellipse.b;
       result.area = spacing ? areaPx * spacing.row * spacing.column : areaPx;
@@ -307,7 +311,7 @@ export class MeasureTools {
     const { x, y } = this.probe;
     const column = Math.floor(x);
     const row = Math.floor(y);
-    const { dims } = this.viewer.viewport;
+    const { dims } = this.view.viewport;
     if (column < 0 || row < 0 || column >= dims.cols || row >= dims.rows) {
       delete this.layer.dataset.probe;
       return null;

@@ -20,7 +20,13 @@ export class Viewport {
     this.fitted = true;        // the zoom follows the canvas size
     this.scale = 1;            // CSS pixels per native image pixel
     this.pan = { x: 0, y: 0 }; // image centre minus canvas centre, in native pixels
-    new ResizeObserver(() => this.resize()).observe(this.canvas.parentElement);
+    this.observer = new ResizeObserver(() => this.resize());
+    this.observer.observe(this.canvas.parentElement);
+  }
+
+  /** Stop following the size of the canvas' box (the viewport is gone). */
+  destroy() {
+    this.observer.disconnect();
   }
 
   get dpr() {

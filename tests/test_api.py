@@ -22,6 +22,7 @@ SERIES_MR = "c0000000-00000000-00000000-00000000-00000003"
 SERIES_OLD = "c0000000-00000000-00000000-00000000-00000004"
 UNKNOWN = "ffffffff-ffffffff-ffffffff-ffffffff-ffffffff"
 AXIAL = "1,0,0\\0,1,0"   # row and column direction cosines: normal +z
+FRAME_OF_REFERENCE = "1.2.826.0.1.99.7"
 
 
 def _instance_id(series: int, number: int) -> str:
@@ -122,6 +123,12 @@ class FakeOrthanc:
             return self.studies
         if uri == "/series?expand":
             return self.series
+        content = re.fullmatch(r"/instances/([^/?]+)/content/0020-0052", uri)
+        if content:
+            instance = self._one(self.instances, content.group(1), uri)
+            if "ImagePositionPatient" not in instance["MainDicomTags"]:
+                raise UnknownResource(uri)   # Orthanc: 404 for an absent element
+            return FRAME_OF_REFERENCE + "\x00"   # padded to an even length, as in the file
         found = re.fullmatch(r"/(studies|series|instances)/([^/?]+)(/[a-z]+)?(\?expand)?", uri)
         if found is None:
             raise AssertionError(f"unexpected Orthanc URI {uri}")
@@ -145,7 +152,8 @@ class FakeOrthanc:
 
     def rest_get(self, uri: str) -> bytes:
         self.calls.append(uri)
-        return json.dumps(self._answer(uri)).encode()
+        answer = self._answer(uri)
+        return answer.encode() if isinstance(answer, str) else json.dumps(answer).encode()
 
 
 @pytest.fixture
@@ -271,8 +279,16 @@ class TestSeries:
         assert answer["patient"]["patient_id"] == "PID-1"
         assert [i["id"] for i in answer["instances"]] == [_instance_id(1, n) for n in (1, 2, 3, 4)]
         assert answer["instances"][0] == {"id": _instance_id(1, 1), "uid": _uid(_instance_id(1, 1)), "number": 1, "frames": 1,
-                                          "position": [0.0, 0.0, 0.0], "location": 0.0}
+                                          "position": [0.0, 0.0, 0.0], "orientation": [1.0, 0.0, 0.0, 0.0, 1.0, 0.0],
+                                          "location": 0.0}
         assert answer["frames"] == 4
+        assert answer["frame_of_reference"] == FRAME_OF_REFERENCE
+
+    def test_no_position_no_frame_of_reference(self, orthanc: FakeOrthanc) -> None:
+        """A series without Image Position (Patient) has no frame of reference to scroll by, and Orthanc is not asked."""
+        answer = _get(api.series, orthanc, id=SERIES_MR)
+        assert answer["frame_of_reference"] is None
+        assert not any("/content/" in call for call in orthanc.calls)
 
     def test_multiframe(self, orthanc: FakeOrthanc) -> None:
         """A multi-frame instance counts its frames."""

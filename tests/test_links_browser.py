@@ -51,9 +51,9 @@ def page(orthanc: OrthancProcess) -> Iterator[Any]:
 
 def _image_shown(page: Any) -> str:
     """Wait for the viewer to draw, then return its position overlay ("Image k / n …")."""
-    page.wait_for_function("() => Number(document.querySelector('#canvas').dataset.renders) > 0")
-    page.wait_for_function("() => document.querySelector('#canvas').dataset.busy !== '1'")
-    return str(page.text_content("#overlay-position"))
+    page.wait_for_function("() => Number(document.querySelector('.viewport canvas').dataset.renders) > 0")
+    page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.busy !== '1'")
+    return str(page.text_content(".viewport .overlay-position"))
 
 
 class TestDeepLinks:
@@ -74,7 +74,7 @@ class TestDeepLinks:
         page.goto(f"{orthanc.url}/previewer/open?SeriesInstanceUID={ds.SeriesInstanceUID}&window=40,400")
         position = _image_shown(page)
         assert position.startswith("Image 1 / 5")
-        assert str(page.text_content("#overlay-window")).split()[:4] == ["C", "40", "W", "400"]
+        assert str(page.text_content(".viewport .overlay-window")).split()[:4] == ["C", "40", "W", "400"]
 
     def test_instance_and_frame_open_that_image(self, orthanc: OrthancProcess, page: Any) -> None:
         """SOPInstanceUID with frame=3 opens frame 4 (1-based) of the 10-frame MR."""

@@ -109,7 +109,7 @@ def browser() -> Iterator[Any]:
 # Pixel statistics of the canvas: mean, range, distinct grey levels and a hash.  Read through a 2D
 # copy, so that a WebGL canvas (the viewer's renderer on a machine with a GPU) is read the same way.
 _CANVAS_STATS = """() => {
-  const source = document.querySelector('#canvas');
+  const source = document.querySelector('.viewport canvas');
   const canvas = document.createElement('canvas');
   canvas.width = source.width;
   canvas.height = source.height;
@@ -126,7 +126,7 @@ _CANVAS_STATS = """() => {
 }"""
 
 _SETTLED = """(before) => {
-  const canvas = document.querySelector('#canvas');
+  const canvas = document.querySelector('.viewport canvas');
   return Number(canvas.dataset.renders) > before && canvas.dataset.busy !== '1';
 }"""
 
@@ -162,7 +162,7 @@ class Viewer:
         self.wait_image(0)
 
     def renders(self) -> int:
-        return int(self.page.get_attribute("#canvas", "data-renders") or 0)
+        return int(self.page.get_attribute(".viewport canvas", "data-renders") or 0)
 
     def wait_image(self, before: int) -> None:
         """Wait until an image newer than render number ``before`` is on screen and nothing is loading."""
@@ -312,7 +312,7 @@ class TestBrowse:
         assert 0 < width <= 128
         viewer.shot("03-study")
         viewer.page.click(f".series-card:has-text('{CT_AXIAL_DESCRIPTION}')")
-        viewer.page.wait_for_selector("#canvas[data-state=ready]")
+        viewer.page.wait_for_selector(".viewport canvas[data-state=ready]")
         assert viewer.page.url.split("#")[1].startswith(f"/series/{viewer.server.series('ct-axial')}")
 
     def test_patient_name_with_html_is_text(self, viewer: Viewer) -> None:
@@ -324,8 +324,8 @@ class TestBrowse:
         viewer.page.wait_for_selector("#study-view[data-state=ready]")
         assert XSS_NAME in viewer.text("#study-header")
         viewer.page.click(".series-card")
-        viewer.page.wait_for_selector("#canvas[data-state=ready]")
-        assert XSS_NAME in viewer.text("#ov-patient")
+        viewer.page.wait_for_selector(".viewport canvas[data-state=ready]")
+        assert XSS_NAME in viewer.text(".viewport .ov-patient")
         viewer.page.keyboard.press("t")
         viewer.page.wait_for_selector("#tags-table tr")
         assert XSS_NAME in viewer.text("#tags-table")
@@ -340,53 +340,53 @@ class TestLook:
         viewer.open_series("ct-axial")
         stats = viewer.pixels()
         assert stats["levels"] > 50 and stats["max"] - stats["min"] > 100
-        assert f"Image 1 / {CT_SLICES}" in viewer.text("#overlay-position")
-        assert CT_PATIENT in viewer.text("#ov-patient")
-        assert f"ID {CT_PATIENT_ID}" in viewer.text("#ov-patient-detail")
-        assert CT_AXIAL_DESCRIPTION in viewer.text("#ov-series")
-        assert "(fit)" in viewer.text("#overlay-zoom")
+        assert f"Image 1 / {CT_SLICES}" in viewer.text(".viewport .overlay-position")
+        assert CT_PATIENT in viewer.text(".viewport .ov-patient")
+        assert f"ID {CT_PATIENT_ID}" in viewer.text(".viewport .ov-patient-detail")
+        assert CT_AXIAL_DESCRIPTION in viewer.text(".viewport .ov-series")
+        assert "(fit)" in viewer.text(".viewport .overlay-zoom")
         viewer.shot("05-ct")
 
     def test_window_level_drag_and_lung_preset(self, viewer: Viewer) -> None:
         """A left-drag changes C/W and the pixels; the lung preset sets C -600 W 1500."""
         viewer.open_series("ct-axial")
-        viewer.page.wait_for_function("() => /C -?\\d+ +W \\d+/.test(document.querySelector('#overlay-window').textContent)")
-        before_text, before_pixels = viewer.text("#overlay-window"), viewer.pixels()
+        viewer.page.wait_for_function("() => /C -?\\d+ +W \\d+/.test(document.querySelector('.viewport .overlay-window').textContent)")
+        before_text, before_pixels = viewer.text(".viewport .overlay-window"), viewer.pixels()
 
         def drag() -> None:
-            box = viewer.page.locator("#canvas").bounding_box()
+            box = viewer.page.locator(".viewport canvas").bounding_box()
             x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
             viewer.page.mouse.move(x, y)
             viewer.page.mouse.down()
             viewer.page.mouse.move(x - 150, y + 60, steps=15)
             viewer.page.mouse.up()
         viewer.after(drag)
-        after_text = viewer.text("#overlay-window")
+        after_text = viewer.text(".viewport .overlay-window")
         assert after_text != before_text
         center, width = (float(v) for v in re.search(r"C (-?[\d.]+) +W ([\d.]+)", after_text).groups())
-        assert f"window={center:g},{width:g}" in viewer.page.get_attribute("#canvas", "data-url")
+        assert f"window={center:g},{width:g}" in viewer.page.get_attribute(".viewport canvas", "data-url")
         assert viewer.pixels()["hash"] != before_pixels["hash"]
         viewer.shot("06-window-drag")
 
         viewer.after(lambda: viewer.page.select_option("#preset", "preset:lung"))
-        assert viewer.text("#overlay-window").startswith("C -600  W 1500 (Lung)")
-        assert "window=-600,1500" in viewer.page.get_attribute("#canvas", "data-url")
+        assert viewer.text(".viewport .overlay-window").startswith("C -600  W 1500 (Lung)")
+        assert "window=-600,1500" in viewer.page.get_attribute(".viewport canvas", "data-url")
         viewer.shot("07-lung-preset")
         viewer.after(lambda: viewer.page.keyboard.press("5"))
-        assert viewer.text("#overlay-window").startswith("C 400  W 1800 (Bone)")
+        assert viewer.text(".viewport .overlay-window").startswith("C 400  W 1800 (Bone)")
         viewer.after(lambda: viewer.page.keyboard.press("0"))   # back to the default: the file's window
-        assert viewer.text("#overlay-window") == before_text == "C 40  W 400 (file)"
+        assert viewer.text(".viewport .overlay-window") == before_text == "C 40  W 400 (file)"
 
     def test_file_window_preset(self, viewer: Viewer) -> None:
         """The file's own window (MR_small: C 600 W 1600) is the default and a preset (voi=0)."""
         viewer.open_series("mr")
-        viewer.page.wait_for_function("() => document.querySelector('#overlay-window').textContent.includes('(file)')")
-        assert viewer.text("#overlay-window").startswith("C 600  W 1600 (file)")
+        viewer.page.wait_for_function("() => document.querySelector('.viewport .overlay-window').textContent.includes('(file)')")
+        assert viewer.text(".viewport .overlay-window").startswith("C 600  W 1600 (file)")
         assert "(600/1600)" in viewer.text("#preset option[value='voi:0']")
         assert viewer.page.locator("#preset option[value^='preset:']").count() == 0   # CT presets: CT only
         viewer.after(lambda: viewer.page.select_option("#preset", "voi:0"))
-        assert "voi=0" in viewer.page.get_attribute("#canvas", "data-url")
-        assert viewer.text("#overlay-window").startswith("C 600  W 1600 (file window 1)")
+        assert "voi=0" in viewer.page.get_attribute(".viewport canvas", "data-url")
+        assert viewer.text(".viewport .overlay-window").startswith("C 600  W 1600 (file window 1)")
 
     def test_invert_zoom_and_fit(self, viewer: Viewer) -> None:
         """Invert changes the pixels; zooming and fitting change the scale."""
@@ -395,32 +395,32 @@ class TestLook:
         viewer.after(lambda: viewer.page.click("#invert"))
         inverted = viewer.pixels()
         assert inverted["hash"] != plain["hash"]
-        assert "invert=1" in viewer.page.get_attribute("#canvas", "data-url")
-        assert "inverted" in viewer.text("#overlay-window")
+        assert "invert=1" in viewer.page.get_attribute(".viewport canvas", "data-url")
+        assert "inverted" in viewer.text(".viewport .overlay-window")
         viewer.shot("08-inverted")
 
-        fitted = viewer.text("#overlay-zoom")
-        box = viewer.page.locator("#canvas").bounding_box()
+        fitted = viewer.text(".viewport .overlay-zoom")
+        box = viewer.page.locator(".viewport canvas").bounding_box()
         viewer.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         viewer.page.keyboard.down("Control")
         viewer.page.mouse.wheel(0, -300)
         viewer.page.keyboard.up("Control")
-        viewer.page.wait_for_function("t => document.querySelector('#overlay-zoom').textContent !== t", arg=fitted)
-        zoomed = viewer.text("#overlay-zoom")
+        viewer.page.wait_for_function("t => document.querySelector('.viewport .overlay-zoom').textContent !== t", arg=fitted)
+        zoomed = viewer.text(".viewport .overlay-zoom")
         assert "(fit)" not in zoomed
         assert _percent(zoomed) > _percent(fitted)
         viewer.shot("09-zoomed")
 
         viewer.page.keyboard.press("f")
-        assert viewer.text("#overlay-zoom") == fitted
+        assert viewer.text(".viewport .overlay-zoom") == fitted
         viewer.page.click("#actual")
-        assert viewer.text("#overlay-zoom") == "Zoom 100%"
+        assert viewer.text(".viewport .overlay-zoom") == "Zoom 100%"
         # Right-drag upwards zooms in.
         viewer.page.mouse.move(box["x"] + 300, box["y"] + 400)
         viewer.page.mouse.down(button="right")
         viewer.page.mouse.move(box["x"] + 300, box["y"] + 300, steps=5)
         viewer.page.mouse.up(button="right")
-        assert _percent(viewer.text("#overlay-zoom")) > 100
+        assert _percent(viewer.text(".viewport .overlay-zoom")) > 100
 
     def test_unrenderable_image_shows_the_server_message(self, viewer: Viewer) -> None:
         """An instance without pixels shows the server's JSON error text, not a broken image."""
@@ -429,9 +429,9 @@ class TestLook:
         expected = requests.get(f"{viewer.server.url}/previewer/instances/{instance}/frames/0/png",
                                 timeout=30).json()["error"]
         viewer.goto(f"#/series/{viewer.server.series('rtplan')}")
-        viewer.page.wait_for_selector("#viewport-message:not([hidden])")
-        assert expected in viewer.text("#viewport-message")
-        assert viewer.page.get_attribute("#canvas", "data-state") == "error"
+        viewer.page.wait_for_selector(".viewport .message:not([hidden])")
+        assert expected in viewer.text(".viewport .message")
+        assert viewer.page.get_attribute(".viewport canvas", "data-state") == "error"
         viewer.shot("10-cannot-render")
 
 
@@ -439,24 +439,24 @@ class TestMove:
     def test_wheel_keys_and_slider_change_the_slice(self, viewer: Viewer) -> None:
         """Wheel, arrow keys and the slider move through the slices, and the position shown follows."""
         viewer.open_series("ct-axial")
-        first = viewer.text("#overlay-location")
+        first = viewer.text(".viewport .overlay-location")
         assert first.startswith("Loc ")
-        box = viewer.page.locator("#canvas").bounding_box()
+        box = viewer.page.locator(".viewport canvas").bounding_box()
         viewer.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
         viewer.after(lambda: viewer.page.mouse.wheel(0, 100))
-        assert viewer.text("#overlay-position").startswith(f"Image 2 / {CT_SLICES}")
-        second = viewer.text("#overlay-location")
+        assert viewer.text(".viewport .overlay-position").startswith(f"Image 2 / {CT_SLICES}")
+        second = viewer.text(".viewport .overlay-location")
         assert second != first
         assert float(second.split()[1]) == pytest.approx(float(first.split()[1]) - CT_SPACING, abs=0.01)
         viewer.after(lambda: viewer.page.keyboard.press("ArrowDown"))
-        assert viewer.text("#overlay-position").startswith(f"Image 3 / {CT_SLICES}")
+        assert viewer.text(".viewport .overlay-position").startswith(f"Image 3 / {CT_SLICES}")
         viewer.after(lambda: viewer.page.keyboard.press("ArrowUp"))
-        assert viewer.text("#overlay-position").startswith(f"Image 2 / {CT_SLICES}")
+        assert viewer.text(".viewport .overlay-position").startswith(f"Image 2 / {CT_SLICES}")
         viewer.after(lambda: viewer.page.keyboard.press("End"))
-        assert viewer.text("#overlay-position").startswith(f"Image {CT_SLICES} / {CT_SLICES}")
+        assert viewer.text(".viewport .overlay-position").startswith(f"Image {CT_SLICES} / {CT_SLICES}")
         viewer.shot("11-last-slice")
         viewer.after(lambda: viewer.page.fill("#slider", "1"))
-        assert viewer.text("#overlay-location") == first
+        assert viewer.text(".viewport .overlay-location") == first
 
     def test_the_viewport_names_what_it_shows(self, viewer: Viewer) -> None:
         """The viewport element carries data-viewport, data-active and the series, instance and frame on screen."""
@@ -479,25 +479,25 @@ class TestMove:
     def test_cine_advances_frames_of_a_multiframe_instance(self, viewer: Viewer) -> None:
         """Play on emri_small.dcm (10 frames) shows frame after frame; pause stops it."""
         viewer.open_series("emri")
-        assert viewer.text("#overlay-position") == "Frame 1 / 10"
+        assert viewer.text(".viewport .overlay-position") == "Frame 1 / 10"
         viewer.page.fill("#fps", "20")
         viewer.page.click("#play")
         seen = set()
         for _ in range(6):   # six successive frames, each drawn
-            viewer.page.wait_for_function("t => document.querySelector('#overlay-position').textContent !== t",
-                                          arg=viewer.text("#overlay-position"))
-            seen.add(viewer.text("#overlay-position"))
+            viewer.page.wait_for_function("t => document.querySelector('.viewport .overlay-position').textContent !== t",
+                                          arg=viewer.text(".viewport .overlay-position"))
+            seen.add(viewer.text(".viewport .overlay-position"))
         viewer.shot("12-cine")
         viewer.page.click("#play")
         assert len(seen) >= 5 and all(re.fullmatch(r"Frame \d+ / 10", s) for s in seen)
-        stopped = viewer.text("#overlay-position")
+        stopped = viewer.text(".viewport .overlay-position")
         viewer.page.wait_for_timeout(400)
-        assert viewer.text("#overlay-position") == stopped
+        assert viewer.text(".viewport .overlay-position") == stopped
         # The arrow keys step through frames just as they do through slices.
         viewer.page.keyboard.press("Home")
-        viewer.page.wait_for_function("() => document.querySelector('#overlay-position').textContent === 'Frame 1 / 10'")
+        viewer.page.wait_for_function("() => document.querySelector('.viewport .overlay-position').textContent === 'Frame 1 / 10'")
         viewer.after(lambda: viewer.page.keyboard.press("ArrowDown"))
-        assert viewer.text("#overlay-position") == "Frame 2 / 10"
+        assert viewer.text(".viewport .overlay-position") == "Frame 2 / 10"
 
 
 class TestRead:
@@ -511,7 +511,7 @@ class TestRead:
         viewer.page.wait_for_function("() => location.hash.includes('zoom=') && location.hash.includes('invert=1')")
         url = viewer.page.url
         assert "image=2" in url and "window=-600,1500" in url
-        shown = {s: viewer.text(s) for s in ("#overlay-position", "#overlay-window", "#overlay-zoom")}
+        shown = {s: viewer.text(s) for s in (".viewport .overlay-position", ".viewport .overlay-window", ".viewport .overlay-zoom")}
         pixels = viewer.pixels()
         again = Viewer(viewer.page.context.new_page(), viewer.server)
         again.page.goto(url)
@@ -552,7 +552,7 @@ class TestRead:
         viewer.page.click("#copy-url")
         viewer.page.wait_for_selector("#toast:not([hidden])")
         copied = viewer.page.evaluate("navigator.clipboard.readText()")
-        instance = viewer.page.get_attribute("#canvas", "data-url").split("/")[1]
+        instance = viewer.page.get_attribute(".viewport canvas", "data-url").split("/")[1]
         assert copied == (f"{viewer.server.url}/previewer/instances/{instance}/frames/0/png?window=50,350")
         answer = requests.get(copied, timeout=30)
         assert answer.status_code == 200 and answer.headers["Content-Type"] == "image/png"
@@ -599,7 +599,7 @@ class TestUnderAuthentication:
             assert CT_PATIENT in str(page.text_content("#studies"))
             series = secured.get("/series").json()[0]
             page.goto(f"{secured.url}/previewer/index.html#/series/{series}")
-            page.wait_for_function("() => Number(document.querySelector('#canvas').dataset.renders) > 0")
+            page.wait_for_function("() => Number(document.querySelector('.viewport canvas').dataset.renders) > 0")
             stats = page.evaluate(_CANVAS_STATS)
             assert stats["max"] > stats["min"]
             page.screenshot(path=str(ARTIFACTS / "20-authenticated.png"))

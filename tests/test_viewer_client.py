@@ -113,14 +113,14 @@ class Page:
         self.settle(0)
 
     def settle(self, before: int) -> None:
-        self.page.wait_for_function("""(before) => { const c = document.querySelector('#canvas');
+        self.page.wait_for_function("""(before) => { const c = document.querySelector('.viewport canvas');
             return Number(c.dataset.renders) > before && c.dataset.busy !== '1'; }""", arg=before)
 
     def renders(self) -> int:
-        return int(self.page.get_attribute("#canvas", "data-renders") or 0)
+        return int(self.page.get_attribute(".viewport canvas", "data-renders") or 0)
 
     def attr(self, name: str) -> str:
-        return str(self.page.get_attribute("#canvas", f"data-{name}") or "")
+        return str(self.page.get_attribute(".viewport canvas", f"data-{name}") or "")
 
     def text(self, selector: str) -> str:
         return str(self.page.text_content(selector) or "")
@@ -128,7 +128,7 @@ class Page:
     def rgba(self) -> np.ndarray:
         """The canvas' pixels as (rows, columns, 4) uint8, through a 2D copy (WebGL and 2D canvases alike)."""
         rows, columns, data = self.page.evaluate("""() => {
-          const source = document.querySelector('#canvas');
+          const source = document.querySelector('.viewport canvas');
           const copy = document.createElement('canvas');
           copy.width = source.width; copy.height = source.height;
           const ctx = copy.getContext('2d');
@@ -304,7 +304,7 @@ def _until_quiet(page: Page, quiet_ms: int = 1000, timeout_ms: int = 20000) -> N
 
 
 def _drag(page: Page) -> None:
-    box = page.page.locator("#canvas").bounding_box()
+    box = page.page.locator(".viewport canvas").bounding_box()
     x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     page.page.mouse.move(x, y)
     page.page.mouse.down()
@@ -319,7 +319,7 @@ class TestWindowing:
         page.open_series(uploads["ct"]["ParentSeries"])
         assert page.attr("path") == f"client-{page.renderer}"   # type: ignore[attr-defined]
         label = {"canvas": "canvas 2D", "webgl2": "WebGL2"}[page.renderer]   # type: ignore[attr-defined]
-        assert page.text("#overlay-path") == f"Client · {label}"
+        assert page.text(".viewport .overlay-path") == f"Client · {label}"
         _until_quiet(page)   # the instance's info, asked in the background, has arrived
         hashes = [page.pixels_hash()]
         before_requests = len(page.requests)
@@ -332,7 +332,7 @@ class TestWindowing:
         # The browser fetches the favicon on its own schedule: it is not a request of the viewer.
         assert [url for url in page.requests[before_requests:] if not url.endswith("/favicon.svg")] == []
         assert len(set(hashes)) == len(hashes)   # every step changed the image
-        assert re.match(r"C -?\d+ +W \d+", page.text("#overlay-window"))
+        assert re.match(r"C -?\d+ +W \d+", page.text(".viewport .overlay-window"))
 
     def test_copy_url_is_the_server_png_of_the_view(self, page: Page, uploads: dict[str, Any]) -> None:
         """The URL of the view (data-url, Copy PNG URL) is the server's PNG of the same window and inversion."""
@@ -397,7 +397,7 @@ class TestPaths:
         """An RGB image is drawn from a server PNG, and the overlay says so and why."""
         page.open_series(uploads["rgb"]["ParentSeries"])
         assert page.attr("path") == "server"
-        assert page.text("#overlay-path") == "Server PNG (colour)"
+        assert page.text(".viewport .overlay-path") == "Server PNG (colour)"
         assert any("/png" in url for url in page.requests)
 
     def test_modality_values_are_reachable(self, page: Page, uploads: dict[str, Any]) -> None:
@@ -440,7 +440,7 @@ def test_without_webgl_the_2d_path_draws(playwright: Any, orthanc: OrthancProces
         assert page.page.evaluate("() => document.createElement('canvas').getContext('webgl2')") is None
         page.open_series(uploads["ct"]["ParentSeries"])
         assert page.attr("path") == "client-canvas"
-        assert page.text("#overlay-path") == "Client · canvas 2D"
+        assert page.text(".viewport .overlay-path") == "Client · canvas 2D"
     finally:
         page.close()
         chromium.close()
@@ -461,7 +461,7 @@ class TestPrefetch:
         """Opened at image 10: image 10 first, then the 40 ahead, then the 8 behind, and nothing more."""
         instances = uploads["series"]["instances"]
         page.open_series(uploads["series"]["id"], "?image=10")
-        page.page.wait_for_function("() => document.querySelector('#canvas').dataset.fetching === '0'")
+        page.page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.fetching === '0'")
         asked = _pixel_requests(page.requests, instances)
         assert asked == [9, *range(10, 50), *range(8, 0, -1)]
 
@@ -469,12 +469,12 @@ class TestPrefetch:
         """After a step back, the frames behind (now ahead) are asked before the others."""
         instances = uploads["series"]["instances"]
         page.open_series(uploads["series"]["id"], "?image=30")
-        page.page.wait_for_function("() => document.querySelector('#canvas').dataset.fetching === '0'")
+        page.page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.fetching === '0'")
         start = len(page.requests)
         before = page.renders()
         page.page.keyboard.press("ArrowUp")   # to image 29, direction backwards
         page.settle(before)
-        page.page.wait_for_function("() => document.querySelector('#canvas').dataset.fetching === '0'")
+        page.page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.fetching === '0'")
         asked = _pixel_requests(page.requests[start:], instances)
         # 28 down to 21 were loaded as "behind" image 30; now ahead, backwards: the rest of them, nearest first.
         assert asked == list(range(20, -1, -1))
@@ -493,7 +493,7 @@ class TestPrefetch:
 
         page.page.route("**/frames/*/pixels", hold)
         page.open_series(uploads["series"]["id"], "?image=1")
-        page.page.wait_for_function("() => document.querySelector('#canvas').dataset.fetching === '3'")
+        page.page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.fetching === '3'")
         in_flight = _pixel_requests(page.requests, instances)[1:]
         assert in_flight == [1, 2, 3]
         before = page.renders()
@@ -505,7 +505,7 @@ class TestPrefetch:
                 break
             page.page.wait_for_timeout(100)
         assert sorted(aborted) == [1, 2, 3]
-        assert "Image 60 / 60" in page.text("#overlay-position")
+        assert "Image 60 / 60" in page.text(".viewport .overlay-position")
         page.page.unroute("**/frames/*/pixels")
         for route in held:
             try:
@@ -520,8 +520,8 @@ class TestHoldingAKey:
         whatever the repeat rate; keyup stops it."""
         page.open_series(uploads["series"]["id"], "?image=1")
         page.page.evaluate("""() => { window.drawn = [];
-          new MutationObserver(() => window.drawn.push(document.querySelector('#overlay-position').textContent))
-            .observe(document.querySelector('#canvas'), {attributes: true, attributeFilter: ['data-renders']}); }""")
+          new MutationObserver(() => window.drawn.push(document.querySelector('.viewport .overlay-position').textContent))
+            .observe(document.querySelector('.viewport canvas'), {attributes: true, attributeFilter: ['data-renders']}); }""")
         page.page.keyboard.down("ArrowDown")
         page.page.keyboard.down("ArrowDown")   # a repeat: the viewer scrolls on its own from here
         page.page.wait_for_function(f"() => window.drawn.some((t) => t.startsWith('Image {SERIES_SLICES} /'))")
@@ -536,27 +536,28 @@ class TestHoldingAKey:
         page.page.keyboard.down("ArrowDown")
         page.page.wait_for_function("() => Number(document.querySelector('#slider').value) >= 5")
         page.page.keyboard.up("ArrowDown")
-        reached = page.text("#overlay-position")
+        reached = page.text(".viewport .overlay-position")
         page.page.wait_for_timeout(300)
-        assert page.text("#overlay-position") == reached
+        assert page.text(".viewport .overlay-position") == reached
         assert int(reached.split()[1]) < SERIES_SLICES
 
 
 def test_frame_cache_evicts_least_recent_unwanted_frames(browser: Any, orthanc: OrthancProcess,
                                                         uploads: dict[str, Any]) -> None:
-    """frames.js keeps memory within its budget by dropping the least recently used frames not wanted now."""
+    """frames.js keeps memory within its one budget by dropping the least recently used frames not wanted now."""
     page = Page(browser, orthanc, "canvas")
     try:
         page.goto()
         kept = page.page.evaluate("""async (instances) => {
-          const { FrameCache } = await import(new URL('frames.js', document.baseURI).href);
+          const { FrameStore } = await import(new URL('frames.js', document.baseURI).href);
           const { frameUrl } = await import(new URL('frame.js', document.baseURI).href);
           const images = instances.map((instance) => ({instance, frame: 0}));
           let arrived;
-          const cache = new FrameCache({urlOf: (image) => frameUrl(image.instance, image.frame),
-            onLoad: () => arrived(), budget: 2.5 * 128 * 128 * 2});
+          const cache = new FrameStore({urlOf: (image) => frameUrl(image.instance, image.frame),
+            budget: 2.5 * 128 * 128 * 2});
+          const client = cache.client({onLoad: () => arrived()});
           for (const image of images.slice(0, 4)) {
-            await new Promise((resolve) => { arrived = resolve; cache.schedule([image]); });
+            await new Promise((resolve) => { arrived = resolve; client.schedule([image]); });
           }
           return images.slice(0, 4).map((image) => cache.has(image)).concat([cache.bytes]);
         }""", uploads["series"]["instances"])

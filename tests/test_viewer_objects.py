@@ -83,7 +83,7 @@ def _open_new(page: Page, orthanc: OrthancProcess, path: Path, data: bytes) -> d
 
 def _wait_url(page: Page, needle: str, present: bool = True) -> None:
     page.page.wait_for_function(
-        """([needle, present]) => { const c = document.querySelector('#canvas');
+        """([needle, present]) => { const c = document.querySelector('.viewport canvas');
            return c.dataset.busy !== '1' && (c.dataset.url || '').includes(needle) === present; }""",
         arg=[needle, present])
 
@@ -92,14 +92,14 @@ def test_report_shows_in_a_sandboxed_iframe(page: Page, orthanc: OrthancProcess,
     """A highdicom TID 1500 SR (objects_report) shows its HTML in an iframe whose sandbox forbids scripts."""
     report = _maker("objects_report")
     uploaded = _open_new(page, orthanc, tmp_path / "sr.dcm", report.measurement_report_bytes())
-    page.page.wait_for_selector("#report:not([hidden])")
-    assert page.page.get_attribute("#report", "sandbox") == ""
-    frame = page.page.frame_locator("#report")
+    page.page.wait_for_selector(".viewport .report:not([hidden])")
+    assert page.page.get_attribute(".viewport .report", "sandbox") == ""
+    frame = page.page.frame_locator(".viewport .report")
     heading = frame.locator("h1, h2").first
     heading.wait_for()
     html = requests.get(f"{orthanc.url}/previewer/instances/{uploaded['ID']}/report", timeout=10).text
     assert heading.text_content() and heading.text_content().strip() in html
-    assert page.page.is_hidden("#canvas")
+    assert page.page.is_hidden(".viewport canvas")
 
 
 def test_segment_toggles_change_the_image(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> None:
@@ -139,7 +139,7 @@ def _mean_colour(page: Page) -> np.ndarray:
 def _wait_path(page: Page, path: str, needle: str = "") -> None:
     """Wait until the image on screen was drawn by ``path`` (server, client-…) from a URL holding ``needle``."""
     page.page.wait_for_function(
-        """([path, needle]) => { const c = document.querySelector('#canvas');
+        """([path, needle]) => { const c = document.querySelector('.viewport canvas');
            return c.dataset.busy !== '1' && (c.dataset.path || '').startsWith(path)
              && (c.dataset.url || '').includes(needle); }""",
         arg=[path, needle])
@@ -199,11 +199,11 @@ def _step_through(page: Page, count: int, stop_at: str = "") -> list[str]:
     urls: list[str] = []
     for step in range(count):
         _wait_url(page, "/png")
-        urls.append(page.page.evaluate("() => document.querySelector('#canvas').dataset.url"))
+        urls.append(page.page.evaluate("() => document.querySelector('.viewport canvas').dataset.url"))
         if (stop_at and f"instances/{stop_at}/" in urls[-1]) or step == count - 1:
             break
         page.page.keyboard.press("ArrowDown")
-        page.page.wait_for_function("(before) => document.querySelector('#canvas').dataset.url !== before",
+        page.page.wait_for_function("(before) => document.querySelector('.viewport canvas').dataset.url !== before",
                                     arg=urls[-1])
     return urls
 
@@ -256,11 +256,11 @@ def test_pdf_pages_and_download(page: Page, orthanc: OrthancProcess, tmp_path: P
     uploaded = orthanc.upload(dicom)
     page.goto(f"#/series/{uploaded['ParentSeries']}")
     _wait_path(page, "server", f"instances/{uploaded['ID']}/frames/0/png")
-    page.page.wait_for_function("() => document.querySelector('#overlay-position').textContent === 'Page 1 / 2'")
+    page.page.wait_for_function("() => document.querySelector('.viewport .overlay-position').textContent === 'Page 1 / 2'")
     first = _mean_colour(page)
     page.page.keyboard.press("ArrowRight")
     _wait_path(page, "server", f"instances/{uploaded['ID']}/frames/1/png")
-    assert page.text("#overlay-position") == "Page 2 / 2"
+    assert page.text(".viewport .overlay-position") == "Page 2 / 2"
     second = _mean_colour(page)
     assert first[0] > first[2] and second[2] > second[0]   # red page, then blue page
     link = page.page.locator("#document-link")
@@ -285,11 +285,11 @@ def test_video_plays(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> Non
     page.page.fill("#fps", "25")
     page.page.click("#play")
     assert page.page.get_attribute("#play", "aria-pressed") == "true"
-    page.page.wait_for_function("""() => { const c = document.querySelector('#canvas');
+    page.page.wait_for_function("""() => { const c = document.querySelector('.viewport canvas');
         const m = /frames\\/(\\d+)\\/png/.exec(c.dataset.url || ''); return m && Number(m[1]) >= 3; }""")
     page.page.click("#play")
     assert page.page.get_attribute("#play", "aria-pressed") == "false"
-    page.page.wait_for_function("() => document.querySelector('#canvas').dataset.busy !== '1'")
+    page.page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.busy !== '1'")
     shown = int(page.attr("url").split("/frames/")[1].split("/")[0])
     assert _mean_colour(page)[1] > first[1] + 7 * (shown - 1)   # the grey level rises by 7 per frame
-    assert page.text("#overlay-position").startswith(f"Frame {shown + 1} / {video.FRAMES}")
+    assert page.text(".viewport .overlay-position").startswith(f"Frame {shown + 1} / {video.FRAMES}")

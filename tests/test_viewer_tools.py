@@ -101,9 +101,9 @@ def open_one_to_one(page: Page, series: str) -> tuple[float, float]:
     """Open a series at 1:1 zoom; the page position of the image's top-left corner."""
     page.open_series(series)
     page.page.keyboard.press("o")
-    page.page.wait_for_function("() => document.querySelector('#overlay-zoom').textContent === 'Zoom 100%'")
+    page.page.wait_for_function("() => document.querySelector('.viewport .overlay-zoom').textContent === 'Zoom 100%'")
     left, top, width, height = page.page.evaluate("""() => {
-      const c = document.querySelector('#canvas'); const r = c.getBoundingClientRect();
+      const c = document.querySelector('.viewport canvas'); const r = c.getBoundingClientRect();
       return [r.left, r.top, c.clientWidth, c.clientHeight]; }""")
     ds = pydicom.dcmread(_file_of(page), stop_before_pixels=True)
     return left + width / 2 - ds.Columns / 2, top + height / 2 - ds.Rows / 2
@@ -280,11 +280,11 @@ def test_window_drag_keeps_measurements_and_makes_no_request(page: Page, files: 
     drag(page, origin, (12.0, 9.0), (52.0, 38.0))
     wait_for_spacing(page, "ellipse")
     [before] = results(page, "ellipse")
-    window = page.text("#overlay-window")
+    window = page.text(".viewport .overlay-window")
     page.page.keyboard.press("w")
     requests = len(page.requests)
     drag(page, origin, (70.0, 70.0), (110.0, 40.0))
-    page.page.wait_for_function("(w) => document.querySelector('#overlay-window').textContent !== w", arg=window)
+    page.page.wait_for_function("(w) => document.querySelector('.viewport .overlay-window').textContent !== w", arg=window)
     assert page.requests[requests:] == []
     assert results(page, "ellipse") == [before]
 

@@ -10,6 +10,7 @@ Orthanc; ``rest_get`` raises :class:`UnknownResource` for an unknown ID.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -18,6 +19,8 @@ from ...series import integer, middle_image, order_instances, tag
 from ...series import kind as series_kind
 from ..http import HttpError, Request, Response, check_id, check_query
 from ..store import RestGet, Store, UnknownResource, parsed_object
+
+_UID = re.compile(r"[0-9]+(\.[0-9]+)*")
 
 #: Box of the thumbnails the viewer asks for, in pixels.
 DEFAULT_THUMBNAIL_SIZE = 128
@@ -193,12 +196,30 @@ def series(rest_get: RestGet, request: Request) -> Response:
     ordered, method = order_instances(instances)
     return Response.json({
         **_series_fields(found),
+        "frame_of_reference": _frame_of_reference(rest_get, ordered),
         "study": _study_fields(parent),
         "patient": {"id": parent.get("ParentPatient", ""), **_patient(parent.get("PatientMainDicomTags", {}))},
         "order": method,
         "frames": sum(row["frames"] for row in ordered),
         "instances": ordered,
     })
+
+
+def _frame_of_reference(rest_get: RestGet, ordered: list[dict[str, Any]]) -> str | None:
+    """The Frame of Reference UID (0020,0052) of the series' first image, or None.
+
+    Not one of Orthanc's main tags: read as the raw value of that element.
+    Images with a position share it (PS3.3 C.7.4.1), so the viewer can tell
+    which series scroll together by position.
+    """
+    if not ordered or ordered[0]["position"] is None:
+        return None
+    try:
+        raw = rest_get(f"/instances/{ordered[0]['id']}/content/0020-0052")
+    except UnknownResource:
+        return None
+    value = raw.decode("ascii", "replace").strip("\x00 ")
+    return value if _UID.fullmatch(value) else None
 
 
 def _flatten_tags(tags: Mapping[str, Any], depth: int, rows: list[dict[str, Any]]) -> None:
