@@ -150,12 +150,13 @@ export class SeriesViewer {
     if (!study || !this.series || this.series.study.id !== study.id) return;
     const viewable = study.series.filter((s) => s.kind !== 'presentation' && s.kind !== 'segmentation' && s.thumbnail);
     const shown = this.layout.panes.map((pane) => pane.seriesId || pane.opening).filter(Boolean);
-    let at = Math.max(...shown.map((id) => viewable.findIndex((s) => s.id === id)));
+    // The series after the last one shown, in strip order, then from the strip's start.
+    const at = Math.max(...shown.map((id) => viewable.findIndex((s) => s.id === id)));
+    const order = [...viewable.slice(at + 1), ...viewable.slice(0, at + 1)];
     for (const pane of this.layout.panes) {
       if (pane.seriesId || pane.opening) continue;
-      const next = viewable.slice(at + 1).find((s) => !shown.includes(s.id));
+      const next = order.find((s) => !shown.includes(s.id));
       if (!next) break;
-      at = viewable.indexOf(next);
       shown.push(next.id);
       pane.open(next.id).then(() => { this.markStrip(); this.saveUrl(); });
     }
