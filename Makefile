@@ -11,7 +11,7 @@ DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orth
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/plugin/explorer.js pyproject.toml
 
-.PHONY: all setup system bench-system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
+.PHONY: all setup system testdata bench-system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
 
 all: setup
 
@@ -39,6 +39,11 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install -q -e '.[test]'
 	touch $@
 
+# Real multi-slice CT series with their RT structure sets, from a registry
+# package's own test data (tests/fetch_testdata.py says which, and its licence).
+testdata: $(VENV)/.installed
+	$(PY) tests/fetch_testdata.py
+
 $(PLUGIN): $(NATIVE_SOURCES) $(VENV)/.installed
 	$(PY) native/build.py build
 
@@ -52,7 +57,7 @@ run: setup
 # TEST_WORKERS=0 runs it in one process; PYTEST_ARGS adds options (.ci/run
 # asks for the slowest tests).
 TEST_WORKERS ?= 2
-test: setup
+test: setup testdata
 	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # The multi-node test alone (2 Orthanc nodes + PostgreSQL + nginx; about 20 s).

@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { el, $ } from './dom.js';
 import * as format from './format.js';
+import { showOthers, studyLine } from './priors.js';
 import { seriesCards } from './thumbnails.js';
 
 export class StudyList {
@@ -89,6 +90,7 @@ export class StudyPage {
     this.section = section;
     this.header = $('#study-header', section);
     this.grid = $('#series-grid', section);
+    this.others = $('#study-others', section);
   }
 
   async show(studyId) {
@@ -105,9 +107,17 @@ export class StudyPage {
         el('p', { text: [format.date(study.date), study.description, study.accession && `Acc. ${study.accession}`,
           study.institution].filter(Boolean).join(' · ') }));
       this.grid.replaceChildren(...seriesCards(study));
+      // "Compare" opens the viewer on this study's first series with the other study beside it.
+      const first = study.series.find((series) => series.thumbnail && series.kind !== 'presentation' && series.kind !== 'segmentation');
+      showOthers(this.others, study.others, (other) => [
+        el('a', { href: `#/study/${encodeURIComponent(other.id)}`, text: studyLine(other) }),
+        first ? el('a', { class: 'compare', href: `#/series/${encodeURIComponent(first.id)}?prior=${encodeURIComponent(other.id)}`,
+          text: 'Compare', title: 'Open this study with that one beside it' }) : null,
+      ]);
       this.section.dataset.state = 'ready';
       return study;
     } catch (error) {
+      this.others.hidden = true;
       this.header.replaceChildren(el('h2', { text: 'Cannot open the study' }), el('p', { class: 'error', text: error.message }));
       this.section.dataset.state = 'error';
       return null;

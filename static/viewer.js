@@ -6,21 +6,21 @@
 // hash holds the layout and every viewport's series and view (viewstate.js),
 // so that a shared link restores the screen.
 import { api } from './api.js';
-import { el, $ } from './dom.js';
+import { $ } from './dom.js';
 import { frameUrl } from './frame.js';
 import { FrameStore } from './frames.js';
 import { Layout } from './layout.js';
 import { Pane } from './pane.js';
 import { InfoCache } from './series.js';
+import { defaultPrior, matchingSeries } from './hanging.js';
 import { copyText, downloadPng } from './share.js';
+import { SERIES_TYPE, SeriesStrip } from './strip.js';
 import { SyncGroup } from './sync.js';
-import { seriesCards } from './thumbnails.js';
 import { layoutFromParams, prefixOf, screenHash } from './viewstate.js';
 import { presetMenu, windowOfValue } from './windowing.js';
 
 // Client frames prefetched around the images on screen, shared by the viewports showing a series.
 const PREFETCH_BYTES = 192 * 2 ** 20;
-const SERIES_TYPE = 'application/x-previewer-series';
 
 export class SeriesViewer {
   constructor(section, tags) {
@@ -30,7 +30,10 @@ export class SeriesViewer {
     this.preset = $('#preset', section);
     this.fps = $('#fps', section);
     this.playButton = $('#play', section);
-    this.strip = $('#series-strip', section);
+    this.strip = new SeriesStrip($('#series-strip', section), {
+      place: (seriesId) => this.place(this.active, seriesId),
+      openPrior: (studyId) => this.openPrior(studyId, true),
+    });
     this.objectsSlot = $('#objects-panel', section);
     this.store = new FrameStore({ urlOf: (image) => frameUrl(image.instance, image.frame) });
     this.infos = new InfoCache();
@@ -40,6 +43,7 @@ export class SeriesViewer {
     this.active = null;
     this.studyAnswer = null;   // {id, promise} of the first viewport's study
     this.urlTimer = 0;
+    this.priors = new Map();
     this.bindControls();
     this.setLayout(layoutFromParams(new URLSearchParams()));
   }
@@ -100,7 +104,11 @@ export class SeriesViewer {
     // The strip's thumbnails are server renders: they wait for the first image, or a second.
     this.stripPending = series.study.id;
     this.stripTimer = setTimeout(() => this.loadPendingStrip(), 1000);
-    this.fillEmpty();
+    const priors = (params.get('prior') || '').split(',').filter(Boolean);
+    // A link from the study page (no viewports named) hangs the prior; a shared screen has its viewports already.
+    const hang = !panes.slice(1).some((pane, i) => params.get(`v${i + 1}`));
+    if (priors.length) priors.forEach((id) => this.openPrior(id, hang));
+    else this.fillEmpty();
     return series;
   }
 
@@ -110,7 +118,8 @@ export class SeriesViewer {
     clearTimeout(this.stripTimer);
     this.stripPending = null;
     this.studyAnswer = null;
-    this.strip.replaceChildren();
+    this.priors = new Map();   // study id -> Promise of its /api/studies answer, for the priors opened
+    this.strip.clear();
   }
 
   /** The /api/studies/{id} answer of the first viewport's study, asked once. */
@@ -167,34 +176,57 @@ export class SeriesViewer {
     try {
       study = await this.study();
     } catch (error) {
-      this.strip.replaceChildren(el('p', { class: 'error', text: error.message }));
+      this.strip.error(error.message);
       return;
     }
     if (!study || !this.series || this.series.study.id !== studyId) return;
-    const cards = seriesCards(study, { compact: true });
-    for (const card of cards) {
-      card.draggable = Boolean(card.getAttribute('href'));
-      card.addEventListener('dragstart', (event) => {
-        event.dataTransfer.setData(SERIES_TYPE, card.dataset.series);
-        event.dataTransfer.effectAllowed = 'copy';
-      });
-      card.addEventListener('click', (event) => {
-        if (!card.getAttribute('href') || event.ctrlKey || event.metaKey || event.shiftKey) return;
-        event.preventDefault();   // the series goes into the active viewport
-        this.place(this.active, card.dataset.series);
-      });
-    }
-    this.strip.replaceChildren(...cards);
+    this.strip.show(study);
+    $('#open-prior', this.section).hidden = !study.others.some((other) => `${other.date}${other.time}` < `${study.date}${study.time}`);
+    for (const prior of this.priors.values()) prior.then((answer) => answer && this.strip.addPrior(answer));
     this.markStrip();
+  }
+
+  /**
+   * Open one of the patient's other studies beside the current one: its
+   * series join the strip; with `hang`, the default hanging (hanging.js):
+   * the current study's series on the left, on the right the prior's series
+   * that match them.
+   */
+  async openPrior(studyId, hang) {
+    if (!this.priors.has(studyId)) {
+      this.priors.set(studyId, api.study(studyId).catch(() => null));
+    }
+    const prior = await this.priors.get(studyId);
+    if (!prior || !this.series) return;
+    if (this.strip.studies.size) this.strip.addPrior(prior);
+    if (hang) this.hang(prior);
+    this.saveUrl();
+  }
+
+  hang(prior) {
+    if (this.layout.panes.length === 1 || this.layout.name === '2x1') this.setLayout({ rows: 1, columns: 2, name: '1x2' });
+    const columns = Number(this.layout.name.split('x')[1]);
+    const right = Math.floor(columns / 2);
+    this.layout.panes.forEach((pane, i) => {
+      const column = i % columns;
+      if (column < columns - right) return;
+      const reference = this.layout.panes[i - right];
+      const series = reference.series && matchingSeries(prior, reference.series);
+      if (series && pane.seriesId !== series.id) this.place(pane, series.id);
+    });
+  }
+
+  /** Open the most recent prior with a series of a modality on screen (hanging.js) beside the current study. */
+  async openDefaultPrior() {
+    const study = await this.study();
+    const modalities = this.layout.panes.map((pane) => pane.series && pane.series.modality).filter(Boolean);
+    const prior = study && defaultPrior(study, modalities);
+    if (prior) this.openPrior(prior.id, true);
   }
 
   /** The strip marks the series on screen, the active viewport's most. */
   markStrip() {
-    const shown = new Set(this.layout.panes.map((pane) => pane.seriesId));
-    for (const card of this.strip.querySelectorAll('.series-card')) {
-      card.classList.toggle('current', card.dataset.series === this.active.seriesId);
-      card.classList.toggle('shown', shown.has(card.dataset.series));
-    }
+    this.strip.mark(this.active.seriesId, new Set(this.layout.panes.map((pane) => pane.seriesId)));
   }
 
   // --- layout and the active viewport ---------------------------------------------------
@@ -289,7 +321,8 @@ export class SeriesViewer {
   hash() {
     const panes = this.layout.panes;
     const views = panes.map((pane) => ({ series: pane.seriesId, view: pane.view() }));
-    return screenHash(views, this.layout.name, panes.indexOf(this.active));
+    const hash = screenHash(views, this.layout.name, panes.indexOf(this.active));
+    return this.priors.size ? `${hash}&prior=${[...this.priors.keys()].map(encodeURIComponent).join(',')}` : hash;
   }
 
   saveUrl() {
@@ -379,6 +412,7 @@ export class SeriesViewer {
     on('#sync-position', 'click', (event) => this.setSync('position', event.currentTarget));
     on('#sync-window', 'click', (event) => this.setSync('window', event.currentTarget));
     on('#sync-zoom', 'click', (event) => this.setSync('zoom', event.currentTarget));
+    on('#open-prior', 'click', () => this.openDefaultPrior());
     on('#link', 'click', (event) => this.toggleLink(event.currentTarget));
     on('#layout', 'change', (event) => {
       this.chooseLayout(event.currentTarget.value);

@@ -123,6 +123,14 @@ class FakeOrthanc:
             return self.studies
         if uri == "/series?expand":
             return self.series
+        patient = re.fullmatch(r"/patients/([^/?]+)/(studies|series)\?expand", uri)
+        if patient:
+            studies = [s for s in self.studies if s["ParentPatient"] == patient.group(1)]
+            if not studies:
+                raise UnknownResource(uri)
+            if patient.group(2) == "studies":
+                return studies
+            return [s for s in self.series if any(s["ParentStudy"] == st["ID"] for st in studies)]
         content = re.fullmatch(r"/instances/([^/?]+)/content/0020-0052", uri)
         if content:
             instance = self._one(self.instances, content.group(1), uri)
@@ -249,10 +257,19 @@ class TestStudy:
         assert kinds[orthanc.series[0]["ID"]] == "presentation"
         assert "image" in kinds.values() or len(kinds) == 1
 
-    def test_three_calls_to_orthanc(self, orthanc: FakeOrthanc) -> None:
-        """A study costs three REST calls, whatever the number of series."""
+    def test_five_calls_to_orthanc(self, orthanc: FakeOrthanc) -> None:
+        """A study costs five REST calls, whatever the number of series and of the patient's other studies."""
         _get(api.study, orthanc, id=STUDY_CT)
-        assert len(orthanc.calls) == 3
+        assert len(orthanc.calls) == 5
+
+    def test_the_patients_other_studies_newest_first(self, orthanc: FakeOrthanc) -> None:
+        """``others`` lists the patient's other studies with date, modalities and description; another patient's never."""
+        others = _get(api.study, orthanc, id=STUDY_CT)["others"]
+        assert [(o["id"], o["date"], o["modalities"], o["description"], o["series"]) for o in others] == [
+            (STUDY_OLD, "20190102", ["MR"], "HEAD MR", 1)]
+        orthanc.studies[1]["MainDicomTags"]["StudyDate"] = "20250101"   # now the newer one
+        assert [o["id"] for o in _get(api.study, orthanc, id=STUDY_OLD)["others"]] == [STUDY_CT]
+        assert _get(api.study, orthanc, id=STUDY_MR)["others"] == []
 
     def test_unknown_is_404(self, orthanc: FakeOrthanc) -> None:
         """An unknown study is a 404 naming it."""

@@ -148,10 +148,36 @@ def _series_sort_key(series: Mapping[str, Any]) -> tuple[Any, ...]:
     return (number is None, number or 0, series["date"], series["time"], series["description"])
 
 
+def _other_studies(rest_get: RestGet, study: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The patient's other studies (same Orthanc patient: same Patient ID), newest first, with their modalities."""
+    patient = study.get("ParentPatient")
+    if not patient:
+        return []
+    try:
+        studies = json.loads(rest_get(f"/patients/{patient}/studies?expand"))
+        series = json.loads(rest_get(f"/patients/{patient}/series?expand"))
+    except UnknownResource:   # the patient was deleted meanwhile
+        return []
+    by_study: dict[str, list[Mapping[str, Any]]] = {}
+    for one in series:
+        by_study.setdefault(one.get("ParentStudy", ""), []).append(one)
+    others = []
+    for other in studies:
+        if other["ID"] == study["ID"]:
+            continue
+        children = by_study.get(other["ID"], [])
+        modalities = {tag(s.get("MainDicomTags", {}), "Modality") for s in children}
+        others.append({**_study_fields(other), "modalities": sorted(m for m in modalities if m),
+                       "series": len(children)})
+    others.sort(key=lambda s: (s["date"], s["time"], s["id"]), reverse=True)
+    return others
+
+
 def study(rest_get: RestGet, request: Request, thumbnail_size: int = DEFAULT_THUMBNAIL_SIZE) -> Response:
     """GET /previewer/api/studies/{id}: the study and its series, each with a thumbnail.
 
-    A series' thumbnail is its middle image (instance and frame) in viewing order.
+    A series' thumbnail is its middle image (instance and frame) in viewing
+    order.  ``others`` lists the patient's other studies, newest first.
     """
     check_query(request.query)
     study_id = check_id("study", request.params["id"])
@@ -177,6 +203,7 @@ def study(rest_get: RestGet, request: Request, thumbnail_size: int = DEFAULT_THU
         "patient": {"id": found.get("ParentPatient", ""), **_patient(found.get("PatientMainDicomTags", {}))},
         "thumbnail_size": thumbnail_size,
         "series": summaries,
+        "others": _other_studies(rest_get, found),
     })
 
 
