@@ -6,7 +6,7 @@
 // hash holds the layout and every viewport's series and view (viewstate.js),
 // so that a shared link restores the screen.
 import { api } from './api.js';
-import { $ } from './dom.js';
+import { el, $ } from './dom.js';
 import { frameUrl } from './frame.js';
 import { FrameStore } from './frames.js';
 import { Layout } from './layout.js';
