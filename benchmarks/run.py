@@ -41,7 +41,7 @@ def _memory() -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter runs (about 3 minutes)")
-    parser.add_argument("--only", default="pixel,http,request,request_targets,memory,viewer_fps",
+    parser.add_argument("--only", default="pixel,http,request,request_targets,memory,viewer_fps,viewer_sync",
                         help="comma-separated sections to run")
     args = parser.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
@@ -76,6 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         elif section == "viewer_fps":
             from . import viewer_fps
             data = viewer_fps.measure(3.0 if args.quick else 5.0)
+        elif section == "viewer_sync":
+            from . import viewer_sync
+            data = viewer_sync.run_sync(3.0 if args.quick else 5.0)
         elif section == "request":
             from . import request_path
             data = request_path.run(args.quick)

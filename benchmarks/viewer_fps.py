@@ -163,9 +163,9 @@ class Requests:
         return [url for t, url in self.seen if start <= t <= end]
 
 
-async def _drag(page: Page, requests: Requests, seconds: float) -> dict[str, Any]:
-    """Drag for ``seconds``: images drawn and requests made meanwhile."""
-    box = await page.locator(".viewport canvas").bounding_box()
+async def _drag(page: Page, requests: Requests, seconds: float, canvas: str = ".viewport canvas") -> dict[str, Any]:
+    """Drag on ``canvas`` for ``seconds``: images drawn and requests made meanwhile."""
+    box = await page.locator(canvas).bounding_box()
     assert box is not None
     cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
     cdp = await page.context.new_cdp_session(page)

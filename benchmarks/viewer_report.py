@@ -18,6 +18,9 @@ WARM_TARGET = 55.0
 QUIET_LOAD = 0.6
 
 
+SYNC_TARGET = 55.0
+
+
 def _drag(run: dict[str, Any], key: str) -> dict[str, Any] | None:
     return next((case for case in run["drag"] if case["key"] == key), None)
 
@@ -112,4 +115,33 @@ def section(after: dict[str, Any] | None, before: dict[str, Any] | None, table: 
         out += ["*before*: the viewer before the client path (commit c8857ea's `static/`), measured with the same "
                 "script and input; it asked the server for a PNG on every window change and every slice, keeping "
                 "one request in flight, so a held key skipped the slices whose PNG had not arrived.", ""]
+    return out
+
+
+def sync_section(sync: dict[str, Any] | None, table: Table) -> list[str]:
+    """The 2x2 layout: four series of one frame of reference scrolled together, and window/level (viewer_sync.py)."""
+    if not sync:
+        return []
+    out = ["### 2×2 layout: scrolling synchronised by position, window/level (issue 22)", "",
+           "`benchmarks/viewer_sync.py`: the same browser and window; four series of one frame of reference in a 2×2, "
+           "the first viewport active, ArrowDown held (repeats "
+           f"{sync['key_hz']} times a second) until its last slice is drawn. The figure is the slowest viewport's "
+           "images drawn per second. The 512² series are copies of 693_UNCR.dcm (only UIDs, Instance Number and "
+           "position differ, offset 0–3 mm between the series); the phantom series are real slices (pycerr's "
+           "Radiomics Digital Phantom, patient 1, its even and odd slices, each twice).", ""]
+    rows = []
+    for case in sync["cases"]:
+        for key in ("cold", "warm"):
+            scroll = case[key]
+            target = SYNC_TARGET if key == "warm" else None
+            met = "" if target is None else ("met" if (scroll["fps_slowest"] or 0) >= target and scroll["reached_last"]
+                                             else "**not met**")
+            rows.append([case["case"], f"sync scroll, {key} pass", f"≥ {target:g} fps" if target else "-",
+                         f"{scroll['fps_slowest']} fps ({', '.join(f'{v}' for v in scroll['fps_per_viewport'].values())})",
+                         met, f"{case['loadavg_before'].split()[0]}"])
+        drag = case["drag"]
+        rows.append([case["case"], "window/level drag, active viewport", f"≥ {SYNC_TARGET:g} fps",
+                     f"{drag['fps']} fps, {drag['requests_during_drag']} requests",
+                     "met" if drag["fps"] >= SYNC_TARGET else "**not met**", f"{case['loadavg_before'].split()[0]}"])
+    out += [table(["series", "case", "target", "measured (slowest; each viewport)", "status", "load"], rows), ""]
     return out
