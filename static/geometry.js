@@ -80,3 +80,47 @@ export function nearestAlong(images, normal, target) {
 export function parallel(a, b) {
   return Math.abs(dot(a.normal, b.normal)) > 0.99995;
 }
+
+/** The image coordinates (continuous, as pointAt) of the projection of `point` onto the image plane. */
+export function project(plane, spacing, point) {
+  const d = [0, 1, 2].map((i) => point[i] - plane.position[i]);
+  return { x: dot(d, plane.row) / spacing[1] + 0.5, y: dot(d, plane.column) / spacing[0] + 0.5 };
+}
+
+/**
+ * Where the plane of `source` ({plane}) cuts the image `target` ({plane,
+ * spacing, dims: {cols, rows}}): the two ends, in the target's continuous
+ * image coordinates, of the intersection line clipped to the image
+ * rectangle [0, cols] x [0, rows]; null when the planes are parallel or the
+ * line misses the image.
+ */
+export function referenceLine(target, source) {
+  if (parallel(target.plane, source.plane)) return null;
+  const { plane, spacing, dims } = target;
+  const n = source.plane.normal;
+  // Points of the target image: position + row (x - 0.5) dx + column (y - 0.5) dy; on the source plane when
+  // a x + b y + c = 0.
+  const a = spacing[1] * dot(plane.row, n);
+  const b = spacing[0] * dot(plane.column, n);
+  const c = dot(plane.position.map((v, i) => v - source.plane.position[i]), n) - 0.5 * a - 0.5 * b;
+  const points = [];
+  const add = (x, y) => {
+    const inside = x >= -1e-9 && x <= dims.cols + 1e-9 && y >= -1e-9 && y <= dims.rows + 1e-9;
+    if (inside && !points.some((p) => Math.hypot(p.x - x, p.y - y) < 1e-6)) points.push({ x, y });
+  };
+  if (Math.abs(b) > 1e-12) {
+    add(0, -c / b);
+    add(dims.cols, -(c + a * dims.cols) / b);
+  }
+  if (Math.abs(a) > 1e-12) {
+    add(-c / a, 0);
+    add(-(c + b * dims.rows) / a, dims.rows);
+  }
+  if (points.length < 2) return null;
+  // The two points furthest apart (a line through a corner gives the corner twice, within 1e-6).
+  let best = [points[0], points[1]];
+  for (const p of points) for (const q of points) {
+    if (Math.hypot(p.x - q.x, p.y - q.y) > Math.hypot(best[0].x - best[1].x, best[0].y - best[1].y)) best = [p, q];
+  }
+  return best;
+}

@@ -12,6 +12,7 @@ import { api } from './api.js';
 import { el } from './dom.js';
 import { ObjectsPanel } from './objects.js';
 import { overlayLines } from './overlay.js';
+import { ReferenceLayer } from './references.js';
 import { ImagePaths } from './paths.js';
 import { bindPointer } from './pointer.js';
 import { SeriesModel } from './series.js';
@@ -53,6 +54,12 @@ export class Pane {
       frameOf: (image) => this.paths.frameOf(image), modality: () => this.model && this.model.modality,
       dragging: () => Boolean(this.drag),
     });
+    this.references = new ReferenceLayer(this.canvas, this.viewport);
+    this.canvas.addEventListener('pointerdown', (event) => {
+      if (event.button !== 0 || this.tool !== 'crosshair' || !this.shownImage || !this.viewport.dims) return;
+      const point = this.tools.toImage(event.offsetX, event.offsetY);
+      host.crosshair(this, point);
+    });
     this.stopInfos = host.infos.listen((instanceId) => this.infoArrived(instanceId));
     this.element.addEventListener('pointerdown', () => host.activate(this), true);
     this.element.addEventListener('dblclick', () => host.maximise(this));
@@ -63,7 +70,7 @@ export class Pane {
   pointerHandlers() {
     return {
       tool: () => (this.current ? this.tool : null),
-      measuring: (tool) => this.tools.handles(tool),
+      measuring: (tool) => this.tools.handles(tool) || tool === 'crosshair',
       startWindow: () => effectiveWindow(this.displayMeta(), this.window, this.isCT()),
       window: () => this.window,
       setWindow: (window) => this.setWindow(window),
@@ -94,6 +101,19 @@ export class Pane {
   /** The image on screen (what the pointer is over), or null. */
   get shownImage() {
     return this.shownIndex >= 0 ? this.images[this.shownIndex] || null : null;
+  }
+
+  /**
+   * The plane of the image on screen with what places its pixels:
+   * {plane, spacing, dims}, or null when its position, orientation or
+   * pixel spacing is not known (yet).
+   */
+  imagePlane() {
+    const image = this.shownImage;
+    if (!image || !image.plane || !this.viewport.dims) return null;
+    const info = this.knownInfo(image.instance);
+    if (info && info.pixel_spacing) this.spacing = info.pixel_spacing;   // kept: the series' slices share it
+    return this.spacing ? { plane: image.plane, spacing: this.spacing, dims: this.viewport.dims } : null;
   }
 
   isCT() {
@@ -152,6 +172,9 @@ export class Pane {
     this.opening = null;
     this.model = null;
     this.shownIndex = -1;
+    this.spacing = null;
+    this.references.set(null);
+    this.references.mark(null);
     for (const name of ['series', 'instance', 'frame']) delete this.element.dataset[name];
     this.message.hidden = true;
     this.objects.reset();
@@ -277,6 +300,7 @@ export class Pane {
     if (!this.current || (next === this.index && this.shownIndex >= 0)) return;
     this.direction = direction;
     this.index = next;
+    this.references.mark(null);   // the crosshair's point lies on the image it was marked on
     this.paths.render();
     this.showKind(this.knownInfo(this.current.instance));
     this.paths.infoSoon(this.current.instance, this.playing || this.holding);
@@ -391,6 +415,7 @@ export class Pane {
 
   updateOverlay() {
     this.tools.update();   // measurements follow the image, zoom and pan
+    this.references.update();
     for (const [name, text] of Object.entries(overlayLines(this))) {
       const node = this.element.querySelector(`.${name}`);
       if (node && node.textContent !== text) node.textContent = text;   // unchanged text: no relayout while dragging

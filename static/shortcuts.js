@@ -27,6 +27,7 @@ export const SHORTCUTS = [
   { keys: ['v', 'V'], label: 'V', action: 'tool:probe', help: 'Pixel probe: the modality value (e.g. HU) and column/row under the pointer' },
   { keys: ['l', 'L'], label: 'L', action: 'tool:length', help: 'Left-drag measures a length (mm from Pixel Spacing, detector mm from Imager Pixel Spacing, else px)' },
   { keys: ['e', 'E'], label: 'E', action: 'tool:ellipse', help: 'Left-drag draws an ellipse ROI: mean, SD, min, max, area' },
+  { keys: ['c', 'C'], label: 'C', action: 'tool:crosshair', help: 'Crosshair: click a point; the viewports of its frame of reference go to it and mark it' },
   { keys: ['Delete', 'Backspace'], label: 'Del', action: 'measure:clear', help: 'Remove the measurements of this image' },
   { keys: ['r', 'R'], label: 'R', action: 'reset', help: 'Reset window, zoom and inversion' },
   { keys: ['t', 'T'], label: 'T', action: 'tags', help: 'Show / hide the DICOM tags' },

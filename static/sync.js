@@ -5,8 +5,10 @@
 // default.  Series of different frames of reference follow once linked: the
 // link locks the offset between their images at that moment (in patient
 // space when both have planes, else in images).  Window/level and zoom/pan
-// can be shared too.
-import { anchorOf, along, nearestAlong } from './geometry.js';
+// can be shared too.  The same group draws the reference lines (the active
+// image's plane cut through the others) and moves every viewport of the
+// frame of reference to the crosshair's point.
+import { anchorOf, along, nearestAlong, pointAt, project, referenceLine } from './geometry.js';
 
 /** The point the image on screen of `pane` stands at, in patient space, or null. */
 function anchor(pane) {
@@ -14,6 +16,12 @@ function anchor(pane) {
   if (!image || !image.plane) return null;
   const info = pane.knownInfo(image.instance);
   return anchorOf(image.plane, pane.viewport.dims, info && info.pixel_spacing);
+}
+
+/** True when two viewports' series lie in one Frame of Reference. */
+function together(a, b) {
+  const uid = a.model && a.model.frameOfReference;
+  return Boolean(uid) && uid === (b.model && b.model.frameOfReference);
 }
 
 export class SyncGroup {
@@ -108,5 +116,40 @@ export class SyncGroup {
         else target.viewport.setView({ zoom, pan });
       }
     });
+  }
+
+  /** Draw on every other viewport of the active one's frame of reference where its image plane cuts theirs. */
+  references(active) {
+    const source = active && active.imagePlane();
+    for (const pane of this.panes()) {
+      const target = pane !== active && source && together(pane, active) ? pane.imagePlane() : null;
+      pane.references.set(target ? referenceLine(target, source) : null);
+    }
+  }
+
+  /**
+   * The crosshair: `point` (image coordinates) clicked in `source`.  Every
+   * viewport of its frame of reference moves to its image nearest that
+   * point in patient space and marks the point there.
+   */
+  crosshair(source, point) {
+    const at = source.imagePlane();
+    if (!at) return;
+    const patient = pointAt(at.plane, at.spacing, point.x, point.y);
+    this.apply(() => {
+      for (const pane of this.panes()) {
+        if (pane === source || !pane.current || !together(pane, source)) continue;
+        const normal = pane.images[0].plane.normal;
+        const index = nearestAlong(pane.images, normal, along(patient, normal));
+        if (index >= 0) pane.go(index, Math.sign(index - pane.index) || 1);
+      }
+    });
+    for (const pane of this.panes()) {
+      const image = pane.current;
+      const spacing = pane === source ? at.spacing : pane.imagePlane()?.spacing || at.spacing;
+      if (image && image.plane && (pane === source || together(pane, source))) {
+        pane.references.mark(project(image.plane, spacing, patient));
+      }
+    }
   }
 }

@@ -55,6 +55,7 @@ export class SeriesViewer {
       fps: () => clampFps(Number(this.fps.value)),
       changed: (changed, what) => this.paneChanged(changed, what),
       activate: (chosen) => this.activate(chosen),
+      crosshair: (source, point) => this.sync.crosshair(source, point),
       maximise: (chosen) => this.layout.toggleMaximise(chosen),
       prefetchBytes: () => PREFETCH_BYTES / Math.max(1, this.layout.panes.filter((p) => p.model).length),
     }, index);
@@ -255,6 +256,7 @@ export class SeriesViewer {
     this.refreshToolbar();
     this.markStrip();
     if (pane.current) this.tags.show(pane.current.instance);
+    this.sync.references(pane);
     this.saveUrl();
   }
 
@@ -266,6 +268,7 @@ export class SeriesViewer {
     if (active && what === 'view') this.sync.viewChanged(pane);
     if (active && what === 'image' && pane.current) this.tags.show(pane.current.instance);
     if (what === 'shown' && this.stripPending) this.loadPendingStrip();
+    if (what === 'shown' || what === 'kind') this.sync.references(this.active);
     if (active) this.refreshToolbar();
     if (['series', 'image', 'window', 'view'].includes(what)) this.saveUrl();
   }
