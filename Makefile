@@ -8,7 +8,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PLUGIN := build/libOrthancPreviewer.so
 DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orthanc-postgresql nginx \
-  python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm
+  python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm dicom3tools
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/plugin/explorer.js pyproject.toml
 
 .PHONY: all setup system testdata bench-system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean

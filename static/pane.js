@@ -52,7 +52,7 @@ export class Pane {
     this.tools = new MeasureTools({
       canvas: this.canvas, viewport: this.viewport, shown: () => this.shownImage, tool: () => this.tool,
       frameOf: (image) => this.paths.frameOf(image), modality: () => this.model && this.model.modality,
-      dragging: () => Boolean(this.drag),
+      dragging: () => Boolean(this.drag), changed: () => host.changed(this, 'measurements'),
     });
     this.references = new ReferenceLayer(this.canvas, this.viewport);
     this.canvas.addEventListener('pointerdown', (event) => {
@@ -79,6 +79,7 @@ export class Pane {
       step: (delta) => this.step(delta),
       dragStarted: (mode) => { this.drag = { mode }; this.paths.dragStarted(); },
       dragEnded: (mode) => { this.drag = null; this.paths.dragEnded(mode === 'window'); },
+      pinchStarted: () => this.tools.cancel(),
     };
   }
 

@@ -1,6 +1,7 @@
-// Mouse, pen and touch on the image: left-drag uses the current tool
-// (window/level, pan or zoom), middle-drag pans, right-drag zooms, the wheel
-// steps through the images and Ctrl/⌘ + wheel zooms.
+// Mouse, pen and touch on the image: left-drag (or one finger) uses the
+// current tool (window/level, pan or zoom), middle-drag pans, right-drag
+// zooms, the wheel steps through the images and Ctrl/⌘ + wheel zooms; two
+// fingers pinch to zoom and move together to pan.
 
 const WHEEL_STEP = 60;   // wheel pixels per image
 
@@ -24,13 +25,41 @@ export function draggedWindow(start, dx, dy) {
  *   window()              the window chosen now (null: the default)
  *   setWindow(w), panBy(dx, dy), zoomBy(factor, x, y), step(delta)
  *   dragStarted(mode), dragEnded(mode)   mode: 'window', 'pan' or 'zoom'
+ *   pinchStarted()        two fingers are down: a measurement being drawn is dropped
  */
 export function bindPointer(canvas, handlers) {
   let wheelRest = 0;
   let drag = null;
+  const touches = new Map();   // pointer id -> {x, y} of each finger down
+  let pinch = null;            // {distance, x, y} of the two fingers at the last move
   canvas.addEventListener('contextmenu', (event) => event.preventDefault());
 
+  const spread = () => {
+    const [a, b] = [...touches.values()];
+    return { distance: Math.hypot(b.x - a.x, b.y - a.y), x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 };
+  };
+  const endDrag = () => {
+    if (!drag) return;
+    const { mode } = drag;
+    drag = null;
+    delete canvas.dataset.dragging;
+    handlers.dragEnded(mode);
+  };
+
   canvas.addEventListener('pointerdown', (event) => {
+    if (event.pointerType === 'touch') {
+      touches.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
+      if (touches.size === 2) {
+        endDrag();   // the first finger's drag gives way to the pinch
+        handlers.pinchStarted();
+        for (const id of touches.keys()) if (canvas.hasPointerCapture && !canvas.hasPointerCapture(id)) canvas.setPointerCapture(id);
+        pinch = spread();
+        canvas.dataset.dragging = 'pinch';
+        event.preventDefault();
+        return;
+      }
+      if (touches.size > 2) return;
+    }
     const tool = handlers.tool();
     if (drag || tool === null) return;
     let mode = { 0: tool, 1: 'pan', 2: 'zoom' }[event.button];
@@ -46,6 +75,14 @@ export function bindPointer(canvas, handlers) {
   });
 
   canvas.addEventListener('pointermove', (event) => {
+    if (pinch && touches.has(event.pointerId)) {
+      touches.set(event.pointerId, { x: event.offsetX, y: event.offsetY });
+      const now = spread();
+      if (pinch.distance > 0 && now.distance > 0) handlers.zoomBy(now.distance / pinch.distance, now.x, now.y);
+      handlers.panBy(now.x - pinch.x, now.y - pinch.y);
+      pinch = now;
+      return;
+    }
     if (!drag || drag.pointer !== event.pointerId) return;
     const dx = event.offsetX - drag.lastX;
     const dy = event.offsetY - drag.lastY;
@@ -61,11 +98,15 @@ export function bindPointer(canvas, handlers) {
   });
 
   const end = (event) => {
+    if (touches.delete(event.pointerId) && pinch) {
+      if (touches.size < 2) {
+        pinch = null;
+        delete canvas.dataset.dragging;
+      }
+      return;
+    }
     if (!drag || drag.pointer !== event.pointerId) return;
-    const { mode } = drag;
-    drag = null;
-    delete canvas.dataset.dragging;
-    handlers.dragEnded(mode);
+    endDrag();
   };
   canvas.addEventListener('pointerup', end);
   canvas.addEventListener('pointercancel', end);

@@ -1,119 +1,25 @@
-// Measurement tools on the image: a pixel probe, a length and an ellipse
-// region of interest.  Geometry is kept in continuous image coordinates
-// (pixel (c, r) covers [c, c+1) x [r, r+1)), so a measurement stays on its
-// pixels through zoom and pan.  Values come from the frame on screen
-// (frame.js, client path): the modality values, not the displayed greys.
-// Images drawn from server PNGs (colour, or what the client path cannot
-// take) have no values here: the probe and the ROI say so, the length works.
+// Measurement tools on the image: a pixel probe, a length, an ellipse and a
+// rectangle region of interest, the angle of three points, the Cobb angle of
+// two lines, and an arrow with a text label.  Geometry is kept in continuous
+// image coordinates (measure.js), so a measurement stays on its pixels
+// through zoom and pan.  Values come from the frame on screen (frame.js,
+// client path): the modality values, not the displayed greys.  Images drawn
+// from server PNGs have no values here: the probe and the ROIs say so.
 //
-// Distances use Pixel Spacing (0028,0030), top level or in a Pixel Measures
-// Sequence, or else Imager Pixel Spacing (0018,1164), labelled "mm
-// (detector)": that is the spacing at the detector, not in the patient.
-// Without either, lengths and areas are in pixels.
+// Drawing: a drag draws a length, a ROI or an arrow (head where the drag
+// starts, the label typed at its tail); an angle is a drag (first arm) then
+// a click (the end of the second arm); a Cobb angle is two drags (two
+// lines).  Each drawn item reports what it measured in data-result.
 import { api } from './api.js';
 import { frameKey } from './frames.js';
+import {
+  angleOf, cobbOf, ellipseOf, ellipseStats, formatValue, lengthOf, lengthUnit, modalityUnits, rectOf, rectStats,
+  spacingFromTags,
+} from './measure.js';
 
-export const TOOLS = ['probe', 'length', 'ellipse'];
+export const TOOLS = ['probe', 'length', 'ellipse', 'rectangle', 'angle', 'cobb', 'arrow'];
+const POINTS = { length: 2, ellipse: 2, rectangle: 2, arrow: 2, angle: 3, cobb: 4 };
 const SVG = 'http://www.w3.org/2000/svg';
-
-/**
- * The spacing of the tags rows of /api/instances/{id}/tags:
- * {row, column, source: 'pixel' | 'imager'} (mm between rows, between
- * columns), or null.  Pixel Spacing wins over Imager Pixel Spacing.
- */
-export function spacingFromTags(rows) {
-  const find = (tag) => {
-    for (const row of rows) {
-      if (row.tag !== tag) continue;
-      const parts = String(row.value).split('\\').map((part) => Number(part.trim()));
-      if (parts.length === 2 && parts.every((v) => Number.isFinite(v) && v > 0)) return parts;
-    }
-    return null;
-  };
-  const pixel = find('0028,0030');
-  if (pixel) return { row: pixel[0], column: pixel[1], source: 'pixel' };
-  const imager = find('0018,1164');
-  if (imager) return { row: imager[0], column: imager[1], source: 'imager' };
-  return null;
-}
-
-/** The unit of lengths ('mm', 'mm (detector)' or 'px') for a spacing. */
-export function lengthUnit(spacing) {
-  if (!spacing) return 'px';
-  return spacing.source === 'imager' ? 'mm (detector)' : 'mm';
-}
-
-/** Length of the segment a-b (image coordinates) in mm, or in pixels without spacing. */
-export function lengthOf(a, b, spacing) {
-  const dx = b.x - a.x;
-  const dy = b.y - a.y;
-  return spacing ? Math.hypot(dx * spacing.column, dy * spacing.row) : Math.hypot(dx, dy);
-}
-
-/**
- * The units of a frame's modality values: Rescale Type (0028,1054) when
- * present; HU for a CT whose rescale is the Modality LUT stage (the CT
- * Image module defines its output as Hounsfield units); else '' (unknown).
- */
-export function modalityUnits(frame, modality) {
-  if (frame.units) return String(frame.units);
-  if (modality === 'CT' && !frame.head.modality_lut) return 'HU';
-  return '';
-}
-
-/**
- * The box of an ellipse drawn from corner a to corner b, as its centre and
- * semi-axes: {cx, cy, a, b}.
- */
-export function ellipseOf(p, q) {
-  return { cx: (p.x + q.x) / 2, cy: (p.y + q.y) / 2, a: Math.abs(q.x - p.x) / 2, b: Math.abs(q.y - p.y) / 2 };
-}
-
-/**
- * Statistics of the modality values of the pixels whose centres lie inside
- * the ellipse (border included): ((c + .5 - cx) / a)² + ((r + .5 - cy) / b)² <= 1.
- * SD is the population SD (divided by n).  Null when no pixel centre is inside.
- */
-export function ellipseStats(frame, ellipse) {
-  const { cx, cy, a, b } = ellipse;
-  if (!(a > 0 && b > 0)) return null;
-  const r0 = Math.max(0, Math.floor(cy - b) - 1);
-  const r1 = Math.min(frame.rows - 1, Math.ceil(cy + b) + 1);
-  const c0 = Math.max(0, Math.floor(cx - a) - 1);
-  const c1 = Math.min(frame.columns - 1, Math.ceil(cx + a) + 1);
-  // Two passes over the same pixels (no array of millions of values): count, sum, min, max; then the squares.
-  const each = (visit) => {
-    for (let r = r0; r <= r1; r += 1) {
-      const v = (r + 0.5 - cy) / b;
-      for (let c = c0; c <= c1; c += 1) {
-        const u = (c + 0.5 - cx) / a;
-        if (u * u + v * v <= 1) visit(frame.modalityAt(c, r));
-      }
-    }
-  };
-  let count = 0;
-  let sum = 0;
-  let min = Infinity;
-  let max = -Infinity;
-  each((value) => {
-    count += 1;
-    sum += value;
-    if (value < min) min = value;
-    if (value > max) max = value;
-  });
-  if (!count) return null;
-  const mean = sum / count;
-  let squares = 0;
-  each((value) => { squares += (value - mean) * (value - mean); });
-  return { count, mean, sd: Math.sqrt(squares / count), min, max };
-}
-
-/** A value for the screen: integers as they are, else 4 significant digits (1 decimal from 1000). */
-export function formatValue(value) {
-  if (!Number.isFinite(value)) return String(value);
-  if (Number.isInteger(value)) return String(value);
-  return Math.abs(value) >= 1000 ? value.toFixed(1) : String(Number(value.toPrecision(4)));
-}
 
 function svg(tag, attributes = {}, text) {
   const node = document.createElementNS(SVG, tag);
@@ -122,11 +28,21 @@ function svg(tag, attributes = {}, text) {
   return node;
 }
 
+/** True when an item's points are all set and not all on one spot. */
+function complete(item) {
+  const { points } = item;
+  if (points.length < POINTS[item.kind]) return false;
+  const [p, q] = points;
+  if (item.kind === 'ellipse' || item.kind === 'rectangle') return p.x !== q.x && p.y !== q.y;
+  if (item.kind === 'cobb') return (p.x !== q.x || p.y !== q.y) && (points[2].x !== points[3].x || points[2].y !== points[3].y);
+  return p.x !== q.x || p.y !== q.y;
+}
+
 /**
  * The measurement tools of a viewport: pointer input when one of TOOLS is
  * chosen, and the drawing layer.  `view` is all they see of the viewport:
  * {canvas, viewport (viewport.js), shown() (the image on screen or null),
- * tool(), frameOf(image), modality(), dragging()}.
+ * tool(), frameOf(image), modality(), dragging(), changed()}.
  */
 export class MeasureTools {
   constructor(view) {
@@ -134,9 +50,9 @@ export class MeasureTools {
     this.canvas = view.canvas;
     this.layer = svg('svg', { class: 'measure-layer', 'aria-hidden': 'true' });
     this.canvas.after(this.layer);
-    this.items = new Map();      // frame key -> [{kind, p, q}]
+    this.items = new Map();      // frame key -> [{kind, points, label?}]
     this.spacings = new Map();   // instance id -> spacing (or null), or a Promise while asked
-    this.drawing = null;         // the measurement being dragged
+    this.drawing = null;         // {key, item, pointer|null}: the item being drawn
     this.probe = null;           // {x, y} image coordinates under the pointer, probe tool
     this.bind();
   }
@@ -145,7 +61,6 @@ export class MeasureTools {
     return TOOLS.includes(tool);
   }
 
-  /** The image on screen (what the pointer is over), or null. */
   get shown() {
     return this.view.shown();
   }
@@ -159,7 +74,7 @@ export class MeasureTools {
 
   toScreen(point) {
     const place = this.view.viewport.placement();
-    const scale = this.view.viewport.scale;
+    const { scale } = this.view.viewport;
     return { x: place.x + point.x * scale, y: place.y + point.y * scale };
   }
 
@@ -167,25 +82,38 @@ export class MeasureTools {
     const canvas = this.canvas;
     canvas.addEventListener('pointerdown', (event) => {
       const tool = this.view.tool();
+      if (!event.isPrimary) return;   // a second finger: a pinch (pointer.js), not a measurement
       if (event.button !== 0 || !this.handles(tool) || !this.shown || !this.view.viewport.dims) return;
+      const at = this.toImage(event.offsetX, event.offsetY);
       if (tool === 'probe') {
-        this.probe = this.toImage(event.offsetX, event.offsetY);
+        this.probe = at;
         this.update();
         return;
       }
       event.preventDefault();
       canvas.setPointerCapture(event.pointerId);
-      const p = this.toImage(event.offsetX, event.offsetY);
-      this.drawing = { pointer: event.pointerId, key: frameKey(this.shown), item: { kind: tool, p, q: p } };
+      const key = frameKey(this.shown);
+      const drawing = this.drawing && this.drawing.key === key && this.drawing.item.kind === tool ? this.drawing : null;
+      if (drawing && tool === 'angle') {   // the click that ends the second arm
+        drawing.item.points[2] = at;
+        this.finish();
+      } else if (drawing && tool === 'cobb') {   // the second line starts
+        drawing.item.points.push(at, at);
+        drawing.pointer = event.pointerId;
+      } else {
+        this.drawing = { key, pointer: event.pointerId, item: { kind: tool, points: [at, at] } };
+      }
       this.update();
     });
     canvas.addEventListener('pointermove', (event) => {
       if (!this.shown || !this.view.viewport.dims) return;
-      if (this.drawing && this.drawing.pointer === event.pointerId) {
-        this.drawing.item.q = this.toImage(event.offsetX, event.offsetY);
+      const at = this.toImage(event.offsetX, event.offsetY);
+      const { drawing } = this;
+      if (drawing && (drawing.pointer === event.pointerId || (drawing.pointer === null && drawing.item.kind === 'angle'))) {
+        drawing.item.points[drawing.item.points.length - 1] = at;
         this.update();
       } else if (this.view.tool() === 'probe' && !this.view.dragging()) {
-        this.probe = this.toImage(event.offsetX, event.offsetY);
+        this.probe = at;
         this.update();
       } else if (this.probe) {   // another tool was chosen: the probe's label goes
         this.probe = null;
@@ -193,15 +121,16 @@ export class MeasureTools {
       }
     });
     const end = (event) => {
-      const drawing = this.drawing;
+      const { drawing } = this;
       if (!drawing || drawing.pointer !== event.pointerId) return;
-      this.drawing = null;
-      const { p, q } = drawing.item;
-      const big = drawing.item.kind === 'length' ? p.x !== q.x || p.y !== q.y : p.x !== q.x && p.y !== q.y;
-      if (big && event.type === 'pointerup') {
-        if (!this.items.has(drawing.key)) this.items.set(drawing.key, []);
-        this.items.get(drawing.key).push(drawing.item);
-      }
+      drawing.pointer = null;
+      if (event.type !== 'pointerup') this.drawing = null;
+      else if (drawing.item.kind === 'angle' && drawing.item.points.length === 2) {
+        if (complete({ kind: 'length', points: drawing.item.points })) drawing.item.points.push({ ...drawing.item.points[1] });   // now the second arm
+        else this.drawing = null;
+      } else if (drawing.item.kind === 'cobb' && drawing.item.points.length === 2) {
+        if (!complete({ kind: 'length', points: drawing.item.points })) this.drawing = null;   // waits for line 2
+      } else this.finish();
       this.update();
     };
     canvas.addEventListener('pointerup', end);
@@ -213,13 +142,84 @@ export class MeasureTools {
     });
   }
 
+  /** Keep the item being drawn if it measures something; an arrow then asks for its label. */
+  finish() {
+    const { drawing } = this;
+    this.drawing = null;
+    if (!drawing || !complete(drawing.item)) return;
+    this.add(drawing.key, drawing.item);
+    if (drawing.item.kind === 'arrow') this.askLabel(drawing.item);
+  }
+
+  add(key, item) {
+    if (!this.items.has(key)) this.items.set(key, []);
+    this.items.get(key).push(item);
+    this.view.changed();
+  }
+
+  /** A text box at the arrow's tail: Enter (or leaving it) keeps the text, Escape leaves the arrow bare. */
+  askLabel(item) {
+    const at = this.toScreen(item.points[1]);
+    const input = document.createElement('input');
+    Object.assign(input, { type: 'text', className: 'arrow-label', placeholder: 'Label', maxLength: 64 });
+    input.setAttribute('aria-label', 'Arrow label');
+    input.style.left = `${at.x + 6}px`;
+    input.style.top = `${at.y - 10}px`;
+    let done = false;
+    const close = (keep) => {
+      if (done) return;
+      done = true;
+      if (keep) item.label = input.value.trim();
+      input.remove();
+      this.update();
+      this.view.changed();
+    };
+    input.addEventListener('keydown', (event) => {
+      event.stopPropagation();   // typed text is not a shortcut
+      if (event.key === 'Enter') close(true);
+      else if (event.key === 'Escape') close(false);
+    });
+    input.addEventListener('blur', () => close(true));
+    this.layer.after(input);
+    input.focus();
+  }
+
+  /** Drop the item being drawn (a pinch began). */
+  cancel() {
+    if (!this.drawing) return;
+    this.drawing = null;
+    this.update();
+  }
+
   /** A keyboard action 'measure:…' (shortcuts.js); true if handled. */
   handle(action) {
     if (action !== 'measure:clear') return false;
     const image = this.shown;
     if (image) this.items.delete(frameKey(image));
+    this.drawing = null;
     this.update();
+    this.view.changed();
     return true;
+  }
+
+  /** Every measurement kept: [{instance, frame, item}]. */
+  all() {
+    return [...this.items].flatMap(([key, items]) => {
+      const at = key.lastIndexOf('/');
+      return items.map((item) => ({ instance: key.slice(0, at), frame: Number(key.slice(at + 1)), item }));
+    });
+  }
+
+  /** Measurements read back from a report, [{instance, frame, item}], replacing those of their images. */
+  load(list) {
+    const byKey = new Map();
+    for (const { instance, frame, item } of list) {
+      const key = frameKey({ instance, frame });
+      if (!byKey.has(key)) byKey.set(key, []);
+      byKey.get(key).push(item);
+    }
+    for (const [key, items] of byKey) this.items.set(key, items);
+    this.update();
   }
 
   /** The spacing of an instance if known (asked once from its tags), else null. */
@@ -241,10 +241,9 @@ export class MeasureTools {
 
   /** Redraw the layer: the current image's measurements, the one being drawn and the probe. */
   update() {
-    const layer = this.layer;
+    const { layer, canvas } = this;
     const image = this.shown;
-    const viewport = this.view.viewport;
-    const { canvas } = this;
+    const { viewport } = this.view;
     layer.setAttribute('width', String(canvas.clientWidth));
     layer.setAttribute('height', String(canvas.clientHeight));
     if (!image || !viewport.dims || !viewport.shown) {
@@ -255,9 +254,8 @@ export class MeasureTools {
     const key = frameKey(image);
     const items = [...(this.items.get(key) || [])];
     if (this.drawing && this.drawing.key === key) items.push(this.drawing.item);
-    const needsSpacing = items.length > 0;
-    const spacing = needsSpacing ? this.spacingOf(image.instance) : null;
-    const spacingKnown = !needsSpacing || !(this.spacings.get(image.instance) instanceof Promise);
+    const spacing = items.length ? this.spacingOf(image.instance) : null;
+    const spacingKnown = !items.length || !(this.spacings.get(image.instance) instanceof Promise);
     const frame = this.view.frameOf(image);
     const units = frame ? modalityUnits(frame, this.view.modality()) : '';
     const nodes = items.map((item) => this.drawItem(item, { spacing, spacingKnown, frame, units }));
@@ -266,45 +264,86 @@ export class MeasureTools {
     layer.replaceChildren(...nodes.filter(Boolean));
   }
 
-  drawItem(item, { spacing, spacingKnown, frame, units }) {
-    const a = this.toScreen(item.p);
-    const b = this.toScreen(item.q);
+  /** What an item measures on `frame`: {result (for data-result and the SR), lines (its label)}. */
+  measureItem(item, { spacing, spacingKnown, frame, units }) {
+    const { points } = item;
+    const [p, q] = points;
+    const result = { p: [p.x, p.y], q: [q.x, q.y], points: points.map((point) => [point.x, point.y]), spacing, spacingKnown };
+    const unit = lengthUnit(spacing);
+    if (item.kind === 'length') {
+      result.length = lengthOf(p, q, spacing);
+      result.unit = unit;
+      return { result, lines: [`${result.length.toFixed(2)} ${unit}`] };
+    }
+    if (item.kind === 'angle' || item.kind === 'cobb') {
+      const done = points.length === POINTS[item.kind];
+      result.angle = !done ? null : item.kind === 'angle' ? angleOf(p, q, points[2], spacing)
+        : cobbOf(p, q, points[2], points[3], spacing);
+      const text = result.angle === null ? '…' : `${result.angle.toFixed(1)}°`;
+      return { result, lines: [item.kind === 'cobb' ? `Cobb ${text}` : text] };
+    }
+    if (item.kind === 'arrow') {
+      result.label = item.label || '';
+      return { result, lines: item.label ? [item.label] : [] };
+    }
+    const ellipse = item.kind === 'ellipse';
+    const shape = ellipse ? ellipseOf(p, q) : rectOf(p, q);
+    const areaPx = ellipse ? Math.PI * shape.a * shape.b : (shape.x1 - shape.x0) * (shape.y1 - shape.y0);
+    result.area = spacing ? areaPx * spacing.row * spacing.column : areaPx;
+    result.areaUnit = spacing ? `${unit.replace('mm', 'mm²')}` : 'px²';
+    // Computed once per ROI and frame: a window/level drag redraws the layer at every display frame.
+    if (!item.cache || item.cache.frame !== frame || item.cache.p !== p || item.cache.q !== q) {
+      const stats = !frame ? null : ellipse ? ellipseStats(frame, shape) : rectStats(frame, shape);
+      item.cache = { frame, p, q, stats };
+    }
+    const { stats } = item.cache;
+    Object.assign(result, { stats, units });
+    const u = units ? ` ${units}` : '';
+    let lines;
+    if (!frame) lines = ['no values (server PNG)'];
+    else if (!stats) lines = ['no pixel centre inside'];
+    else {
+      lines = [`mean ${formatValue(stats.mean)}${u}  SD ${formatValue(stats.sd)}`,
+        `min ${formatValue(stats.min)}  max ${formatValue(stats.max)}${u}`];
+    }
+    lines.push(`area ${formatValue(result.area)} ${result.areaUnit}${stats ? `  (${stats.count} px)` : ''}`);
+    return { result, lines };
+  }
+
+  drawItem(item, context) {
+    const { result, lines } = this.measureItem(item, context);
+    const screen = item.points.map((point) => this.toScreen(point));
+    const [a, b] = screen;
     const group = svg('g', { class: `measure ${item.kind}` });
     group.dataset.kind = item.kind;
-    let lines;
-    const result = { p: [item.p.x, item.p.y], q: [item.q.x, item.q.y], spacing, spacingKnown };
-    if (item.kind === 'length') {
-      result.length = lengthOf(item.p, item.q, spacing);
-      result.unit = lengthUnit(spacing);
-      group.append(svg('line', { x1: a.x, y1: a.y, x2: b.x, y2: b.y }));
-      lines = [`${result.length.toFixed(2)} ${result.unit}`];
+    const { scale } = this.view.viewport;
+    if (item.kind === 'ellipse') {
+      const e = ellipseOf(item.points[0], item.points[1]);
+      const centre = this.toScreen({ x: e.cx, y: e.cy });
+      group.append(svg('ellipse', { cx: centre.x, cy: centre.y, rx: e.a * scale, ry: e.b * scale }));
+    } else if (item.kind === 'rectangle') {
+      group.append(svg('rect', { x: Math.min(a.x, b.x), y: Math.min(a.y, b.y), width: Math.abs(b.x - a.x), height: Math.abs(b.y - a.y) }));
+    } else if (item.kind === 'angle') {
+      group.append(svg('polyline', { points: screen.map((s) => `${s.x},${s.y}`).join(' ') }));
     } else {
-      const ellipse = ellipseOf(item.p, item.q);
-      const centre = this.toScreen({ x: ellipse.cx, y: ellipse.cy });
-      const scale = this.view.viewport.scale;
-      group.append(svg('ellipse', { cx: centre.x, cy: centre.y, rx: ellipse.a * scale, ry: ellipse.b * scale }));
-      const areaPx = Math.PI * ellipse.a * ellipse.b;
-      result.area = spacing ? areaPx * spacing.row * spacing.column : areaPx;
-      result.areaUnit = spacing ? `${lengthUnit(spacing).replace('mm', 'mm²')}` : 'px²';
-      // Computed once per ellipse and frame: a window/level drag redraws the layer at every display frame.
-      if (!item.cache || item.cache.frame !== frame || item.cache.p !== item.p || item.cache.q !== item.q) {
-        item.cache = { frame, p: item.p, q: item.q, stats: frame ? ellipseStats(frame, ellipse) : null };
+      for (let i = 0; i + 1 < screen.length; i += 2) {
+        group.append(svg('line', { x1: screen[i].x, y1: screen[i].y, x2: screen[i + 1].x, y2: screen[i + 1].y }));
       }
-      const { stats } = item.cache;
-      Object.assign(result, { stats, units });
-      const u = units ? ` ${units}` : '';
-      if (!frame) lines = ['no values (server PNG)'];
-      else if (!stats) lines = ['no pixel centre inside'];
-      else {
-        lines = [`mean ${formatValue(stats.mean)}${u}  SD ${formatValue(stats.sd)}`,
-          `min ${formatValue(stats.min)}  max ${formatValue(stats.max)}${u}`];
-      }
-      lines.push(`area ${formatValue(result.area)} ${result.areaUnit}${stats ? `  (${stats.count} px)` : ''}`);
+      if (item.kind === 'arrow') group.append(this.arrowHead(a, b));
     }
     group.dataset.result = JSON.stringify(result);
-    const anchor = { x: Math.max(a.x, b.x) + 6, y: Math.min(a.y, b.y) };
-    group.append(this.label(lines, anchor));
+    const xs = screen.map((s) => s.x);
+    const ys = screen.map((s) => s.y);
+    const anchor = item.kind === 'arrow' ? { x: b.x + 6, y: b.y - 6 } : { x: Math.max(...xs) + 6, y: Math.min(...ys) };
+    if (lines.length) group.append(this.label(lines, anchor));
     return group;
+  }
+
+  /** The head of an arrow pointing at `tip` from `tail`. */
+  arrowHead(tip, tail) {
+    const angle = Math.atan2(tail.y - tip.y, tail.x - tip.x);
+    const wing = (turn) => `${tip.x + 10 * Math.cos(angle + turn)},${tip.y + 10 * Math.sin(angle + turn)}`;
+    return svg('polygon', { class: 'head', points: `${tip.x},${tip.y} ${wing(0.45)} ${wing(-0.45)}` });
   }
 
   drawProbe(frame, units) {

@@ -1,4 +1,4 @@
-"""The viewer's measurement tools in Chromium against a real Orthanc: pixel probe, length and ellipse ROI,
+"""The viewer's measurement tools in Chromium against a real Orthanc: probe, length, ellipse and rectangle ROIs, angles, arrows and touch,
 their numbers checked against pydicom and numpy on the same files.
 
 The mouse is driven at screen positions computed from the viewport's
@@ -340,3 +340,135 @@ def test_tool_shortcuts_are_in_the_help_panel(page: Page, files: dict[str, tuple
     items = page.page.eval_on_selector_all("#help-list li", "(nodes) => nodes.map((n) => n.textContent)")
     for label, words in (("V", "Pixel probe"), ("L", "length"), ("E", "ellipse ROI"), ("Del", "Remove")):
         assert any(item.startswith(label) and words in item for item in items), (label, items)
+
+
+# --- rectangle, angle, Cobb, arrow ------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["ct", "imager"])
+def test_rectangle_statistics_equal_numpy(page: Page, files: dict[str, tuple[Path, str]], name: str) -> None:
+    """Rectangle ROI: the statistics of the pixels whose centres lie inside, and its area, equal numpy's."""
+    ds, origin = opened(page, files, name)
+    page.page.keyboard.press("b")
+    drag(page, origin, (14.0, 11.0), (47.0, 36.0))
+    wait_for_spacing(page, "rectangle")
+    [result] = results(page, "rectangle")
+    (x0, y0), (x1, y1) = result["p"], result["q"]
+    values = modality_values(ds)
+    rows, cols = np.mgrid[0:values.shape[0], 0:values.shape[1]]
+    mask = (cols + 0.5 >= min(x0, x1)) & (cols + 0.5 <= max(x0, x1)) & (rows + 0.5 >= min(y0, y1)) & (rows + 0.5 <= max(y0, y1))
+    inside = values[mask]
+    stats = result["stats"]
+    assert stats["count"] == inside.size > 100
+    assert stats["mean"] == pytest.approx(inside.mean(), rel=1e-9, abs=1e-9)
+    assert stats["sd"] == pytest.approx(inside.std(ddof=0), rel=1e-9, abs=1e-9)
+    assert (stats["min"], stats["max"]) == (inside.min(), inside.max())
+    row_mm, col_mm = spacing_of(ds)[0] or (1.0, 1.0)
+    assert result["area"] == pytest.approx(abs(x1 - x0) * abs(y1 - y0) * row_mm * col_mm, rel=1e-12)
+
+
+def _degrees(u: np.ndarray, v: np.ndarray) -> float:
+    return float(np.degrees(np.arccos(np.clip(u @ v / np.linalg.norm(u) / np.linalg.norm(v), -1, 1))))
+
+
+@pytest.mark.parametrize("name", ["ct", "imager"])
+def test_angle_of_three_points_in_mm(page: Page, files: dict[str, tuple[Path, str]], name: str) -> None:
+    """A drag then a click give the angle at the middle point, in the patient's proportions (unequal spacing)."""
+    ds, origin = opened(page, files, name)
+    page.page.keyboard.press("a")
+    drag(page, origin, (10.0, 50.0), (40.0, 20.0))
+    page.page.mouse.move(origin[0] + 70.0, origin[1] + 45.0, steps=4)
+    page.page.mouse.click(origin[0] + 70.0, origin[1] + 45.0)
+    [result] = results(page, "angle")
+    a, b, c = (np.array(point) for point in result["points"])
+    row_mm, col_mm = spacing_of(ds)[0] or (1.0, 1.0)
+    scale = np.array([col_mm, row_mm])
+    assert result["angle"] == pytest.approx(_degrees((a - b) * scale, (c - b) * scale), abs=1e-9)
+    assert result["text"] == f"{result['angle']:.1f}°"
+
+
+def test_cobb_angle_of_two_lines(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """Two dragged lines give the Cobb angle: the acute angle between them."""
+    ds, origin = opened(page, files, "ct")
+    page.page.keyboard.press("k")
+    drag(page, origin, (10.0, 10.0), (60.0, 20.0))
+    assert results(page, "cobb")[0]["angle"] is None   # waits for the second line
+    drag(page, origin, (15.0, 60.0), (55.0, 40.0))
+    [result] = results(page, "cobb")
+    p1, q1, p2, q2 = (np.array(point) for point in result["points"])
+    row_mm, col_mm = spacing_of(ds)[0] or (1.0, 1.0)
+    scale = np.array([col_mm, row_mm])
+    angle = _degrees((q1 - p1) * scale, (q2 - p2) * scale)
+    assert result["angle"] == pytest.approx(min(angle, 180 - angle), abs=1e-9)
+    assert result["text"] == f"Cobb {result['angle']:.1f}°"
+
+
+def test_arrow_with_a_typed_label(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """An arrow's label is typed in a box at its tail; the text is shown as text, and Escape leaves none."""
+    _, origin = opened(page, files, "ct")
+    page.page.keyboard.press("n")
+    drag(page, origin, (30.0, 30.0), (60.0, 10.0))
+    box = page.page.locator("input.arrow-label")
+    box.fill("<b>lesion</b> 1")
+    box.press("Enter")
+    [result] = results(page, "arrow")
+    assert result["label"] == "<b>lesion</b> 1" and result["text"] == "<b>lesion</b> 1"
+    assert page.page.locator(".measure-layer b").count() == 0
+    drag(page, origin, (80.0, 80.0), (100.0, 60.0))
+    page.page.locator("input.arrow-label").press("Escape")
+    assert [r["label"] for r in results(page, "arrow")] == ["<b>lesion</b> 1", ""]
+    assert page.page.locator("input.arrow-label").count() == 0
+
+
+def test_every_tool_has_a_toolbar_button_and_a_key(page: Page, files: dict[str, tuple[Path, str]]) -> None:
+    """Each tool is chosen by its toolbar button (pressed while chosen) and by its key."""
+    page.open_series(files["ct"][1])
+    keys = {"window": "w", "pan": "p", "zoom": "z", "crosshair": "c", "probe": "v", "length": "l", "angle": "a",
+            "cobb": "k", "ellipse": "e", "rectangle": "b", "arrow": "n"}
+    buttons = page.page.eval_on_selector_all("[data-tool]", "(nodes) => nodes.map((n) => n.dataset.tool)")
+    assert sorted(buttons) == sorted(keys)
+    for tool, key in keys.items():
+        page.page.click(f'[data-tool="{tool}"]')
+        assert page.attr("tool") == tool
+        assert page.page.get_attribute(f'[data-tool="{tool}"]', "aria-pressed") == "true"
+        page.page.keyboard.press("Escape" if tool == "arrow" else "w")
+        page.page.keyboard.press(key)
+        assert page.attr("tool") == tool
+
+
+# --- touch ------------------------------------------------------------------------------------------
+
+def _touch(cdp: Any, kind: str, points: list[tuple[float, float]]) -> None:
+    cdp.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [
+        {"x": x, "y": y, "id": i, "radiusX": 1, "radiusY": 1, "force": 1} for i, (x, y) in enumerate(points)]})
+
+
+def test_touch_pinch_zooms_and_one_finger_uses_the_tool(browser: Any, orthanc: OrthancProcess,
+                                                         files: dict[str, tuple[Path, str]]) -> None:
+    """Two fingers spreading zoom in about their midpoint; one finger draws with the tool (a length)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, has_touch=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{orthanc.url}/previewer/index.html#/series/{files['ct'][1]}")
+        page.wait_for_function("() => document.querySelector('.viewport canvas').dataset.state === 'ready'")
+        box = page.locator(".viewport canvas").bounding_box()
+        cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        zoom = lambda: int(page.text_content(".viewport .overlay-zoom").split()[1].rstrip("%"))  # noqa: E731
+        before = zoom()
+        cdp = context.new_cdp_session(page)
+        _touch(cdp, "touchStart", [(cx - 40, cy), (cx + 40, cy)])
+        for step in range(1, 11):
+            _touch(cdp, "touchMove", [(cx - 40 - 8 * step, cy), (cx + 40 + 8 * step, cy)])
+        _touch(cdp, "touchEnd", [])
+        assert zoom() == pytest.approx(before * 240 / 80, rel=0.05)   # the fingers went from 80 to 240 px apart
+        page.keyboard.press("l")
+        _touch(cdp, "touchStart", [(cx - 30, cy - 30)])
+        for step in range(1, 6):
+            _touch(cdp, "touchMove", [(cx - 30 + 12 * step, cy - 30 + 6 * step)])
+        _touch(cdp, "touchEnd", [])
+        page.wait_for_selector(".measure-layer g[data-kind=length]")
+        result = json.loads(page.get_attribute(".measure-layer g[data-kind=length]", "data-result") or "{}")
+        scale = zoom() / 100
+        assert math.hypot(result["q"][0] - result["p"][0], result["q"][1] - result["p"][1]) == pytest.approx(
+            math.hypot(60, 30) / scale, rel=0.05)
+    finally:
+        context.close()
