@@ -23,8 +23,9 @@ export async function failure(response) {
   return new ServerError(response.status, message, details);
 }
 
-async function getJson(url, options = {}) {
-  const response = await fetch(url, { ...options, headers: { Accept: 'application/json' } });
+async function getJson(url, { contentType, ...options } = {}) {
+  const headers = { Accept: 'application/json', ...(contentType ? { 'Content-Type': contentType } : {}) };
+  const response = await fetch(url, { ...options, headers });
   if (!response.ok) throw await failure(response);
   return response.json();
 }
@@ -38,6 +39,9 @@ export const api = {
   tags: (instanceId) => getJson(`api/instances/${id(instanceId)}/tags`),
   info: (instanceId) => getJson(`instances/${id(instanceId)}/info`),
   objects: (seriesId) => getJson(`api/series/${id(seriesId)}/objects`),
+  measurements: (studyId) => getJson(`api/studies/${id(studyId)}/measurements`),
+  saveMeasurements: (studyId, measurements) => getJson(`api/studies/${id(studyId)}/measurements`, {
+    method: 'POST', body: JSON.stringify({ measurements }), contentType: 'application/json' }),
 };
 
 /**

@@ -9,7 +9,8 @@
 // Drawing: a drag draws a length, a ROI or an arrow (head where the drag
 // starts, the label typed at its tail); an angle is a drag (first arm) then
 // a click (the end of the second arm); a Cobb angle is two drags (two
-// lines).  Each drawn item reports what it measured in data-result.
+// lines).  A point of a kept measurement is dragged to edit it.  Each drawn
+// item reports what it measured in data-result.
 import { api } from './api.js';
 import { frameKey } from './frames.js';
 import {
@@ -53,6 +54,7 @@ export class MeasureTools {
     this.items = new Map();      // frame key -> [{kind, points, label?}]
     this.spacings = new Map();   // instance id -> spacing (or null), or a Promise while asked
     this.drawing = null;         // {key, item, pointer|null}: the item being drawn
+    this.moving = null;          // {item, index, pointer}: a kept item's point being dragged
     this.probe = null;           // {x, y} image coordinates under the pointer, probe tool
     this.bind();
   }
@@ -93,6 +95,11 @@ export class MeasureTools {
       event.preventDefault();
       canvas.setPointerCapture(event.pointerId);
       const key = frameKey(this.shown);
+      const handle = this.drawing ? null : this.handleAt(key, event.offsetX, event.offsetY);
+      if (handle) {   // a point of a measurement kept: drag it (editing)
+        this.moving = { ...handle, pointer: event.pointerId };
+        return;
+      }
       const drawing = this.drawing && this.drawing.key === key && this.drawing.item.kind === tool ? this.drawing : null;
       if (drawing && tool === 'angle') {   // the click that ends the second arm
         drawing.item.points[2] = at;
@@ -108,8 +115,12 @@ export class MeasureTools {
     canvas.addEventListener('pointermove', (event) => {
       if (!this.shown || !this.view.viewport.dims) return;
       const at = this.toImage(event.offsetX, event.offsetY);
-      const { drawing } = this;
-      if (drawing && (drawing.pointer === event.pointerId || (drawing.pointer === null && drawing.item.kind === 'angle'))) {
+      const { drawing, moving } = this;
+      if (moving && moving.pointer === event.pointerId) {
+        moving.item.points[moving.index] = at;
+        moving.item.cache = null;
+        this.update();
+      } else if (drawing && (drawing.pointer === event.pointerId || (drawing.pointer === null && drawing.item.kind === 'angle'))) {
         drawing.item.points[drawing.item.points.length - 1] = at;
         this.update();
       } else if (this.view.tool() === 'probe' && !this.view.dragging()) {
@@ -121,6 +132,11 @@ export class MeasureTools {
       }
     });
     const end = (event) => {
+      if (this.moving && this.moving.pointer === event.pointerId) {
+        this.moving = null;
+        this.view.changed();
+        return;
+      }
       const { drawing } = this;
       if (!drawing || drawing.pointer !== event.pointerId) return;
       drawing.pointer = null;
@@ -140,6 +156,18 @@ export class MeasureTools {
       this.probe = null;
       this.update();
     });
+  }
+
+  /** The kept measurement point within 6 CSS pixels of (x, y) on image `key`: {item, index}, or null. */
+  handleAt(key, x, y) {
+    for (const item of this.items.get(key) || []) {
+      const index = item.points.findIndex((point) => {
+        const at = this.toScreen(point);
+        return Math.hypot(at.x - x, at.y - y) <= 6;
+      });
+      if (index >= 0) return { item, index };
+    }
+    return null;
   }
 
   /** Keep the item being drawn if it measures something; an arrow then asks for its label. */

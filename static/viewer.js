@@ -6,13 +6,14 @@
 // hash holds the layout and every viewport's series and view (viewstate.js),
 // so that a shared link restores the screen.
 import { api } from './api.js';
-import { el, $ } from './dom.js';
+import { el, $, toast } from './dom.js';
 import { frameUrl } from './frame.js';
 import { FrameStore } from './frames.js';
 import { Layout } from './layout.js';
 import { Pane } from './pane.js';
 import { InfoCache } from './series.js';
 import { defaultPrior, matchingSeries } from './hanging.js';
+import { StudyReports } from './reports.js';
 import { copyText, downloadPng } from './share.js';
 import { SERIES_TYPE, SeriesStrip } from './strip.js';
 import { SyncGroup } from './sync.js';
@@ -44,6 +45,7 @@ export class SeriesViewer {
     this.studyAnswer = null;   // {id, promise} of the first viewport's study
     this.urlTimer = 0;
     this.priors = new Map();
+    this.reports = new StudyReports();
     this.bindControls();
     this.setLayout(layoutFromParams(new URLSearchParams()));
   }
@@ -271,6 +273,7 @@ export class SeriesViewer {
     if (what === 'shown' || what === 'kind') this.sync.references(this.active);
     if (active) this.refreshToolbar();
     if (['series', 'image', 'window', 'view'].includes(what)) this.saveUrl();
+    if (what === 'series') this.reports.restore(pane);
   }
 
   // --- the toolbar, for the active viewport ----------------------------------------------
@@ -349,6 +352,23 @@ export class SeriesViewer {
     if (url) downloadPng(url, `${pane.series.modality || 'image'}-series${pane.series.number ?? ''}-image${pane.index + 1}.png`);
   }
 
+  /** "Save measurements": a new SR of the measurements on the active viewport's study. */
+  async saveMeasurements() {
+    const button = $('#save-measurements', this.section);
+    const study = this.active.series && this.active.series.study.id;
+    if (!study) return;
+    button.disabled = true;
+    try {
+      const answer = await this.reports.save(this.layout.panes, study);
+      button.dataset.saved = answer.id;
+      toast(`${answer.measurements} measurement${answer.measurements === 1 ? '' : 's'} saved as a DICOM SR`);
+    } catch (error) {
+      toast(`Not saved: ${error.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  }
+
   // --- keyboard ---------------------------------------------------------------------------
 
   hold(direction) {
@@ -416,6 +436,7 @@ export class SeriesViewer {
     on('#sync-window', 'click', (event) => this.setSync('window', event.currentTarget));
     on('#sync-zoom', 'click', (event) => this.setSync('zoom', event.currentTarget));
     on('#open-prior', 'click', () => this.openDefaultPrior());
+    on('#save-measurements', 'click', () => this.saveMeasurements());
     on('#link', 'click', (event) => this.toggleLink(event.currentTarget));
     on('#layout', 'change', (event) => {
       this.chooseLayout(event.currentTarget.value);

@@ -30,6 +30,8 @@ PATHS = [
     "/previewer/instances/{id}/frames/{frame:int}/pixels",
     "/previewer/api/studies",
     "/previewer/api/studies/{id}",
+    "/previewer/api/studies/{id}/measurements",
+    "/previewer/api/studies/{id}/measurements",
     "/previewer/api/series/{id}",
     "/previewer/api/series/{id}/objects",
     "/previewer/api/instances/{id}/tags",

@@ -22,7 +22,7 @@ from ..pixels import output
 from ..pixels.params import parse_params
 from . import sdk, table, timing
 from .cache import LruCache
-from .endpoints import links, static
+from .endpoints import links, measurements, static
 from .events import EventPump, Handler
 from .http import PREFIX, HttpError, Router, send
 from .store import RestGet, Store, UnknownInstance, UnknownResource, warm
@@ -69,6 +69,14 @@ def _orthanc_rest_get(uri: str) -> bytes:
         return sdk.rest_api_get(uri)
     except sdk.OrthancNotFound:
         raise UnknownResource(uri) from None
+
+
+def _orthanc_rest_post(uri: str, body: bytes) -> bytes:
+    """``sdk.rest_api_post``; Orthanc refusing the body (say, a full disk) is :class:`StoreRefused`."""
+    try:
+        return sdk.rest_api_post(uri, body)
+    except sdk.OrthancError as error:
+        raise measurements.StoreRefused(str(error)) from None
 
 
 def _resolver(rest_get: RestGet) -> links.Resolver:
@@ -123,7 +131,8 @@ def install(config: Config) -> Router:
                   # Another server's changes to a shared index send no event here.
                   generation=None if shared else sdk.generation)
     router = Router(table.routes(store, _orthanc_rest_get, _resolver(_orthanc_rest_get),
-                                 thumbnail_size=config.thumbnail_size, warmup=_warm_stats), sdk.log_error)
+                                 thumbnail_size=config.thumbnail_size, warmup=_warm_stats,
+                                 rest_post=_orthanc_rest_post), sdk.log_error)
 
     def on_rest(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
         response = router.handle(request.method, url, request.query, request.headers, request.body)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .endpoints import api, dicomweb, documents, images, links, pixels, static
+from .endpoints import api, dicomweb, documents, images, links, measurements, pixels, static
 from .http import PREFIX, Request, Response, Route, bind
 from .store import RestGet, Store
 
@@ -23,10 +23,12 @@ def _no_warmup() -> None:
 
 def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbnail_size: int = 128,
            warmup: Callable[[], Mapping[str, int] | None] = _no_warmup,
-           static_root: Path = static.STATIC_ROOT) -> list[Route]:
+           static_root: Path = static.STATIC_ROOT,
+           rest_post: measurements.RestPost | None = None) -> list[Route]:
     """Every route of the plugin; the static catch-all is last.
 
-    ``warmup`` gives the warm-up's counters for ``/previewer/stats``.
+    ``warmup`` gives the warm-up's counters for ``/previewer/stats``; ``rest_post`` (Orthanc's
+    REST API, POST) stores the measurement reports.
     """
     instance = PREFIX + "/instances/{id}"
     web = PREFIX + "/dicom-web/studies/{study}"
@@ -55,6 +57,9 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         # The viewer's API.
         Route(PREFIX + "/api/studies", bind(api.studies, rest_get)),
         Route(PREFIX + "/api/studies/{id}", bind(api.study, rest_get, thumbnail_size=thumbnail_size)),
+        Route(PREFIX + "/api/studies/{id}/measurements", bind(measurements.read, rest_get, store)),
+        Route(PREFIX + "/api/studies/{id}/measurements", bind(measurements.save, rest_get, rest_post, store),
+              ("POST",)),
         Route(PREFIX + "/api/series/{id}", bind(api.series, rest_get)),
         Route(PREFIX + "/api/series/{id}/objects", bind(api.series_objects, rest_get, store)),
         Route(PREFIX + "/api/instances/{id}/tags", bind(api.instance_tags, rest_get)),
