@@ -224,10 +224,10 @@ def test_viewer_through_nginx(cluster: Cluster) -> None:
                 "() => document.querySelectorAll('.series-card .thumb-box[data-state=ready] img.thumb').length >= 1")
             page.screenshot(path=str(ARTIFACTS / "study.png"))
             page.click(".series-card")
-            page.wait_for_selector("#canvas[data-state=ready]")
-            page.wait_for_function("() => Number(document.querySelector('#canvas').dataset.renders) > 0")
+            page.wait_for_selector(".viewport canvas[data-state=ready]")
+            page.wait_for_function("() => Number(document.querySelector('.viewport canvas').dataset.renders) > 0")
             drawn = page.evaluate("""() => {
-                const c = document.querySelector('#canvas');
+                const c = document.querySelector('.viewport canvas');
                 const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                 let max = 0; for (let i = 0; i < d.length; i += 4) max = Math.max(max, d[i]);
                 return {width: c.width, max};

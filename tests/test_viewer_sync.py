@@ -184,3 +184,27 @@ def test_link_locks_the_offset_between_frames_of_reference(viewer: Viewer,
     moved = even.position(even.ids[4]) - anchor_even            # 3 steps of 6 mm
     _wait_for(viewer, 1, other.nearest(anchor_other + moved))   # 6 slices of 3 mm further
     assert other.ids.index(_shown(viewer, 1)) - other.ids.index(other.nearest(anchor_other)) in (6, -6)
+
+
+def test_window_and_zoom_sync_toggle(viewer: Viewer, stacks: tuple[Server, dict[str, Stack]]) -> None:
+    """Off by default; with Sync W/L the window chosen in one viewport windows the other, with Sync zoom the zoom."""
+    _, by_name = stacks
+    even, third = by_name["even"], by_name["third"]
+    _open_pair(viewer, even, third)
+    window = '[data-viewport="{}"] .overlay-window'
+    zoom = '[data-viewport="{}"] .overlay-zoom'
+    viewer.page.keyboard.press("1")   # the lung preset, in the first viewport only
+    viewer.page.wait_for_function("(s) => document.querySelector(s).textContent.includes('Lung')", arg=window.format(0))
+    assert "Lung" not in viewer.text(window.format(1))
+    viewer.page.click("#sync-window")
+    viewer.page.keyboard.press("5")   # bone
+    viewer.page.wait_for_function("(s) => document.querySelector(s).textContent.includes('Bone')", arg=window.format(1))
+    assert viewer.text(window.format(0)) == viewer.text(window.format(1))
+    before = viewer.text(zoom.format(1))
+    viewer.page.keyboard.press("+")
+    viewer.page.wait_for_timeout(200)
+    assert viewer.text(zoom.format(1)) == before   # zoom sync is off
+    viewer.page.click("#sync-zoom")
+    viewer.page.keyboard.press("+")
+    viewer.page.wait_for_function("([a, b]) => document.querySelector(a).textContent === document.querySelector(b)"
+                                  ".textContent", arg=[zoom.format(0), zoom.format(1)])
