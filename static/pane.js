@@ -9,6 +9,7 @@
 // data-series / data-instance / data-frame: the Orthanc ids and 0-based
 // frame of the image on screen, a contract for tests and scripts.
 import { api } from './api.js';
+import { Cine } from './cine.js';
 import { el } from './dom.js';
 import { ObjectsPanel } from './objects.js';
 import { overlayLines } from './overlay.js';
@@ -19,7 +20,7 @@ import { SeriesModel } from './series.js';
 import { MeasureTools } from './tools.js';
 import { Viewport } from './viewport.js';
 import { clampIndex, viewFromParams } from './viewstate.js';
-import { effectiveWindow } from './windowing.js';
+import { displayMeta, effectiveWindow } from './windowing.js';
 
 export class Pane {
   /**
@@ -40,10 +41,9 @@ export class Pane {
     this.window = null;          // null: auto; {voi}; {center, width}
     this.invert = false;
     this.tool = 'window';
-    this.playing = false;
     this.drag = null;            // {mode} while a button is held on the canvas
-    this.holding = null;
     this.direction = 1;
+    this.cine = new Cine(this);
     this.paths = new ImagePaths(this, this.element.querySelector('canvas'));
     this.canvas = this.paths.canvas;
     this.viewport = this.paths.viewport;
@@ -220,21 +220,9 @@ export class Pane {
     }
   }
 
-  /**
-   * What is known of an image's display: from its frame (client path) or
-   * from its instance's info; null when neither has arrived.
-   */
+  /** What is known of an image's display (windowing.js displayMeta): from its frame, else its info. */
   displayMeta(image = this.current) {
-    const frame = this.paths.frameOf(image);
-    if (frame) {
-      return { color: false, windows: frame.windows, voiLuts: frame.voiLuts, defaultWindow: frame.head.default.window || null,
-        bits: frame.head.bits, slope: frame.slope, intercept: frame.intercept };
-    }
-    const info = image && this.knownInfo(image.instance);
-    if (!info) return null;
-    const color = (info.samples_per_pixel || 1) > 1 || String(info.photometric_interpretation || '').startsWith('PALETTE');
-    return { color, windows: info.windows, voiLuts: info.voi_luts || [], defaultWindow: info.default_window,
-      bits: info.bits_stored, slope: info.rescale_slope ?? 1, intercept: info.rescale_intercept ?? 0 };
+    return displayMeta(this.paths.frameOf(image), image && this.knownInfo(image.instance));
   }
 
   /** True when the current image has overlays (known from its info). */
@@ -304,7 +292,7 @@ export class Pane {
     this.references.mark(null);   // the crosshair's point lies on the image it was marked on
     this.paths.render();
     this.showKind(this.knownInfo(this.current.instance));
-    this.paths.infoSoon(this.current.instance, this.playing || this.holding);
+    this.paths.infoSoon(this.current.instance, this.playing || this.cine.holding);
     this.updateOverlay();
     this.host.changed(this, 'image');
   }
@@ -355,61 +343,26 @@ export class Pane {
     return { index: this.index, window: this.window, invert: this.invert, zoom: moved ? zoom : null, pan: moved ? pan : null };
   }
 
-  // --- holding an arrow key, and cine ---------------------------------------------------
+  // --- holding an arrow key, and cine (cine.js) --------------------------------------------
 
-  /**
-   * An arrow key held down: step through the images at the display's rate,
-   * one per animation frame, as soon as the next one is loaded, until
-   * release() (keyup) or the end of the series.
-   */
+  get playing() {
+    return this.cine.playing;
+  }
+
   hold(direction) {
-    if (this.holding && this.holding.direction === direction) return;
-    this.release();
-    const holding = { direction, frame: 0 };
-    this.holding = holding;
-    const tick = () => {
-      if (this.holding !== holding) return;
-      const next = this.index + direction;
-      if (next < 0 || next >= this.images.length) {
-        this.release();
-        return;
-      }
-      if (this.shownIndex === this.index && this.paths.ready(this.images[next])) {
-        this.go(next, direction);
-        this.paths.flushDraw();
-      }
-      holding.frame = requestAnimationFrame(tick);
-    };
-    holding.frame = requestAnimationFrame(tick);
+    this.cine.hold(direction);
   }
 
   release() {
-    if (!this.holding) return;
-    cancelAnimationFrame(this.holding.frame);
-    this.holding = null;
+    this.cine.release();
   }
 
   play() {
-    if (this.images.length < 2 || this.playing) return;
-    this.playing = true;
-    let last = 0;
-    const tick = (now) => {
-      if (!this.playing) return;
-      if (this.shownIndex === this.index && now - last >= 1000 / this.host.fps()) {
-        last = now;
-        this.go((this.index + 1) % this.images.length, 1);
-      }
-      this.frameRequest = requestAnimationFrame(tick);
-    };
-    this.frameRequest = requestAnimationFrame(tick);
-    this.host.changed(this, 'play');
+    this.cine.play();
   }
 
   stop() {
-    if (!this.playing) return;
-    this.playing = false;
-    cancelAnimationFrame(this.frameRequest);
-    this.host.changed(this, 'play');
+    this.cine.stop();
   }
 
   // --- overlay ------------------------------------------------------------------------

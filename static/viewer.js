@@ -6,7 +6,7 @@
 // hash holds the layout and every viewport's series and view (viewstate.js),
 // so that a shared link restores the screen.
 import { api } from './api.js';
-import { el, $, toast } from './dom.js';
+import { $, toast } from './dom.js';
 import { frameUrl } from './frame.js';
 import { FrameStore } from './frames.js';
 import { Layout } from './layout.js';
@@ -17,8 +17,8 @@ import { StudyReports } from './reports.js';
 import { copyText, downloadPng } from './share.js';
 import { SERIES_TYPE, SeriesStrip } from './strip.js';
 import { SyncGroup } from './sync.js';
+import { Toolbar } from './toolbar.js';
 import { layoutFromParams, prefixOf, screenHash } from './viewstate.js';
-import { presetMenu, windowOfValue } from './windowing.js';
 
 // Client frames prefetched around the images on screen, shared by the viewports showing a series.
 const PREFETCH_BYTES = 192 * 2 ** 20;
@@ -27,10 +27,6 @@ export class SeriesViewer {
   constructor(section, tags) {
     this.section = section;
     this.tags = tags;
-    this.slider = $('#slider', section);
-    this.preset = $('#preset', section);
-    this.fps = $('#fps', section);
-    this.playButton = $('#play', section);
     this.strip = new SeriesStrip($('#series-strip', section), {
       place: (seriesId) => this.place(this.active, seriesId),
       openPrior: (studyId) => this.openPrior(studyId, true),
@@ -46,7 +42,7 @@ export class SeriesViewer {
     this.urlTimer = 0;
     this.priors = new Map();
     this.reports = new StudyReports();
-    this.bindControls();
+    this.toolbar = new Toolbar(section, this);
     this.setLayout(layoutFromParams(new URLSearchParams()));
   }
 
@@ -54,7 +50,7 @@ export class SeriesViewer {
     const pane = new Pane(template, {
       store: this.store,
       infos: this.infos,
-      fps: () => clampFps(Number(this.fps.value)),
+      fps: () => this.toolbar.fps(),
       changed: (changed, what) => this.paneChanged(changed, what),
       activate: (chosen) => this.activate(chosen),
       crosshair: (source, point) => this.sync.crosshair(source, point),
@@ -255,7 +251,7 @@ export class SeriesViewer {
     pane.setActive(true);
     this.store.prioritise(pane.paths.client);
     this.objectsSlot.replaceChildren(pane.objectsBox);
-    this.refreshToolbar();
+    this.toolbar.refresh(pane);
     this.markStrip();
     if (pane.current) this.tags.show(pane.current.instance);
     this.sync.references(pane);
@@ -271,54 +267,9 @@ export class SeriesViewer {
     if (active && what === 'image' && pane.current) this.tags.show(pane.current.instance);
     if (what === 'shown' && this.stripPending) this.loadPendingStrip();
     if (what === 'shown' || what === 'kind') this.sync.references(this.active);
-    if (active) this.refreshToolbar();
+    if (active) this.toolbar.refresh(pane);
     if (['series', 'image', 'window', 'view'].includes(what)) this.saveUrl();
     if (what === 'series') this.reports.restore(pane);
-  }
-
-  // --- the toolbar, for the active viewport ----------------------------------------------
-
-  refreshToolbar() {
-    const pane = this.active;
-    const count = pane.images.length;
-    this.slider.max = String(Math.max(1, count));
-    this.slider.disabled = count < 2;
-    this.slider.value = String(pane.index + 1);
-    $('#slider-label', this.section).textContent = pane.current ? `${pane.index + 1} / ${count}` : '';
-    this.playButton.disabled = count < 2;
-    this.playButton.textContent = pane.playing ? '❚❚ Pause' : '▶ Play';
-    this.playButton.setAttribute('aria-pressed', String(pane.playing));
-    $('#invert', this.section).setAttribute('aria-pressed', String(pane.invert));
-    for (const button of this.section.querySelectorAll('[data-tool]')) {
-      button.setAttribute('aria-pressed', String(button.dataset.tool === pane.tool));
-    }
-    const overlays = $('#overlays', this.section);
-    overlays.hidden = !pane.hasOverlays();
-    overlays.setAttribute('aria-pressed', String(pane.objects.state.overlays));
-    const info = pane.kindInfo;
-    const link = $('#document-link', this.section);
-    if (info && info.kind === 'pdf' && info.document) {
-      link.href = new URL(info.document, location.href).href;
-      link.hidden = false;
-    } else {
-      link.hidden = true;
-      link.removeAttribute('href');
-    }
-    this.section.dataset.kind = pane.element.dataset.kind || '';
-    this.fillPresets();
-  }
-
-  fillPresets() {
-    const pane = this.active;
-    const meta = pane.displayMeta();
-    const { options, value } = presetMenu(meta, pane.window, pane.isCT());
-    const key = options.map((option) => `${option.value}=${option.text}`).join('|');
-    if (key !== this.presetKey) {   // the same list (a drag changes only the value): the options stay
-      this.preset.replaceChildren(...options.map((option) => el('option', option)));
-      this.presetKey = key;
-    }
-    this.preset.value = value;
-    this.preset.disabled = Boolean(meta && meta.color);
   }
 
   // --- URL, sharing ---------------------------------------------------------------------
@@ -385,16 +336,11 @@ export class SeriesViewer {
     if (action === 'tags') this.toggleTags();
     else if (action === 'layout:next') this.chooseLayout(this.layout.neighbour(1));
     else if (action === 'maximise') this.layout.toggleMaximise(pane);
-    else if (action === 'sync') this.setSync('position', $('#sync-position', this.section));
+    else if (action === 'sync') this.toolbar.toggleSync('position');
     else if (action.startsWith('preset:')) {
-      if (pane.isCT()) this.choosePreset(action);
+      if (pane.isCT()) this.toolbar.choosePreset(action);
     } else return pane.handle(action);
     return true;
-  }
-
-  choosePreset(value) {
-    const window = windowOfValue(value);
-    if (window !== undefined) this.active.setWindow(window);
   }
 
   toggleTags(force) {
@@ -404,56 +350,4 @@ export class SeriesViewer {
     $('#tags-button', this.section).setAttribute('aria-pressed', String(this.tags.open));
     if (this.active.current) this.tags.show(this.active.current.instance);
   }
-
-  setSync(option, button) {
-    const on = button.getAttribute('aria-pressed') !== 'true';
-    button.setAttribute('aria-pressed', String(on));
-    this.sync.set(option, on);
-    if (on && option === 'position') this.sync.imageChanged(this.active);
-  }
-
-  toggleLink(button) {
-    if (this.sync.linked) this.sync.unlock();
-    else this.sync.link();
-    button.setAttribute('aria-pressed', String(this.sync.linked));
-  }
-
-  bindControls() {
-    const on = (selector, event, handler) => $(selector, this.section).addEventListener(event, handler);
-    for (const button of this.section.querySelectorAll('[data-tool]')) {
-      button.addEventListener('click', () => this.active.setTool(button.dataset.tool));
-    }
-    on('#fit', 'click', () => this.active.viewport.fit());
-    on('#actual', 'click', () => this.active.viewport.actualSize());
-    on('#invert', 'click', () => this.active.setInvert(!this.active.invert));
-    on('#play', 'click', () => (this.active.playing ? this.active.stop() : this.active.play()));
-    on('#copy-url', 'click', () => this.copyUrl());
-    on('#download', 'click', () => this.download());
-    on('#tags-button', 'click', () => this.toggleTags());
-    on('#overlays', 'click', () => this.active.objects.setOverlays(!this.active.objects.state.overlays));
-    on('#tags-close', 'click', () => this.toggleTags(false));
-    on('#sync-position', 'click', (event) => this.setSync('position', event.currentTarget));
-    on('#sync-window', 'click', (event) => this.setSync('window', event.currentTarget));
-    on('#sync-zoom', 'click', (event) => this.setSync('zoom', event.currentTarget));
-    on('#open-prior', 'click', () => this.openDefaultPrior());
-    on('#save-measurements', 'click', () => this.saveMeasurements());
-    on('#link', 'click', (event) => this.toggleLink(event.currentTarget));
-    on('#layout', 'change', (event) => {
-      this.chooseLayout(event.currentTarget.value);
-      event.currentTarget.blur();   // the arrow keys go back to the images
-    });
-    this.preset.addEventListener('change', () => {
-      this.choosePreset(this.preset.value);
-      this.preset.blur();
-    });
-    this.slider.addEventListener('input', () => this.active.go(Number(this.slider.value) - 1));
-    this.fps.addEventListener('change', () => {
-      this.fps.value = String(clampFps(Number(this.fps.value)));
-      this.fps.blur();
-    });
-  }
-}
-
-function clampFps(fps) {
-  return Math.max(1, Math.min(60, Number.isFinite(fps) ? Math.round(fps) : 10));
 }

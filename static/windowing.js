@@ -87,3 +87,19 @@ export function windowOfValue(value) {
   }
   return undefined;
 }
+
+/**
+ * What is known of an image's display, as the functions above take it:
+ * from its `frame` (frame.js, client path) or from its instance's `info`
+ * (/instances/{id}/info); null when neither has arrived.
+ */
+export function displayMeta(frame, info) {
+  if (frame) {
+    return { color: false, windows: frame.windows, voiLuts: frame.voiLuts, defaultWindow: frame.head.default.window || null,
+      bits: frame.head.bits, slope: frame.slope, intercept: frame.intercept };
+  }
+  if (!info) return null;
+  const color = (info.samples_per_pixel || 1) > 1 || String(info.photometric_interpretation || '').startsWith('PALETTE');
+  return { color, windows: info.windows, voiLuts: info.voi_luts || [], defaultWindow: info.default_window,
+    bits: info.bits_stored, slope: info.rescale_slope ?? 1, intercept: info.rescale_intercept ?? 0 };
+}

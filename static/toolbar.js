@@ -1,0 +1,125 @@
+// The viewer's toolbar: it shows and changes the active viewport's state
+// (tool, window preset, inversion, cine, overlays, the image slider), the
+// layout and the sync options.  `viewer` (viewer.js) gives the active
+// viewport, the sync group and the page-wide actions (layout, priors,
+// measurements, sharing, tags).
+import { el, $ } from './dom.js';
+import { presetMenu, windowOfValue } from './windowing.js';
+
+function clampFps(fps) {
+  return Math.max(1, Math.min(60, Number.isFinite(fps) ? Math.round(fps) : 10));
+}
+
+export class Toolbar {
+  constructor(section, viewer) {
+    this.section = section;
+    this.viewer = viewer;
+    this.slider = $('#slider', section);
+    this.preset = $('#preset', section);
+    this.fpsInput = $('#fps', section);
+    this.playButton = $('#play', section);
+    this.bind();
+  }
+
+  /** The cine rate chosen, 1 to 60 frames per second. */
+  fps() {
+    return clampFps(Number(this.fpsInput.value));
+  }
+
+  /** Show the state of `pane`, the active viewport. */
+  refresh(pane) {
+    const count = pane.images.length;
+    this.slider.max = String(Math.max(1, count));
+    this.slider.disabled = count < 2;
+    this.slider.value = String(pane.index + 1);
+    $('#slider-label', this.section).textContent = pane.current ? `${pane.index + 1} / ${count}` : '';
+    this.playButton.disabled = count < 2;
+    this.playButton.textContent = pane.playing ? '❚❚ Pause' : '▶ Play';
+    this.playButton.setAttribute('aria-pressed', String(pane.playing));
+    $('#invert', this.section).setAttribute('aria-pressed', String(pane.invert));
+    for (const button of this.section.querySelectorAll('[data-tool]')) {
+      button.setAttribute('aria-pressed', String(button.dataset.tool === pane.tool));
+    }
+    const overlays = $('#overlays', this.section);
+    overlays.hidden = !pane.hasOverlays();
+    overlays.setAttribute('aria-pressed', String(pane.objects.state.overlays));
+    const info = pane.kindInfo;
+    const link = $('#document-link', this.section);
+    if (info && info.kind === 'pdf' && info.document) {
+      link.href = new URL(info.document, location.href).href;
+      link.hidden = false;
+    } else {
+      link.hidden = true;
+      link.removeAttribute('href');
+    }
+    this.section.dataset.kind = pane.element.dataset.kind || '';
+    this.fillPresets(pane);
+  }
+
+  fillPresets(pane) {
+    const meta = pane.displayMeta();
+    const { options, value } = presetMenu(meta, pane.window, pane.isCT());
+    const key = options.map((option) => `${option.value}=${option.text}`).join('|');
+    if (key !== this.presetKey) {   // the same list (a drag changes only the value): the options stay
+      this.preset.replaceChildren(...options.map((option) => el('option', option)));
+      this.presetKey = key;
+    }
+    this.preset.value = value;
+    this.preset.disabled = Boolean(meta && meta.color);
+  }
+
+  choosePreset(value) {
+    const window = windowOfValue(value);
+    if (window !== undefined) this.viewer.active.setWindow(window);
+  }
+
+  /** Turn a sync option ('position', 'window', 'zoom') on or off, as its button shows. */
+  toggleSync(option) {
+    const button = $(`#sync-${option}`, this.section);
+    const on = button.getAttribute('aria-pressed') !== 'true';
+    button.setAttribute('aria-pressed', String(on));
+    this.viewer.sync.set(option, on);
+    if (on && option === 'position') this.viewer.sync.imageChanged(this.viewer.active);
+  }
+
+  toggleLink(button) {
+    const { sync } = this.viewer;
+    if (sync.linked) sync.unlock();
+    else sync.link();
+    button.setAttribute('aria-pressed', String(sync.linked));
+  }
+
+  bind() {
+    const { viewer } = this;
+    const on = (selector, event, handler) => $(selector, this.section).addEventListener(event, handler);
+    for (const button of this.section.querySelectorAll('[data-tool]')) {
+      button.addEventListener('click', () => viewer.active.setTool(button.dataset.tool));
+    }
+    on('#fit', 'click', () => viewer.active.viewport.fit());
+    on('#actual', 'click', () => viewer.active.viewport.actualSize());
+    on('#invert', 'click', () => viewer.active.setInvert(!viewer.active.invert));
+    on('#play', 'click', () => (viewer.active.playing ? viewer.active.stop() : viewer.active.play()));
+    on('#copy-url', 'click', () => viewer.copyUrl());
+    on('#download', 'click', () => viewer.download());
+    on('#tags-button', 'click', () => viewer.toggleTags());
+    on('#overlays', 'click', () => viewer.active.objects.setOverlays(!viewer.active.objects.state.overlays));
+    on('#tags-close', 'click', () => viewer.toggleTags(false));
+    for (const option of ['position', 'window', 'zoom']) on(`#sync-${option}`, 'click', () => this.toggleSync(option));
+    on('#open-prior', 'click', () => viewer.openDefaultPrior());
+    on('#save-measurements', 'click', () => viewer.saveMeasurements());
+    on('#link', 'click', (event) => this.toggleLink(event.currentTarget));
+    on('#layout', 'change', (event) => {
+      viewer.chooseLayout(event.currentTarget.value);
+      event.currentTarget.blur();   // the arrow keys go back to the images
+    });
+    this.preset.addEventListener('change', () => {
+      this.choosePreset(this.preset.value);
+      this.preset.blur();
+    });
+    this.slider.addEventListener('input', () => viewer.active.go(Number(this.slider.value) - 1));
+    this.fpsInput.addEventListener('change', () => {
+      this.fpsInput.value = String(this.fps());
+      this.fpsInput.blur();
+    });
+  }
+}
