@@ -57,10 +57,15 @@ export class SeriesViewer {
       maximise: (chosen) => this.layout.toggleMaximise(chosen),
       prefetchBytes: () => PREFETCH_BYTES / Math.max(1, this.layout.panes.filter((p) => p.model).length),
     }, index);
+    const target = (on) => pane.element.classList.toggle('drop-target', on);
     pane.element.addEventListener('dragover', (event) => {
-      if (event.dataTransfer.types.includes(SERIES_TYPE)) event.preventDefault();
+      if (!event.dataTransfer.types.includes(SERIES_TYPE)) return;
+      event.preventDefault();
+      target(true);
     });
+    pane.element.addEventListener('dragleave', () => target(false));
     pane.element.addEventListener('drop', (event) => {
+      target(false);
       const seriesId = event.dataTransfer.getData(SERIES_TYPE);
       if (!seriesId) return;
       event.preventDefault();

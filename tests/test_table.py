@@ -33,6 +33,7 @@ PATHS = [
     "/previewer/api/studies/{id}/measurements",
     "/previewer/api/studies/{id}/measurements",
     "/previewer/api/series/{id}",
+    "/previewer/api/series/{id}/volume",
     "/previewer/api/series/{id}/objects",
     "/previewer/api/instances/{id}/tags",
     "/previewer",

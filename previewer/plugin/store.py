@@ -317,6 +317,18 @@ def frame_of_reference(store: Store, instance_id: str, version: str) -> str:
     return uid
 
 
+def slices(store: Store, instance_id: str, version: str) -> list[Any]:
+    """The instance's slices for a volume (:func:`previewer.pixels.volume.slices_of`), read once, then cached."""
+    from ..pixels import volume
+
+    def read() -> list[Any]:
+        with full_dataset(store, instance_id) as ds:
+            return volume.slices_of(ds, instance_id)
+    found: list[Any] = store.cache.get_or_compute((instance_id, version, "slices"), read,
+                                                  lambda value: 512 + 256 * len(value))
+    return found
+
+
 def _nbytes(value: Any, depth: int = 2) -> int:
     """About the memory a parsed object holds: its numpy arrays, a few levels down."""
     if isinstance(value, np.ndarray):

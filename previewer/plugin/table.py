@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .endpoints import api, dicomweb, documents, images, links, measurements, pixels, static
+from .endpoints import api, dicomweb, documents, images, links, measurements, pixels, static, volumes
 from .http import PREFIX, Request, Response, Route, bind
 from .store import RestGet, Store
 
@@ -61,6 +61,7 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         Route(PREFIX + "/api/studies/{id}/measurements", bind(measurements.save, rest_get, rest_post, store),
               ("POST",)),
         Route(PREFIX + "/api/series/{id}", bind(api.series, rest_get)),
+        Route(PREFIX + "/api/series/{id}/volume", bind(volumes.volume, rest_get, store)),
         Route(PREFIX + "/api/series/{id}/objects", bind(api.series_objects, rest_get, store)),
         Route(PREFIX + "/api/instances/{id}/tags", bind(api.instance_tags, rest_get)),
         # The viewer itself: last, its path catches everything else.
