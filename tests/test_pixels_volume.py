@@ -61,18 +61,16 @@ def _reference(frames: np.ndarray, origin: np.ndarray, spacing: tuple[float, flo
     from the real slice offsets, which are float32 values 3 mm apart to within 1e-6)."""
     index = np.stack([(points[:, 0] - origin[0]) / spacing[0], (points[:, 1] - origin[1]) / spacing[1],
                       np.interp(points[:, 2], offsets, np.arange(len(offsets)))], axis=1)
-    out = []
-    for x, y, z in index:
-        x0, y0, z0 = int(np.floor(x)), int(np.floor(y)), int(np.floor(z))
-        value = 0.0
-        for dz in (0, 1):
-            for dy in (0, 1):
-                for dx in (0, 1):
-                    weight = (1 - abs(x - (x0 + dx))) * (1 - abs(y - (y0 + dy))) * (1 - abs(z - (z0 + dz)))
-                    if weight > 0:
-                        value += weight * frames[z0 + dz, y0 + dy, x0 + dx]
-        out.append(value)
-    return np.array(out)
+    base = np.floor(index).astype(int)
+    base = np.minimum(base, np.array(frames.shape[::-1]) - 2)   # the last voxel: its lower neighbour's cell
+    out = np.zeros(len(points))
+    for dz in (0, 1):
+        for dy in (0, 1):
+            for dx in (0, 1):
+                corner = base + [dx, dy, dz]
+                weight = np.prod(np.clip(1 - np.abs(index - corner), 0, None), axis=1)
+                out += weight * frames[corner[:, 2], corner[:, 1], corner[:, 0]]
+    return out
 
 
 def test_trilinear_equals_numpy_inside(stack: tuple[list[Slice], list[np.ndarray]]) -> None:

@@ -28,6 +28,7 @@ PATHS = [
     "/previewer/instances/{id}/report",
     "/previewer/instances/{id}/document",
     "/previewer/instances/{id}/frames/{frame:int}/pixels",
+    "/previewer/series/{id}/mpr/{plane}/png",
     "/previewer/api/studies",
     "/previewer/api/studies/{id}",
     "/previewer/api/studies/{id}/measurements",

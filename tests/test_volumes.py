@@ -1,4 +1,4 @@
-"""GET /previewer/api/series/{id}/volume through a real Orthanc: real volumes described as numpy finds them, the rest 422.
+"""Volumes through a real Orthanc: /api/series/{id}/volume as numpy finds it, and MPR planes against a numpy reference.
 
 Real data: the Radiomics Digital Phantom's patient 1 (PyPI's pycerr, 60 axial CT slices) and
 dcm-classifier's series 10 (19 tilted sagittal MR slices), both from ``make testdata``; pydicom's
@@ -6,6 +6,7 @@ CT scout (two images of two orientations) and CT_small.dcm (one image).
 """
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,8 +14,14 @@ import numpy as np
 import pydicom
 import pytest
 import requests
+from PIL import Image
+from pydicom.pixels import apply_modality_lut
 
 from conftest import CT_SMALL
+from previewer.pixels import mpr
+from previewer.pixels.volume import Slice, volume_of
+from test_pixels_mpr import _expected
+from test_pixels_volume import _ordered
 from orthanc_process import ROOT, OrthancProcess
 from test_viewer_browser import CT_SCOUT
 
@@ -81,3 +88,84 @@ def test_what_is_not_a_volume_is_a_422_naming_why(orthanc: OrthancProcess) -> No
     assert scout.status_code == 422 and "more than one orientation" in scout.json()["reason"]
     unknown = _volume(orthanc, "-".join(["f" * 8] * 5))
     assert unknown.status_code == 404 and "unknown series" in unknown.json()["error"]
+
+
+# --- planes through the volume: /previewer/series/{id}/mpr/{plane}/png --------------------------------
+
+
+@pytest.fixture(scope="module")
+def phantom(orthanc: OrthancProcess) -> tuple[str, object, np.ndarray]:
+    """The phantom uploaded (its series id), its volume and its modality values, read here with pydicom."""
+    paths = sorted(PHANTOM.glob("DCM_IMG_*.dcm"))
+    slices, frames = [], []
+    for path in paths:
+        ds = pydicom.dcmread(path)
+        slices.append(Slice(key=path.name, position=tuple(float(v) for v in ds.ImagePositionPatient),
+                            orientation=tuple(float(v) for v in ds.ImageOrientationPatient),
+                            spacing=(float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1])), rows=int(ds.Rows),
+                            columns=int(ds.Columns), frame_of_reference=str(ds.FrameOfReferenceUID)))
+        frames.append(np.asarray(apply_modality_lut(ds.pixel_array, ds), dtype=np.float64))
+    volume = volume_of(slices)
+    return _upload(orthanc, paths), volume, np.array(_ordered(volume, slices, frames))
+
+
+def _window(values: np.ndarray, center: float, width: float) -> np.ndarray:
+    """PS3.3 C.11.2.1.2.1, LINEAR, to 0..255."""
+    out = ((values - (center - 0.5)) / (width - 1) + 0.5) * 255
+    return np.clip(out, 0, 255)
+
+
+def _png(orthanc: OrthancProcess, series: str, plane: str, query: str, **headers: str) -> requests.Response:
+    return requests.get(f"{orthanc.url}/previewer/series/{series}/mpr/{plane}/png?{query}", headers=headers, timeout=60)
+
+
+@pytest.mark.parametrize("plane, query, make", [
+    ("coronal", "", lambda v: mpr.plane_of(v, "coronal")),
+    ("sagittal", "index=90", lambda v: mpr.plane_of(v, "sagittal", index=90)),
+    ("axial", "position=-3.5", lambda v: mpr.plane_of(v, "axial", position=-3.5)),
+    ("oblique", "normal=0,0.5,0.866&up=0,-1,0", lambda v: mpr.plane_of(v, "oblique", normal=(0, 0.5, 0.866), up=(0, -1, 0))),
+])
+def test_planes_equal_the_numpy_reference(orthanc: OrthancProcess, phantom, plane: str, query: str, make) -> None:  # type: ignore[no-untyped-def]
+    """gray8 at window 40/400: mean |difference| <= 1 and 99th percentile <= 4 grey levels inside the volume."""
+    series, volume, values = phantom
+    answer = _png(orthanc, series, plane, "&".join(filter(None, ["window=40,400", query])))
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["Content-Type"] == "image/png"
+    got = np.asarray(Image.open(io.BytesIO(answer.content)), dtype=np.float64)
+    grid = make(volume)
+    expected_values = _expected(volume, values, grid.points())
+    assert got.shape == expected_values.shape
+    inside = expected_values != values.min()
+    difference = np.abs(got - _window(expected_values, 40, 400))[inside]
+    assert inside.sum() > 5000
+    assert difference.mean() <= 1 and np.percentile(difference, 99) <= 4
+
+
+def test_a_mip_slab_is_the_maximum(orthanc: OrthancProcess, phantom) -> None:  # type: ignore[no-untyped-def]
+    """slab=20&projection=mip: the windowed maximum over the slab's planes."""
+    series, volume, values = phantom
+    answer = _png(orthanc, series, "coronal", "window=40,400&slab=20&projection=mip")
+    assert answer.status_code == 200, answer.text
+    got = np.asarray(Image.open(io.BytesIO(answer.content)), dtype=np.float64)
+    plane = mpr.plane_of(volume, "coronal")
+    steps = int(np.floor(20 / plane.spacing + 1e-9)) + 1
+    expected = np.max([_expected(volume, values, plane.points(float(o))) for o in np.linspace(-10, 10, steps)], axis=0)
+    difference = np.abs(got - _window(expected, 40, 400))
+    assert difference.mean() <= 1 and np.percentile(difference, 99) <= 4
+
+
+def test_etag_jpeg_and_errors(orthanc: OrthancProcess, phantom) -> None:  # type: ignore[no-untyped-def]
+    """The ETag gives a 304; Accept: image/jpeg a JPEG; bad parameters 400; a non-volume 422."""
+    series, _, _ = phantom
+    first = _png(orthanc, series, "axial", "")
+    again = _png(orthanc, series, "axial", "", **{"If-None-Match": first.headers["ETag"]})
+    assert (again.status_code, again.content) == (304, b"")
+    jpeg = _png(orthanc, series, "axial", "", Accept="image/jpeg")
+    assert jpeg.status_code == 200 and jpeg.headers["Content-Type"] == "image/jpeg"
+    for plane, query, words in (("diagonal", "", "plane must be"), ("oblique", "up=0,0,1", "'normal' is required"),
+                                ("axial", "index=x", "'index'"), ("axial", "slab=-2", "non-negative"),
+                                ("axial", "projection=max&slab=3", "projection"), ("axial", "page=2", "unknown query")):
+        bad = _png(orthanc, series, plane, query)
+        assert bad.status_code == 400 and words in bad.json()["error"], (plane, query, bad.text)
+    single = _png(orthanc, _upload(orthanc, [CT_SMALL]), "axial", "")
+    assert single.status_code == 422 and "not a volume" in single.json()["error"]

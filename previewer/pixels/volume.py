@@ -134,44 +134,54 @@ def volume_of(slices: Sequence[Slice]) -> Volume:
     return Volume(tuple(ordered), row, column, normal, offsets)
 
 
+def _bilinear(one: Slice, image: NDArray[Any], points: NDArray[np.float64], row: NDArray[np.float64],
+              column: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Bilinear values of ``image`` at the projections of ``points`` onto its slice, and which lie on it."""
+    d = points - np.array(one.position)
+    x = d @ row / one.spacing[1]       # column index: pixel centres at integers (PS3.3 C.7.6.2.1.1)
+    y = d @ column / one.spacing[0]
+    rows, columns = image.shape[:2]
+    ok = (x >= -1e-6) & (x <= columns - 1 + 1e-6) & (y >= -1e-6) & (y <= rows - 1 + 1e-6)
+    x, y = np.clip(x, 0, columns - 1), np.clip(y, 0, rows - 1)
+    x0 = np.minimum(np.floor(x).astype(np.intp), max(columns - 2, 0))
+    y0 = np.minimum(np.floor(y).astype(np.intp), max(rows - 2, 0))
+    x1, y1 = np.minimum(x0 + 1, columns - 1), np.minimum(y0 + 1, rows - 1)
+    fx, fy = x - x0, y - y0
+    top = image[y0, x0] * (1 - fx) + image[y0, x1] * fx
+    bottom = image[y1, x0] * (1 - fx) + image[y1, x1] * fx
+    return top * (1 - fy) + bottom * fy, ok
+
+
 def sample(volume: Volume, frames: Sequence[NDArray[Any]], points: NDArray[np.float64],
            background: float) -> NDArray[np.float64]:
     """Trilinear values at patient-space ``points`` (..., 3): bilinear in the two slices around each
-    point (each at its own position), linear between them by distance along the normal;
-    ``background`` outside the volume.  ``frames`` are the slices' modality values, in volume order."""
+    point (each read where the point projects onto it, so a tilted stack is read right), linear
+    between them by distance along the normal; ``background`` outside the volume.  ``frames`` are
+    the slices' modality values, in volume order."""
     shape = points.shape[:-1]
     flat = points.reshape(-1, 3)
-    out = np.full(flat.shape[0], background, dtype=np.float64)
     along = flat @ volume.normal
     offsets = volume.offsets
-    upper = np.searchsorted(offsets, along, side="right")
-    inside = (along >= offsets[0]) & (along <= offsets[-1])
-    upper = np.clip(upper, 1, len(offsets) - 1)
+    inside = np.flatnonzero((along >= offsets[0]) & (along <= offsets[-1]))
+    out = np.full(flat.shape[0], background, dtype=np.float64)
+    if not inside.size:
+        return out.reshape(shape)
+    upper = np.clip(np.searchsorted(offsets, along[inside], side="right"), 1, len(offsets) - 1)
     lower = upper - 1
-    weight = np.where(inside, (along - offsets[lower]) / (offsets[upper] - offsets[lower]), 0.0)
-    rows, columns = volume.slices[0].rows, volume.slices[0].columns
-    result = np.zeros(flat.shape[0])
-    valid = inside.copy()
+    weight = (along[inside] - offsets[lower]) / (offsets[upper] - offsets[lower])
+    total = np.zeros(inside.size)
+    valid = np.ones(inside.size, dtype=bool)
     for which, share in ((lower, 1 - weight), (upper, weight)):
-        for index in np.unique(which[inside]):
-            chosen = inside & (which == index)
-            one = volume.slices[int(index)]
-            d = flat[chosen] - np.array(one.position)
-            x = d @ volume.row / one.spacing[1]      # column index, pixel centres at integers
-            y = d @ volume.column / one.spacing[0]
-            ok = (x >= -1e-6) & (x <= columns - 1 + 1e-6) & (y >= -1e-6) & (y <= rows - 1 + 1e-6)
-            x, y = np.clip(x, 0, columns - 1), np.clip(y, 0, rows - 1)
-            x0, y0 = np.minimum(np.floor(x).astype(int), columns - 2 if columns > 1 else 0), \
-                np.minimum(np.floor(y).astype(int), rows - 2 if rows > 1 else 0)
-            x1, y1 = np.minimum(x0 + 1, columns - 1), np.minimum(y0 + 1, rows - 1)
-            fx, fy = x - x0, y - y0
-            image = np.asarray(frames[int(index)], dtype=np.float64)
-            value = (image[y0, x0] * (1 - fx) * (1 - fy) + image[y0, x1] * fx * (1 - fy)
-                     + image[y1, x0] * (1 - fx) * fy + image[y1, x1] * fx * fy)
-            result[chosen] += share[chosen] * value
-            bad = np.flatnonzero(chosen)[~ok & (share[chosen] > 0)]   # a weight of 0 needs no pixel there
-            valid[bad] = False
-    out[valid] = result[valid]
+        order = np.argsort(which, kind="stable")   # the points of one slice together: one pass per slice
+        starts = np.flatnonzero(np.r_[True, np.diff(which[order]) != 0])
+        for begin, end in zip(starts, np.r_[starts[1:], order.size]):
+            chosen = order[begin:end]
+            index = int(which[chosen[0]])
+            value, ok = _bilinear(volume.slices[index], np.asarray(frames[index]), flat[inside[chosen]],
+                                  volume.row, volume.column)
+            total[chosen] += share[chosen] * value
+            valid[chosen[~ok & (share[chosen] > 0)]] = False   # a weight of 0 needs no pixel there
+    out[inside[valid]] = total[valid]
     return out.reshape(shape)
 
 

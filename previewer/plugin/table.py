@@ -54,6 +54,8 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         Route(instance + "/report", bind(documents.report, store)),
         Route(instance + "/document", bind(documents.document, store)),
         Route(instance + "/frames/{frame:int}/pixels", bind(pixels.frame_pixels, store)),
+        # Planes through a series' volume.
+        Route(PREFIX + "/series/{id}/mpr/{plane}/png", bind(volumes.mpr_png, rest_get, store)),
         # The viewer's API.
         Route(PREFIX + "/api/studies", bind(api.studies, rest_get)),
         Route(PREFIX + "/api/studies/{id}", bind(api.study, rest_get, thumbnail_size=thumbnail_size)),

@@ -148,8 +148,10 @@ def _wants_jpeg(headers: Mapping[str, str]) -> bool:
     return "image/jpeg" in accepted and "image/png" not in accepted
 
 
-def _options(request: Request, store: Store) -> tuple[RenderParams, str, int | None]:
-    check_query(request.query, sorted(PNG_PARAMETERS))
+def png_options(request: Request, store: Store,
+                accepted: tuple[str, ...] = PNG_PARAMETERS) -> tuple[RenderParams, str, int | None]:
+    """The rendering parameters, the encoder and the JPEG quality (None: PNG) a request asks for."""
+    check_query(request.query, sorted(accepted))
     encoder = request.query.get("encoder", store.encoder)
     if encoder not in ENCODERS:
         raise HttpError(400, f"parameter 'encoder' must be one of {', '.join(ENCODERS)}, not {encoder[:100]!r}")
@@ -176,7 +178,7 @@ def frame_png(store: Store, request: Request) -> Response:
     frame = int(request.params.get("frame", 0))
     extras = parse_extras(request.query)
     try:
-        params, encoder, quality = _options(request, store)
+        params, encoder, quality = png_options(request, store)
         timing.mark("parameters")
         version = instance_version(store, instance_id)
         timing.mark("version")
@@ -190,6 +192,11 @@ def frame_png(store: Store, request: Request) -> Response:
         rendered = render_any(store, instance_id, version, frame, params, extras)
     except PixelError as error:
         raise pixel_error(error, instance_id, frame) from None
+    return answer(rendered, encoder, quality, headers)
+
+
+def answer(rendered: Rendered, encoder: str, quality: int | None, headers: Mapping[str, str]) -> Response:
+    """``rendered`` as JPEG (``quality``), or PNG by ``encoder``, with ``headers``."""
     if quality is not None:
         response = Response.jpeg(*_jpeg_pixels(rendered), quality)
     elif encoder == "fast":

@@ -1,4 +1,5 @@
-"""Series as volumes: ``GET /previewer/api/series/{id}/volume`` (issue 23, part 1).
+"""Series as volumes: ``GET /previewer/api/series/{id}/volume`` and the planes through them,
+``GET /previewer/series/{id}/mpr/{plane}/png`` (:mod:`previewer.pixels.mpr` has the geometry).
 
 A series is a volume when its images are parallel slices of one Frame of Reference
 (:mod:`previewer.pixels.volume`): single-frame slices, or the frames of an enhanced
@@ -8,13 +9,21 @@ names the reason.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+from collections.abc import Mapping
 from typing import Any
 
-from ...pixels.errors import PixelError
+import numpy as np
+
+from ... import __version__
+from ...pixels import mpr, render
+from ...pixels.errors import BadParameter, PixelError
 from ...pixels.volume import NotVolume, volume_of
-from ..http import HttpError, Request, Response, check_id, check_query
-from ..store import RestGet, Store, UnknownResource, instance_version, pixel_error, slices
+from ..http import HttpError, Request, Response, check_id, check_query, etag, not_modified
+from ..store import RestGet, Store, UnknownResource, instance_version, modality_frame, pixel_error, slices
+from .images import PNG_PARAMETERS, answer, png_options
 
 
 def series_volume(rest_get: RestGet, store: Store, series_id: str) -> Any:
@@ -42,3 +51,78 @@ def volume(rest_get: RestGet, store: Store, request: Request) -> Response:
     series_id = check_id("series", request.params["id"])
     described = series_volume(rest_get, store, series_id).describe()
     return Response.json({"series": series_id, **described})
+
+
+#: The MPR route's own parameters, beside the PNG route's rendering ones.
+MPR_PARAMETERS = ("position", "index", "slab", "projection", "normal", "up")
+#: The PNG route's parameters that make sense for a reformat (no pages, objects or overlays).
+_RENDERING = tuple(name for name in PNG_PARAMETERS
+                   if name not in ("page", "presentation", "segmentation", "opacity", "segments", "overlays", "overlay"))
+
+
+def _number(query: Mapping[str, str], name: str) -> float | None:
+    if name not in query:
+        return None
+    try:
+        value = float(query[name])
+    except ValueError:
+        raise BadParameter(f"Parameter '{name}' must be a number, got {query[name][:40]!r}") from None
+    if not math.isfinite(value):
+        raise BadParameter(f"Parameter '{name}' must be a finite number")
+    return value
+
+
+def _vector(query: Mapping[str, str], name: str) -> tuple[float, ...] | None:
+    if name not in query:
+        return None
+    try:
+        values = tuple(float(part) for part in query[name].split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3:
+        raise BadParameter(f"Parameter '{name}' must be x,y,z, got {query[name][:60]!r}")
+    return values
+
+
+def _plane(volume: Any, name: str, query: Mapping[str, str]) -> mpr.Plane:
+    index_text = query.get("index")
+    if index_text is not None and not index_text.isdigit():
+        raise BadParameter(f"Parameter 'index' must be an integer >= 0, got {index_text[:40]!r}")
+    return mpr.plane_of(volume, name, position=_number(query, "position"),
+                        index=int(index_text) if index_text is not None else None,
+                        normal=_vector(query, "normal"), up=_vector(query, "up"))
+
+
+def mpr_png(rest_get: RestGet, store: Store, request: Request) -> Response:
+    """GET /previewer/series/{id}/mpr/{plane}/png: a plane through the series' volume, rendered as the PNG route does."""
+    series_id = check_id("series", request.params["id"])
+    name = request.params["plane"]
+    query = request.query
+    rendering = Request(request.method, request.path, request.params,
+                        {k: v for k, v in query.items() if k not in MPR_PARAMETERS}, request.headers, request.body)
+    try:
+        params, encoder, quality = png_options(rendering, store, _RENDERING)
+        volume = series_volume(rest_get, store, series_id)
+        first = volume.slices[0]
+        if store.max_megapixels is not None and first.rows * first.columns > store.max_megapixels * 1e6:
+            raise HttpError(413, f"the volume's slices are {first.columns}x{first.rows}, over MaxMegapixels "
+                                 f"({store.max_megapixels:g}) x {len(volume.slices)} slices")
+        plane = _plane(volume, name, query)
+        slab = _number(query, "slab") or 0.0
+        projection = query.get("projection", "mip")
+        versions = [instance_version(store, one.key[0]) for one in volume.slices]
+        tag = etag(__version__, "mpr", series_id, *versions, name, plane.origin.tolist(), plane.columns.tolist(),
+                   plane.rows.tolist(), slab, projection, params.cache_key(), encoder, quality)
+        headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+        unchanged = not_modified(request, tag, headers)
+        if unchanged is not None:
+            return unchanged
+        frames = [modality_frame(store, one.key[0], version, one.key[1]) for one, version in zip(volume.slices, versions)]
+        background = float(min(np.min(frame.array) for frame in frames))   # the lowest modality value
+        values = mpr.reformat(volume, [frame.array for frame in frames], plane, background, slab, projection)
+        frame = dataclasses.replace(frames[0], array=values, padding_mask=None, overlays=(), value_range=None)
+        rendered = render.display(frame, params)
+    except PixelError as error:
+        raise HttpError(400, error.message) if isinstance(error, BadParameter) else \
+            HttpError(422, f"series '{series_id}': {error.message}", series=series_id) from None
+    return answer(rendered, encoder, quality, headers)
