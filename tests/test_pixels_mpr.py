@@ -29,7 +29,8 @@ def _expected(volume, values, points):  # type: ignore[no-untyped-def]
     low, high = volume.bounds()
     inside = np.all((flat >= low - 1e-6) & (flat <= high + 1e-6), axis=1)
     out = np.full(flat.shape[0], values.min())
-    out[inside] = _reference(values, origin, (volume.spacing[1], volume.spacing[0]), volume.offsets, flat[inside])
+    out[inside] = _reference(values, origin, (volume.spacing[1], volume.spacing[0]), volume.offsets, flat[inside],
+                             (volume.row, volume.column, volume.normal))
     return out.reshape(points.shape[:-1])
 
 

@@ -56,11 +56,14 @@ def test_the_phantom_is_a_volume(stack: tuple[list[Slice], list[np.ndarray]]) ->
 
 
 def _reference(frames: np.ndarray, origin: np.ndarray, spacing: tuple[float, float], offsets: np.ndarray,
-               points: np.ndarray) -> np.ndarray:
-    """Trilinear by hand for an axial stack: the 8 neighbours of each point, weighted (the slice index
-    from the real slice offsets, which are float32 values 3 mm apart to within 1e-6)."""
-    index = np.stack([(points[:, 0] - origin[0]) / spacing[0], (points[:, 1] - origin[1]) / spacing[1],
-                      np.interp(points[:, 2], offsets, np.arange(len(offsets)))], axis=1)
+               points: np.ndarray, axes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Trilinear by hand for an untilted stack: the 8 neighbours of each point, weighted.  ``axes`` (row,
+    column, normal; default +x, +y, +z) and ``origin`` (the first slice's position) give each point's
+    column and row, the real slice offsets along the normal its slice (they are float32 values here)."""
+    row, column, normal = axes if axes is not None else (np.eye(3)[0], np.eye(3)[1], np.eye(3)[2])
+    d = points - origin
+    index = np.stack([d @ row / spacing[0], d @ column / spacing[1],
+                      np.interp(points @ normal, offsets, np.arange(len(offsets)))], axis=1)
     base = np.floor(index).astype(int)
     base = np.minimum(base, np.array(frames.shape[::-1]) - 2)   # the last voxel: its lower neighbour's cell
     out = np.zeros(len(points))

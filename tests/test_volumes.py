@@ -169,3 +169,31 @@ def test_etag_jpeg_and_errors(orthanc: OrthancProcess, phantom) -> None:  # type
         assert bad.status_code == 400 and words in bad.json()["error"], (plane, query, bad.text)
     single = _png(orthanc, _upload(orthanc, [CT_SMALL]), "axial", "")
     assert single.status_code == 422 and "not a volume" in single.json()["error"]
+
+
+def test_an_enhanced_multiframe_volume(orthanc: OrthancProcess) -> None:
+    """pydicom-data's eCT_Supplemental.dcm (an enhanced CT, 2 frames of 512x512, 10 mm apart by their per-frame
+    Plane Position): a volume, and its coronal plane equals the reference from the frames read here."""
+    import data_store
+    path = Path(data_store.__file__).resolve().parent / "data" / "eCT_Supplemental.dcm"
+    series = _upload(orthanc, [path])
+    described = _volume(orthanc, series).json()
+    assert (described["slices"], described["spacing"]["slice_min"]) == (2, pytest.approx(10.0))
+    ds = pydicom.dcmread(path)
+    shared = ds.SharedFunctionalGroupsSequence[0]
+    transform = shared.PixelValueTransformationSequence[0]
+    values = ds.pixel_array * float(transform.RescaleSlope) + float(transform.RescaleIntercept)
+    orientation = tuple(float(v) for v in shared.PlaneOrientationSequence[0].ImageOrientationPatient)
+    spacing = tuple(float(v) for v in shared.PixelMeasuresSequence[0].PixelSpacing)
+    slices = [Slice(key=i, position=tuple(float(v) for v in item.PlanePositionSequence[0].ImagePositionPatient),
+                    orientation=orientation, spacing=spacing, rows=ds.Rows, columns=ds.Columns,  # type: ignore[arg-type]
+                    frame_of_reference=str(ds.FrameOfReferenceUID)) for i, item in enumerate(ds.PerFrameFunctionalGroupsSequence)]
+    volume = volume_of(slices)
+    ordered = np.array([values[one.key] for one in volume.slices], dtype=np.float64)
+    answer = _png(orthanc, series, "coronal", "window=40,400")
+    assert answer.status_code == 200, answer.text
+    got = np.asarray(Image.open(io.BytesIO(answer.content)), dtype=np.float64)
+    expected = _expected(volume, ordered, mpr.plane_of(volume, "coronal").points())
+    inside = expected != ordered.min()
+    difference = np.abs(got - _window(expected, 40, 400))[inside]
+    assert inside.sum() > 1000 and difference.mean() <= 1 and np.percentile(difference, 99) <= 4
