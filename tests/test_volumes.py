@@ -197,3 +197,18 @@ def test_an_enhanced_multiframe_volume(orthanc: OrthancProcess) -> None:
     inside = expected != ordered.min()
     difference = np.abs(got - _window(expected, 40, 400))[inside]
     assert inside.sum() > 1000 and difference.mean() <= 1 and np.percentile(difference, 99) <= 4
+
+
+@pytest.mark.parametrize("plane, query", [
+    ("axial", "position=nan"), ("axial", "position=1e400"), ("axial", "index=99999999999"), ("coronal", "slab=inf"),
+    ("oblique", "normal=nan,0,0&up=0,0,1"), ("oblique", "normal=0,0,1&up=1,2"), ("oblique", "normal=0,0,1&up=0,0,-3"),
+    ("sagittal", "projection=%3Cscript%3E&slab=2"), ("axial", "window=abc"), ("axial", "slab=1e9"),
+    ("axial", "format=rgba32&padding=transparent"), ("oblique", "normal=1e308,1e308,1e308&up=0,0,1"),
+])
+def test_hostile_parameters_never_give_a_5xx(orthanc: OrthancProcess, phantom, plane: str, query: str) -> None:  # type: ignore[no-untyped-def]
+    """Each hostile query is answered 4xx with a JSON error, or 200 with an image; never a 5xx."""
+    series, _, _ = phantom
+    answer = _png(orthanc, series, plane, query)
+    assert answer.status_code < 500, (query, answer.text)
+    if answer.status_code >= 400:
+        assert answer.json()["error"]

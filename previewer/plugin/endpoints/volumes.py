@@ -118,6 +118,9 @@ def mpr_png(rest_get: RestGet, store: Store, request: Request) -> Response:
         if unchanged is not None:
             return unchanged
         frames = [modality_frame(store, one.key[0], version, one.key[1]) for one, version in zip(volume.slices, versions)]
+        if any(frame.is_color for frame in frames):   # PALETTE COLOR: one sample of indices, not of values
+            raise HttpError(422, f"series '{series_id}' is not a volume: its images are colour", series=series_id,
+                            reason="colour images are not a volume of values")
         background = float(min(np.min(frame.array) for frame in frames))   # the lowest modality value
         values = mpr.reformat(volume, [frame.array for frame in frames], plane, background, slab, projection)
         frame = dataclasses.replace(frames[0], array=values, padding_mask=None, overlays=(), value_range=None)
