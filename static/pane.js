@@ -46,6 +46,7 @@ export class Pane {
     this.cine = new Cine(this);
     this.paths = new ImagePaths(this, this.element.querySelector('canvas'));
     this.canvas = this.paths.canvas;
+    this.canvas.dataset.tool = this.tool;
     this.viewport = this.paths.viewport;
     this.objectsBox = el('div', { class: 'objects-panel', hidden: true, 'aria-label': 'Presentation states and segmentations' });
     this.objects = new ObjectsPanel(this.objectsBox, () => this.objectsChanged());

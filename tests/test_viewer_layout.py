@@ -184,3 +184,19 @@ def test_the_url_restores_the_screen(browser: Any, viewer: Viewer, server: Serve
         assert second.unexpected_errors() == []
     finally:
         context.close()
+
+
+def test_each_viewport_has_its_own_tool_and_zoom(viewer: Viewer, server: Server) -> None:
+    """The tool and the zoom chosen in the active viewport stay in it; the toolbar shows the active one's tool."""
+    viewer.goto(f"#/series/{server.series('ct-axial')}?layout=1x2&v1={server.series('ct-axial')}")
+    _wait_shown(viewer, 1, server.series("ct-axial"))
+    viewer.page.click('[data-viewport="1"] canvas', button="middle")
+    viewer.page.keyboard.press("l")
+    viewer.page.keyboard.press("+")
+    tools = viewer.page.eval_on_selector_all("[data-viewport] canvas", "(nodes) => nodes.map((n) => n.dataset.tool)")
+    assert tools == ["window", "length"]
+    assert viewer.page.get_attribute('[data-tool="length"]', "aria-pressed") == "true"
+    zooms = [viewer.text(f'[data-viewport="{i}"] .overlay-zoom') for i in range(2)]
+    assert zooms[0].endswith("(fit)") and not zooms[1].endswith("(fit)")
+    viewer.page.click('[data-viewport="0"] canvas', button="middle")
+    assert viewer.page.get_attribute('[data-tool="window"]', "aria-pressed") == "true"
