@@ -128,7 +128,7 @@ def sync_section(sync: dict[str, Any] | None, table: Table) -> list[str]:
            f"{sync['key_hz']} times a second) until its last slice is drawn. The figure is the slowest viewport's "
            "images drawn per second. The 512² series are copies of 693_UNCR.dcm (only UIDs, Instance Number and "
            "position differ, offset 0–3 mm between the series); the phantom series are real slices (pycerr's "
-           "Radiomics Digital Phantom, patient 1, its even and odd slices, each twice).", ""]
+           "Radiomics Digital Phantom, patient 1, its 60 slices as four series).", ""]
     rows = []
     for case in sync["cases"]:
         for key in ("cold", "warm"):
