@@ -37,7 +37,7 @@ export class Toolbar {
     this.playButton.textContent = pane.playing ? '❚❚ Pause' : '▶ Play';
     this.playButton.setAttribute('aria-pressed', String(pane.playing));
     $('#invert', this.section).setAttribute('aria-pressed', String(pane.invert));
-    for (const button of this.section.querySelectorAll('[data-tool]')) {
+    for (const button of this.section.querySelectorAll('button[data-tool]')) {
       button.setAttribute('aria-pressed', String(button.dataset.tool === pane.tool));
     }
     const overlays = $('#overlays', this.section);
@@ -92,7 +92,7 @@ export class Toolbar {
   bind() {
     const { viewer } = this;
     const on = (selector, event, handler) => $(selector, this.section).addEventListener(event, handler);
-    for (const button of this.section.querySelectorAll('[data-tool]')) {
+    for (const button of this.section.querySelectorAll('button[data-tool]')) {
       button.addEventListener('click', () => viewer.active.setTool(button.dataset.tool));
     }
     on('#fit', 'click', () => viewer.active.viewport.fit());

@@ -424,7 +424,7 @@ def test_every_tool_has_a_toolbar_button_and_a_key(page: Page, files: dict[str, 
     page.open_series(files["ct"][1])
     keys = {"window": "w", "pan": "p", "zoom": "z", "crosshair": "c", "probe": "v", "length": "l", "angle": "a",
             "cobb": "k", "ellipse": "e", "rectangle": "b", "arrow": "n"}
-    buttons = page.page.eval_on_selector_all("[data-tool]", "(nodes) => nodes.map((n) => n.dataset.tool)")
+    buttons = page.page.eval_on_selector_all("button[data-tool]", "(nodes) => nodes.map((n) => n.dataset.tool)")
     assert sorted(buttons) == sorted(keys)
     for tool, key in keys.items():
         page.page.click(f'[data-tool="{tool}"]')
