@@ -212,3 +212,21 @@ def test_hostile_parameters_never_give_a_5xx(orthanc: OrthancProcess, phantom, p
     assert answer.status_code < 500, (query, answer.text)
     if answer.status_code >= 400:
         assert answer.json()["error"]
+
+
+def test_a_new_or_deleted_slice_changes_the_volume_and_the_etag(orthanc: OrthancProcess) -> None:
+    """The phantom's patient 3 uploaded without its last slice, then with it, then without its first: the volume
+    follows each change (it is cached by the instances and their versions) and so does the MPR ETag."""
+    paths = sorted((TESTDATA / "radiomics_phantom_dicom" / "pat_3").glob("DCM_IMG_*.dcm"))
+    series = _upload(orthanc, paths[:-1])
+    assert _volume(orthanc, series).json()["slices"] == len(paths) - 1
+    before = _png(orthanc, series, "coronal", "").headers["ETag"]
+    last = orthanc.upload(paths[-1])
+    assert _volume(orthanc, series).json()["slices"] == len(paths)
+    added = _png(orthanc, series, "coronal", "")
+    assert added.headers["ETag"] != before
+    first = requests.get(f"{orthanc.url}/series/{series}/instances", timeout=30).json()
+    removed = next(i["ID"] for i in first if i["ID"] != last["ID"])
+    assert requests.delete(f"{orthanc.url}/instances/{removed}", timeout=30).status_code == 200
+    assert _volume(orthanc, series).json()["slices"] == len(paths) - 1
+    assert _png(orthanc, series, "coronal", "").headers["ETag"] not in (before, added.headers["ETag"])

@@ -32,17 +32,27 @@ def series_volume(rest_get: RestGet, store: Store, series_id: str) -> Any:
         instances = json.loads(rest_get(f"/series/{series_id}/instances"))
     except UnknownResource:
         raise HttpError(404, f"unknown series '{series_id}'", series=series_id) from None
-    found = []
-    for instance in instances:
-        try:
-            found.extend(slices(store, instance["ID"], instance_version(store, instance["ID"])))
-        except PixelError as error:
-            raise pixel_error(error, instance["ID"]) from None
+    ids = [instance["ID"] for instance in instances]
     try:
-        return volume_of(found)
-    except NotVolume as error:
-        raise HttpError(422, f"series '{series_id}' is not a volume: {error.message}", series=series_id,
-                        reason=error.message) from None
+        versions = tuple(instance_version(store, instance_id) for instance_id in ids)
+    except PixelError as error:
+        raise HttpError(422, f"series '{series_id}': {error.message}", series=series_id) from None
+
+    def build() -> Any:
+        found = []
+        for instance_id, version in zip(ids, versions):
+            try:
+                found.extend(slices(store, instance_id, version))
+            except PixelError as error:
+                raise pixel_error(error, instance_id) from None
+        try:
+            return volume_of(found)
+        except NotVolume as error:
+            raise HttpError(422, f"series '{series_id}' is not a volume: {error.message}", series=series_id,
+                            reason=error.message) from None
+    # Kept within CacheSizeMB, keyed by the instances and their versions: a new or deleted slice is another key.
+    return store.cache.get_or_compute(("volume", series_id, tuple(ids), versions), build,
+                                      lambda built: 1024 + 512 * len(built.slices))
 
 
 def volume(rest_get: RestGet, store: Store, request: Request) -> Response:
