@@ -6,16 +6,13 @@ from typing import Any
 import numpy as np
 import pytest
 
-from test_viewer_viewstate import ORIGIN, page  # noqa: F401  (the fixture)
+from test_viewer_viewstate import call, page  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow   # a browser
 
 
 def _call(page: Any, name: str, *args: Any) -> Any:  # noqa: F811
-    return page.evaluate("""async ([name, args]) => {
-      const module = await import('%s/geometry.js');
-      return module[name](...args);
-    }""" % ORIGIN, [name, list(args)])
+    return call(page, "geometry.js", name, *args)
 
 
 def test_plane_of_a_tilted_slice(page: Any) -> None:  # noqa: F811

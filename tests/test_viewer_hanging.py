@@ -5,16 +5,13 @@ from typing import Any
 
 import pytest
 
-from test_viewer_viewstate import ORIGIN, page  # noqa: F401  (the fixture)
+from test_viewer_viewstate import call, page  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.slow   # a browser
 
 
 def _call(page: Any, name: str, *args: Any) -> Any:  # noqa: F811
-    return page.evaluate("""async ([name, args]) => {
-      const module = await import('%s/hanging.js');
-      return module[name](...args);
-    }""" % ORIGIN, [name, list(args)])
+    return call(page, "hanging.js", name, *args)
 
 
 def _series(id_: str, modality: str, description: str, body_part: str = "", kind: str = "image") -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from orthanc_process import OrthancProcess
-from test_viewer_browser import CT_AXIAL, CT_SCOUT, VIEWPORT, Server, Viewer, browser  # noqa: F401  (the fixture)
+from test_viewer_browser import CT_AXIAL, CT_SCOUT, VIEWPORT, Server, Viewer, browser, viewer  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -28,18 +28,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Itera
     finally:
         orthanc.stop()
 
-
-@pytest.fixture
-def viewer(browser: Any, server: Server) -> Iterator[Viewer]:
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    wrapped = Viewer(page, server)
-    try:
-        yield wrapped
-    finally:
-        context.close()
-    assert wrapped.unexpected_errors() == []
 
 
 def _viewports(viewer: Viewer) -> list[dict[str, Any]]:

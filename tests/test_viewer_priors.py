@@ -13,7 +13,7 @@ import pytest
 
 from conftest import CT_SMALL
 from orthanc_process import OrthancProcess
-from test_viewer_browser import VIEWPORT, Server, Viewer, browser  # noqa: F401  (the fixture)
+from test_viewer_browser import Server, Viewer, browser, viewer  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -32,18 +32,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Itera
     finally:
         orthanc.stop()
 
-
-@pytest.fixture
-def viewer(browser: Any, server: Server) -> Iterator[Viewer]:  # noqa: F811
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    wrapped = Viewer(page, server)
-    try:
-        yield wrapped
-    finally:
-        context.close()
-    assert wrapped.unexpected_errors() == []
 
 
 def _wait_series(viewer: Viewer, index: int, series: str) -> None:

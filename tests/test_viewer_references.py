@@ -17,7 +17,7 @@ import pydicom
 import pytest
 
 from orthanc_process import ROOT, OrthancProcess
-from test_viewer_browser import VIEWPORT, Server, Viewer, browser  # noqa: F401  (the fixture)
+from test_viewer_browser import Server, Viewer, browser, viewer  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -82,17 +82,11 @@ def stacks(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Itera
         orthanc.stop()
 
 
-@pytest.fixture
-def viewer(browser: Any, stacks: tuple[Server, Stack, Stack]) -> Iterator[Viewer]:  # noqa: F811
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    wrapped = Viewer(page, stacks[0])
-    try:
-        yield wrapped
-    finally:
-        context.close()
-    assert wrapped.unexpected_errors() == []
+@pytest.fixture(scope="module")
+def server(stacks: tuple[Server, Stack, Stack]) -> Server:
+    """The Orthanc of the stacks, for test_viewer_browser's viewer fixture."""
+    return stacks[0]
+
 
 
 def _open(viewer: Viewer, axial: Stack, sagittal: Stack) -> None:

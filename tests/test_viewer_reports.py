@@ -23,7 +23,7 @@ from pydicom.sr.codedict import codes
 
 from conftest import CT_SMALL, MR_SMALL
 from orthanc_process import OrthancProcess
-from test_viewer_tools import NO_SPACING, Page, drag, open_one_to_one, results
+from test_viewer_tools import NO_SPACING, Page, drag, open_one_to_one, page, results  # noqa: F401  (the fixture)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow
@@ -41,16 +41,6 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iter
 @pytest.fixture(scope="module")
 def files(orthanc: OrthancProcess) -> dict[str, dict[str, Any]]:
     return {name: orthanc.upload(path) for name, path in (("ct", CT_SMALL), ("mr", NO_SPACING), ("plain", MR_SMALL))}
-
-
-@pytest.fixture
-def page(browser: Any, orthanc: OrthancProcess) -> Iterator[Page]:  # noqa: F811
-    wrapped = Page(browser, orthanc, None)
-    try:
-        yield wrapped
-    finally:
-        wrapped.close()
-    assert wrapped.errors == []
 
 
 def _reports(orthanc: OrthancProcess, study: str) -> list[str]:

@@ -19,7 +19,7 @@ import pytest
 from pydicom.uid import generate_uid
 
 from orthanc_process import ROOT, OrthancProcess
-from test_viewer_browser import VIEWPORT, Server, Viewer, browser  # noqa: F401  (the fixture)
+from test_viewer_browser import Server, Viewer, browser, viewer  # noqa: F401  (the fixtures)
 
 pytestmark = pytest.mark.slow
 
@@ -93,17 +93,11 @@ def stacks(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Itera
         orthanc.stop()
 
 
-@pytest.fixture
-def viewer(browser: Any, stacks: tuple[Server, dict[str, Stack]]) -> Iterator[Viewer]:  # noqa: F811
-    context = browser.new_context(viewport=VIEWPORT)
-    page = context.new_page()
-    page.set_default_timeout(15000)
-    wrapped = Viewer(page, stacks[0])
-    try:
-        yield wrapped
-    finally:
-        context.close()
-    assert wrapped.unexpected_errors() == []
+@pytest.fixture(scope="module")
+def server(stacks: tuple[Server, dict[str, Stack]]) -> Server:
+    """The Orthanc of the stacks, for test_viewer_browser's viewer fixture."""
+    return stacks[0]
+
 
 
 def _shown(viewer: Viewer, index: int) -> str:

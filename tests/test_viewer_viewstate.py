@@ -32,6 +32,12 @@ def page() -> Iterator[Any]:
         browser.close()
 
 
+def call(page: Any, module: str, name: str, *args: Any) -> Any:
+    """``name(...args)`` of static/``module``, run in the page."""
+    return page.evaluate("""async ([url, name, args]) => (await import(url))[name](...args)""",
+                         [f"{ORIGIN}/{module}", name, list(args)])
+
+
 def _read(page: Any, query: str, count: int) -> dict[str, Any]:
     view: dict[str, Any] = page.evaluate("""async ([query, count]) => {
       const { viewFromParams } = await import('/viewstate.js');
