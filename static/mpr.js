@@ -37,12 +37,7 @@ export function volumeOf(slices) {
       }
     }
   }
-  let background = Infinity;
-  for (const s of sorted) {
-    const f = s.frame;
-    const least = f.min !== null ? f.modality(f.min) : f.values.reduce((m, v) => Math.min(m, f.modality(v)), Infinity);
-    background = Math.min(background, least);
-  }
+  const background = Math.min(...sorted.map((s) => lowestOf(s.frame)));
   return { slices: sorted, offsets, row, column, normal, rows, columns, spacing: sorted[0].spacing, low, high, background };
 }
 
@@ -101,59 +96,131 @@ export function planeGrid(volume, name, { position = null, normal = null, up = n
   return { origin, columns, rows, normal: n, spacing, width: counts[ci], height: counts[ri], position: where };
 }
 
-/** Bilinear modality value of slice `s` at the projection of point (px, py, pz), or NaN off the slice. */
-function bilinear(volume, s, px, py, pz) {
-  const { row, column, rows, columns } = volume;
-  const dx = px - s.plane.position[0];
-  const dy = py - s.plane.position[1];
-  const dz = pz - s.plane.position[2];
-  let x = (dx * row[0] + dy * row[1] + dz * row[2]) / s.spacing[1];
-  let y = (dx * column[0] + dy * column[1] + dz * column[2]) / s.spacing[0];
-  if (x < -1e-6 || y < -1e-6 || x > columns - 1 + 1e-6 || y > rows - 1 + 1e-6) return NaN;
-  x = Math.min(Math.max(x, 0), columns - 1);
-  y = Math.min(Math.max(y, 0), rows - 1);
-  const x0 = Math.min(Math.floor(x), Math.max(columns - 2, 0));
-  const y0 = Math.min(Math.floor(y), Math.max(rows - 2, 0));
-  const x1 = Math.min(x0 + 1, columns - 1);
-  const y1 = Math.min(y0 + 1, rows - 1);
-  const fx = x - x0;
-  const fy = y - y0;
-  const v = s.frame.values;
-  const top = v[y0 * columns + x0] * (1 - fx) + v[y0 * columns + x1] * fx;
-  const bottom = v[y1 * columns + x0] * (1 - fx) + v[y1 * columns + x1] * fx;
-  return s.frame.modality(top * (1 - fy) + bottom * fy);   // the rescale is linear: it commutes with the blend
+/** The lowest modality value of a frame (its values' extremes through the rescale, whose slope may be negative). */
+export function lowestOf(frame) {
+  if (frame.min !== null && frame.max !== null) return Math.min(frame.modality(frame.min), frame.modality(frame.max));
+  let low = Infinity;
+  for (const v of frame.values) low = Math.min(low, frame.modality(v));
+  return low;
 }
 
-/** The modality values of `grid` (a Float32Array, row by row), trilinear; the volume's lowest value outside. */
-export function reformat(volume, grid, out = new Float32Array(grid.width * grid.height)) {
-  const { offsets, normal, slices, background } = volume;
+/**
+ * The modality values of `grid` (a Float32Array, row by row): trilinear, and
+ * `background` (the volume's lowest value unless given) outside the volume
+ * and where a slice's frame has not arrived (s.frame null).  Along each row
+ * of the output every coordinate is linear in the column, so the slice pair
+ * and both slices' pixel coordinates are stepped, not searched.
+ */
+export function reformat(volume, grid, out = new Float32Array(grid.width * grid.height), background = volume.background) {
+  const { offsets, normal, slices, row, column, rows, columns } = volume;
   const last = offsets.length - 1;
+  const n = slices.length;
+  // Per slice: its position along the row and column directions, its spacing and rescale.
+  const atRow = new Float64Array(n);
+  const atColumn = new Float64Array(n);
+  const perX = new Float64Array(n);
+  const perY = new Float64Array(n);
+  for (let k = 0; k < n; k += 1) {
+    const { position } = slices[k].plane;
+    atRow[k] = dot(position, row);
+    atColumn[k] = dot(position, column);
+    perX[k] = 1 / slices[k].spacing[1];
+    perY[k] = 1 / slices[k].spacing[0];
+  }
+  const step = grid.columns.map((v) => v * grid.spacing);
+  const down = grid.rows.map((v) => v * grid.spacing);
+  const stepAlong = dot(step, normal);
+  const stepRow = dot(step, row);
+  const stepColumn = dot(step, column);
+  const maxX = columns - 1 + 1e-6;
+  const maxY = rows - 1 + 1e-6;
+  // Bilinear raw value of slice k at (x, y) in its pixels, through its rescale; NaN off the slice.
+  const sample = (k, x, y) => {
+    const frame = slices[k].frame;
+    if (!frame || x < -1e-6 || y < -1e-6 || x > maxX || y > maxY) return NaN;
+    x = x < 0 ? 0 : x > columns - 1 ? columns - 1 : x;
+    y = y < 0 ? 0 : y > rows - 1 ? rows - 1 : y;
+    let x0 = Math.floor(x);
+    let y0 = Math.floor(y);
+    if (x0 > columns - 2) x0 = Math.max(columns - 2, 0);
+    if (y0 > rows - 2) y0 = Math.max(rows - 2, 0);
+    const x1 = x0 + 1 < columns ? x0 + 1 : columns - 1;
+    const y1 = y0 + 1 < rows ? y0 + 1 : rows - 1;
+    const fx = x - x0;
+    const fy = y - y0;
+    const v = frame.values;
+    const top = v[y0 * columns + x0] * (1 - fx) + v[y0 * columns + x1] * fx;
+    const bottom = v[y1 * columns + x0] * (1 - fx) + v[y1 * columns + x1] * fx;
+    const raw = top * (1 - fy) + bottom * fy;
+    return frame.slope === 1 && frame.intercept === 0 ? raw : raw * frame.slope + frame.intercept;   // linear: commutes with the blend
+  };
   let i = 0;
+  let upper = 1;
   for (let r = 0; r < grid.height; r += 1) {
-    for (let c = 0; c < grid.width; c += 1, i += 1) {
-      const px = grid.origin[0] + (c * grid.columns[0] + r * grid.rows[0]) * grid.spacing;
-      const py = grid.origin[1] + (c * grid.columns[1] + r * grid.rows[1]) * grid.spacing;
-      const pz = grid.origin[2] + (c * grid.columns[2] + r * grid.rows[2]) * grid.spacing;
-      const along = px * normal[0] + py * normal[1] + pz * normal[2];
+    const base = [0, 1, 2].map((k) => grid.origin[k] + r * down[k]);
+    let along = dot(base, normal);
+    let onRow = dot(base, row);
+    let onColumn = dot(base, column);
+    for (let c = 0; c < grid.width; c += 1, i += 1, along += stepAlong, onRow += stepRow, onColumn += stepColumn) {
       if (!(along >= offsets[0] && along <= offsets[last])) {
         out[i] = background;
         continue;
       }
-      let lo = 1;
-      let hi = last;
-      while (lo < hi) {   // the first slice above `along` (the last one when `along` is on it)
-        const mid = (lo + hi) >> 1;
-        if (offsets[mid] > along) hi = mid;
-        else lo = mid + 1;
-      }
-      const upper = lo;
+      // The first slice above `along` (the last one when `along` is on it).
+      while (upper < last && offsets[upper] <= along) upper += 1;
+      while (upper > 1 && offsets[upper - 1] > along) upper -= 1;
       const lower = upper - 1;
       const w = (along - offsets[lower]) / (offsets[upper] - offsets[lower]);
-      const a = w < 1 ? bilinear(volume, slices[lower], px, py, pz) : 0;
-      const b = w > 0 ? bilinear(volume, slices[upper], px, py, pz) : 0;
+      const a = w < 1 ? sample(lower, (onRow - atRow[lower]) * perX[lower], (onColumn - atColumn[lower]) * perY[lower]) : 0;
+      const b = w > 0 ? sample(upper, (onRow - atRow[upper]) * perX[upper], (onColumn - atColumn[upper]) * perY[upper]) : 0;
       const value = (1 - w) * a + w * b;
       out[i] = Number.isNaN(value) ? background : value;
     }
   }
   return out;
+}
+
+/** A slab holds at most this many planes (previewer/pixels/mpr.py MAX_SLAB_PLANES). */
+export const MAX_SLAB_PLANES = 512;
+
+/**
+ * A thick slab around `grid`: planes every output spacing from -thickness/2
+ * to +thickness/2 along its normal, combined point by point ('mip', 'minip'
+ * or 'mean') over the samples inside the volume, as the server's slab=
+ * does; the background where no plane has one.  Thinner than one spacing:
+ * the plane itself.
+ */
+export function slab(volume, grid, thickness, projection = 'mip', out = new Float32Array(grid.width * grid.height)) {
+  if (!(thickness > 0)) return reformat(volume, grid, out);
+  const steps = Math.min(MAX_SLAB_PLANES, Math.floor(thickness / grid.spacing + 1e-9) + 1);
+  const plane = new Float32Array(out.length);
+  const counts = projection === 'mean' ? new Uint16Array(out.length) : null;
+  out.fill(projection === 'mip' ? -Infinity : projection === 'minip' ? Infinity : 0);
+  for (let s = 0; s < steps; s += 1) {
+    const offset = steps > 1 ? -thickness / 2 + (s * thickness) / (steps - 1) : 0;
+    const origin = grid.origin.map((v, k) => v + offset * grid.normal[k]);
+    reformat(volume, { ...grid, origin }, plane, NaN);
+    for (let i = 0; i < out.length; i += 1) {
+      const v = plane[i];
+      if (Number.isNaN(v)) continue;
+      if (counts) {
+        out[i] += v;
+        counts[i] += 1;
+      } else if (projection === 'mip' ? v > out[i] : v < out[i]) out[i] = v;
+    }
+  }
+  for (let i = 0; i < out.length; i += 1) {
+    if (counts) out[i] = counts[i] ? out[i] / counts[i] : volume.background;
+    else if (!Number.isFinite(out[i])) out[i] = volume.background;
+  }
+  return out;
+}
+
+/** `v` turned by `angle` radians about the unit vector `axis` (right-handed; Rodrigues' formula). */
+export function rotate(v, axis, angle) {
+  const cos = Math.cos(angle);
+  const sin = Math.sin(angle);
+  const across = cross(axis, v);
+  const along = dot(axis, v) * (1 - cos);
+  return [0, 1, 2].map((k) => v[k] * cos + across[k] * sin + axis[k] * along);
 }

@@ -78,6 +78,16 @@ def test_a_real_series_is_a_volume(orthanc: OrthancProcess, folder: Path, slices
     assert np.allclose(volume["bounds"]["min"], corners.min(axis=0), atol=1e-4)
     assert np.allclose(volume["bounds"]["max"], corners.max(axis=0), atol=1e-4)
     assert volume["frame_of_reference"] == ds.FrameOfReferenceUID
+    # The slices in order along the normal: each names its instance (by its SOP Instance UID) and its position.
+    normal = np.array(volume["orientation"]["normal"])
+    by_uid = {str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID): p for p in paths}
+    along = []
+    for image in volume["images"]:
+        uid = orthanc.get(f"/instances/{image['instance']}/simplified-tags").json()["SOPInstanceUID"]
+        own = pydicom.dcmread(by_uid[uid], stop_before_pixels=True)
+        assert image["frame"] == 0 and np.allclose(image["position"], [float(v) for v in own.ImagePositionPatient])
+        along.append(float(np.dot(image["position"], normal)))
+    assert len(along) == slices and np.all(np.diff(along) > 0)
 
 
 def test_what_is_not_a_volume_is_a_422_naming_why(orthanc: OrthancProcess) -> None:

@@ -56,11 +56,13 @@ def series_volume(rest_get: RestGet, store: Store, series_id: str) -> Any:
 
 
 def volume(rest_get: RestGet, store: Store, request: Request) -> Response:
-    """GET /previewer/api/series/{id}/volume: the series' voxel grid, spacings, orientation and box."""
+    """GET /previewer/api/series/{id}/volume: the series' voxel grid, spacings, orientation, box and slices."""
     check_query(request.query)
     series_id = check_id("series", request.params["id"])
-    described = series_volume(rest_get, store, series_id).describe()
-    return Response.json({"series": series_id, **described})
+    built = series_volume(rest_get, store, series_id)
+    # The slices in order along the normal, with what the pixels route needs to fetch each (the viewer's MPR).
+    images = [{"instance": one.key[0], "frame": one.key[1], "position": list(one.position)} for one in built.slices]
+    return Response.json({"series": series_id, **built.describe(), "images": images})
 
 
 #: The MPR route's own parameters, beside the PNG route's rendering ones.
