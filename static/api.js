@@ -39,6 +39,7 @@ export const api = {
   tags: (instanceId) => getJson(`api/instances/${id(instanceId)}/tags`),
   info: (instanceId) => getJson(`instances/${id(instanceId)}/info`),
   objects: (seriesId) => getJson(`api/series/${id(seriesId)}/objects`),
+  volume: (seriesId) => getJson(`api/series/${id(seriesId)}/volume`),
   measurements: (studyId) => getJson(`api/studies/${id(studyId)}/measurements`),
   saveMeasurements: (studyId, measurements) => getJson(`api/studies/${id(studyId)}/measurements`, {
     method: 'POST', body: JSON.stringify({ measurements }), contentType: 'application/json' }),
@@ -64,6 +65,23 @@ export function pngUrl(instanceId, frame, params = {}) {
     if (params.segments) query.push(`segments=${params.segments.join(',')}`);
   }
   return `instances/${id(instanceId)}/frames/${frame}/png${query.length ? '?' + query.join('&') : ''}`;
+}
+
+/**
+ * The server's PNG URL of an MPR plane: `plane` axial, coronal, sagittal
+ * (at `position` mm) or oblique ({normal, up}); `slab` mm with `projection`;
+ * the window as for pngUrl.
+ */
+export function mprUrl(seriesId, plane, params = {}) {
+  const query = [];
+  const { window, invert, position, normal, up, slab, projection } = params;
+  if (Number.isFinite(position)) query.push(`position=${round(position)}`);
+  if (normal && up) query.push(`normal=${normal.map((v) => Number(v.toFixed(6))).join(',')}`, `up=${up.map((v) => Number(v.toFixed(6))).join(',')}`);
+  if (slab > 0) query.push(`slab=${round(slab)}`, `projection=${projection || 'mip'}`);
+  if (window && Number.isInteger(window.voi)) query.push(`voi=${window.voi}`);
+  else if (window) query.push(`window=${round(window.center)},${round(window.width)}`);
+  if (invert) query.push('invert=1');
+  return `series/${id(seriesId)}/mpr/${plane}/png${query.length ? '?' + query.join('&') : ''}`;
 }
 
 function round(value) {

@@ -53,6 +53,12 @@ export class Toolbar {
       link.removeAttribute('href');
     }
     this.section.dataset.kind = pane.element.dataset.kind || '';
+    const mpr = this.viewer.mpr;
+    if (mpr) {
+      $('#slab', this.section).value = String(mpr.thickness);
+      $('#projection', this.section).value = mpr.projection;
+      this.playButton.disabled = true;
+    }
     this.fillPresets(pane);
   }
 
@@ -115,6 +121,12 @@ export class Toolbar {
     this.preset.addEventListener('change', () => {
       this.choosePreset(this.preset.value);
       this.preset.blur();
+    });
+    const slab = () => viewer.mpr && viewer.mpr.setSlab(Number($('#slab', this.section).value), $('#projection', this.section).value);
+    on('#slab', 'change', slab);
+    on('#projection', 'change', (event) => {
+      slab();
+      event.currentTarget.blur();
     });
     this.slider.addEventListener('input', () => viewer.active.go(Number(this.slider.value) - 1));
     this.fpsInput.addEventListener('change', () => {

@@ -10,6 +10,7 @@ import { $, toast } from './dom.js';
 import { frameUrl } from './frame.js';
 import { FrameStore } from './frames.js';
 import { Layout } from './layout.js';
+import { MprGroup } from './mprview.js';
 import { Pane } from './pane.js';
 import { InfoCache } from './series.js';
 import { defaultPrior, matchingSeries } from './hanging.js';
@@ -34,8 +35,9 @@ export class SeriesViewer {
     this.objectsSlot = $('#objects-panel', section);
     this.store = new FrameStore({ urlOf: (image) => frameUrl(image.instance, image.frame) });
     this.infos = new InfoCache();
-    const template = $('#viewport-template');
-    this.layout = new Layout($('#viewports', section), (index) => this.makePane(template, index));
+    this.template = $('#viewport-template');
+    this.mpr = null;   // the MprGroup while the layout is 'mpr'
+    this.layout = new Layout($('#viewports', section), (index) => (this.mpr ? this.mpr.panes[index] : this.makePane(this.template, index)));
     this.sync = new SyncGroup(() => this.layout.panes);
     this.active = null;
     this.studyAnswer = null;   // {id, promise} of the first viewport's study
@@ -94,6 +96,7 @@ export class SeriesViewer {
   async open(seriesId, params = new URLSearchParams()) {
     this.close();
     this.section.dataset.state = 'loading';
+    if (params.get('layout') === 'mpr') return this.openMpr(seriesId, params);
     this.setLayout(layoutFromParams(params));
     const panes = this.layout.panes;
     const active = Number(params.get('active'));
@@ -113,6 +116,18 @@ export class SeriesViewer {
     const hang = !panes.slice(1).some((pane, i) => params.get(`v${i + 1}`));
     if (priors.length) priors.forEach((id) => this.openPrior(id, hang));
     else this.fillEmpty();
+    return series;
+  }
+
+  /** The MPR layout on `seriesId` (mprview.js); `params` may restore its point, planes, window and views. */
+  async openMpr(seriesId, params = new URLSearchParams()) {
+    this.setLayout({ rows: 1, columns: 3, name: 'mpr' });
+    const active = Number(params.get('active'));
+    this.activate(this.layout.panes[Number.isInteger(active) && active > 0 && active < 3 ? active : 0]);
+    const series = await this.mpr.open(seriesId, params);
+    if (!series || this.seriesId !== seriesId) return series;
+    this.section.dataset.state = 'ready';
+    this.loadStrip(series.study.id);
     return series;
   }
 
@@ -146,13 +161,14 @@ export class SeriesViewer {
   /** Put series `seriesId` in `pane`. */
   async place(pane, seriesId) {
     await pane.open(seriesId);
-    this.sync.imageChanged(this.active);
+    if (!this.mpr) this.sync.imageChanged(this.active);
     this.markStrip();
     this.saveUrl();
   }
 
   /** Empty viewports get the study's series that follow the last one shown, in strip order. */
   async fillEmpty() {
+    if (this.mpr) return;
     if (!this.layout.panes.some((pane) => !pane.seriesId && !pane.opening)) return;
     let study;
     try {
@@ -208,6 +224,7 @@ export class SeriesViewer {
   }
 
   hang(prior) {
+    if (this.mpr) return;
     if (this.layout.panes.length === 1 || this.layout.name === '2x1') this.setLayout({ rows: 1, columns: 2, name: '1x2' });
     const columns = Number(this.layout.name.split('x')[1]);
     const right = Math.floor(columns / 2);
@@ -236,6 +253,17 @@ export class SeriesViewer {
   // --- layout and the active viewport ---------------------------------------------------
 
   setLayout(layout) {
+    if ((layout.name === 'mpr') !== Boolean(this.mpr)) {
+      this.layout.set({ rows: 0, columns: 0, name: '' });   // the other kind of viewports: all of them go
+      if (this.mpr) this.mpr.close();
+      this.mpr = null;
+      if (layout.name === 'mpr') {
+        this.mpr = new MprGroup({ store: this.store, changed: (pane, what) => this.paneChanged(pane, what),
+          activate: (pane) => this.activate(pane), maximise: (pane) => this.layout.toggleMaximise(pane) });
+        this.mpr.makePanes(this.template);
+      }
+    }
+    this.section.dataset.layout = layout.name;
     this.layout.set(layout);
     if (!this.layout.panes.includes(this.active)) this.activate(this.layout.panes[0]);
     $('#layout', this.section).value = layout.name;
@@ -243,6 +271,14 @@ export class SeriesViewer {
 
   /** Change the layout on screen (the menu, or the keyboard); new viewports get the next series. */
   chooseLayout(name) {
+    const seriesId = this.active.seriesId || this.seriesId;
+    if (name === 'mpr' || this.mpr) {
+      if (!seriesId) return;
+      const params = new URLSearchParams(name === 'mpr' ? 'layout=mpr' : `layout=${name}`);
+      if (name === 'mpr') this.openMpr(seriesId, params).then(() => this.saveUrl());
+      else this.open(seriesId, params).then(() => this.saveUrl());
+      return;
+    }
     const [rows, columns] = name.split('x').map(Number);
     this.setLayout({ rows, columns, name });
     this.fillEmpty();
@@ -259,12 +295,18 @@ export class SeriesViewer {
     this.toolbar.refresh(pane);
     this.markStrip();
     if (pane.current) this.tags.show(pane.current.instance);
-    this.sync.references(pane);
+    if (!this.mpr) this.sync.references(pane);
     this.saveUrl();
   }
 
   /** A viewport changed (pane.js host.changed). */
   paneChanged(pane, what) {
+    if (this.mpr) {
+      if (pane === this.active) this.toolbar.refresh(pane);
+      if (what === 'series' && pane.current) this.tags.show(pane.current.instance);
+      if (['series', 'image', 'window', 'view'].includes(what)) this.saveUrl();
+      return;
+    }
     const active = pane === this.active;
     if (active && (what === 'image' || what === 'shown')) this.sync.imageChanged(pane);
     if (active && what === 'window') this.sync.windowChanged(pane);
@@ -282,6 +324,7 @@ export class SeriesViewer {
   /** The hash that reproduces the screen. */
   hash() {
     const panes = this.layout.panes;
+    if (this.mpr) return this.mpr.hash(panes.indexOf(this.active));
     const views = panes.map((pane) => ({ series: pane.seriesId, view: pane.view() }));
     const hash = screenHash(views, this.layout.name, panes.indexOf(this.active));
     return this.priors.size ? `${hash}&prior=${[...this.priors.keys()].map(encodeURIComponent).join(',')}` : hash;
