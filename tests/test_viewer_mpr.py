@@ -27,12 +27,12 @@ _REFORMAT = """async ([series, plane, options]) => {
   const base = document.baseURI;
   const { api } = await import(new URL('api.js', base).href);
   const { fetchFrame, frameUrl } = await import(new URL('frame.js', base).href);
-  const { planeOf } = await import(new URL('geometry.js', base).href);
   const { volumeOf, planeGrid, reformat } = await import(new URL('mpr.js', base).href);
-  const answer = await api.series(series);
-  const info = await api.info(answer.instances[0].id);
-  const frames = await Promise.all(answer.instances.map((i) => fetchFrame(frameUrl(i.id, 0))));
-  const slices = answer.instances.map((i, k) => ({ plane: planeOf(i), spacing: info.pixel_spacing, frame: frames[k] }));
+  const answer = await api.volume(series);
+  const { row, column, normal } = answer.orientation;
+  const frames = await Promise.all(answer.images.map((i) => fetchFrame(frameUrl(i.instance, i.frame))));
+  const slices = answer.images.map((i, k) => ({ plane: { position: i.position, row, column, normal },
+    spacing: [answer.spacing.row, answer.spacing.column], frame: frames[k] }));
   const volume = volumeOf(slices);
   const grid = planeGrid(volume, plane, options);
   const start = performance.now();
@@ -81,3 +81,113 @@ def test_client_reformats_equal_numpy_and_the_server(browser: Any, orthanc: Orth
     server = np.asarray(Image.open(io.BytesIO(_png(orthanc, series, plane, query).content)), dtype=np.float64)
     between = np.abs(server - np.round(windowed))[inside]
     assert between.mean() <= 1 and np.percentile(between, 99) <= 4
+
+
+def _derived(folder: Path, name: str) -> tuple[list[Path], Any, np.ndarray]:
+    """A stack derived from the phantom, written to ``folder`` (its own UIDs), with its volume and values here.
+
+    ``tilted``: every slice's orientation and position turned rigidly by 20 degrees about the patient's x axis
+    (the pixels are the phantom's).  ``uneven``: every third slice left out, so the gaps alternate 3 and 6 mm.
+    No real file here is such a stack, so they are derived, as the test says."""
+    import pydicom
+    from pydicom.pixels import apply_modality_lut
+    from pydicom.uid import generate_uid
+
+    from previewer.pixels.volume import Slice, volume_of
+    paths = sorted(PHANTOM.glob("DCM_IMG_*.dcm"))
+    if name == "uneven":
+        paths = [p for i, p in enumerate(paths) if i % 3 != 1]
+    angle = np.radians(20.0)
+    turn = np.array([[1, 0, 0], [0, np.cos(angle), -np.sin(angle)], [0, np.sin(angle), np.cos(angle)]])
+    series, study, written, slices, values = generate_uid(), generate_uid(), [], [], {}
+    for i, path in enumerate(paths):
+        ds = pydicom.dcmread(path)
+        ds.SeriesInstanceUID, ds.StudyInstanceUID = series, study
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
+        if name == "tilted":
+            orientation = np.array(ds.ImageOrientationPatient, dtype=float).reshape(2, 3)
+            ds.ImageOrientationPatient = [round(float(v), 9) for v in (orientation @ turn.T).ravel()]
+            ds.ImagePositionPatient = [round(float(v), 6) for v in turn @ np.array(ds.ImagePositionPatient, dtype=float)]
+        out = folder / f"{name}-{i:03d}.dcm"
+        ds.save_as(out, enforce_file_format=True)
+        written.append(out)
+        slices.append(Slice(key=out.name, position=tuple(float(v) for v in ds.ImagePositionPatient),
+                            orientation=tuple(float(v) for v in ds.ImageOrientationPatient),  # type: ignore[arg-type]
+                            spacing=(float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1])), rows=int(ds.Rows),
+                            columns=int(ds.Columns), frame_of_reference=str(ds.FrameOfReferenceUID)))
+        values[out.name] = np.asarray(apply_modality_lut(ds.pixel_array, ds), dtype=np.float64)
+    volume = volume_of(slices)
+    return written, volume, np.array([values[one.key] for one in volume.slices])
+
+
+def _trilinear(volume: Any, values: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Independent trilinear in the stack's own voxel coordinates (numpy): columns and rows by projection on the
+    row and column directions, the slice index by interpolating the slices' offsets; the lowest value outside."""
+    flat = points.reshape(-1, 3) - np.array(volume.slices[0].position)
+    u = flat @ np.array(volume.row) / volume.spacing[1]
+    v = flat @ np.array(volume.column) / volume.spacing[0]
+    offsets = np.array(volume.offsets) - volume.offsets[0]
+    along = flat @ np.array(volume.normal)
+    w = np.interp(along, offsets, np.arange(len(offsets)))
+    depth, rows, columns = values.shape
+    inside = (u >= -1e-6) & (u <= columns - 1 + 1e-6) & (v >= -1e-6) & (v <= rows - 1 + 1e-6) \
+        & (along >= -1e-6) & (along <= offsets[-1] + 1e-6)
+    out = np.full(flat.shape[0], values.min())
+    u, v, w = np.clip(u, 0, columns - 1), np.clip(v, 0, rows - 1), np.clip(w, 0, depth - 1)
+    i0, j0, k0 = (np.minimum(np.floor(x).astype(int), n - 2) for x, n in ((u, columns), (v, rows), (w, depth)))
+    fu, fv, fw = u - i0, v - j0, w - k0
+    total = np.zeros_like(u)
+    for dk, wk in ((0, 1 - fw), (1, fw)):
+        for dj, wj in ((0, 1 - fv), (1, fv)):
+            for di, wi in ((0, 1 - fu), (1, fu)):
+                total += values[k0 + dk, j0 + dj, i0 + di] * wk * wj * wi
+    out[inside] = total[inside]
+    return out.reshape(points.shape[:-1])
+
+
+@pytest.mark.parametrize("name", ["tilted", "uneven"])
+@pytest.mark.parametrize("plane, options", [
+    ("coronal", {}),
+    ("oblique", {"normal": [0.3, 0.4, 0.866], "up": [0, -1, 0]}),
+])
+def test_client_reformats_tilted_and_uneven_stacks(browser: Any, orthanc: OrthancProcess,  # noqa: F811
+                                                   tmp_path: Path, name: str, plane: str, options: dict[str, Any]) -> None:
+    """A tilted and an uneven-spacing stack derived from the phantom: the client's values equal numpy's."""
+    paths, volume, values = _derived(tmp_path, name)
+    series = [orthanc.upload(path) for path in paths][-1]["ParentSeries"]
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{orthanc.url}/previewer/index.html")
+        result = page.evaluate(_REFORMAT, [series, plane, options])
+    finally:
+        context.close()
+    grid = mpr.plane_of(volume, plane, normal=tuple(options["normal"]), up=tuple(options["up"])) if options \
+        else mpr.plane_of(volume, plane)
+    assert (result["height"], result["width"]) == (grid.height, grid.width)
+    got = np.array(result["values"], dtype=np.float64).reshape(grid.height, grid.width)
+    expected = _trilinear(volume, values, grid.points())
+    inside = expected != values.min()
+    assert inside.sum() > 1000
+    difference = np.abs(np.round(_window(got, 40, 400)) - _window(expected, 40, 400))[inside]
+    assert difference.mean() <= 1 and np.percentile(difference, 99) <= 4
+
+
+def test_client_reformats_an_enhanced_multiframe_volume(browser: Any, orthanc: OrthancProcess) -> None:  # noqa: F811
+    """pydicom-data's eCT_Supplemental.dcm (2 frames with per-frame positions): the frames come by the volume's
+    list, and the client's coronal plane equals the server's PNG of it."""
+    import data_store
+    path = Path(data_store.__file__).resolve().parent / "data" / "eCT_Supplemental.dcm"
+    series = orthanc.upload(path)["ParentSeries"]
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{orthanc.url}/previewer/index.html")
+        result = page.evaluate(_REFORMAT, [series, "coronal", {}])
+    finally:
+        context.close()
+    got = np.round(_window(np.array(result["values"], dtype=np.float64).reshape(result["height"], result["width"]), 40, 400))
+    server = np.asarray(Image.open(io.BytesIO(_png(orthanc, series, "coronal", "window=40,400").content)), dtype=np.float64)
+    assert server.shape == got.shape and got.std() > 0
+    difference = np.abs(server - got)
+    assert difference.mean() <= 1 and np.percentile(difference, 99) <= 4
