@@ -24,6 +24,9 @@ forced; the two are the same when the browser offers no other):
   request the page makes between button down and up.
 - **first image**: a fresh browser context opens the series of a fresh copy;
   time from navigation start to the first image drawn.
+- **MPR** (benchmarks/viewer_mpr.py): a 512x512x300 CT volume derived from a real series, opened
+  in the MPR layout (first coronal image, and the coronal from every slice), and the crosshair
+  dragged in the axial viewport (planes drawn per second by the two that move).
 - **scroll**: the 100-slice series opened at image 1, then ArrowDown held:
   one keydown, then repeats 60 times a second (faster than any desktop's key
   repeat, so that the viewer, not the repeat rate, sets the pace) until the
@@ -328,8 +331,11 @@ async def run(seconds: float, label: str) -> dict[str, Any]:
         async with async_playwright() as playwright:
             browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
             runs = {"auto": await _measure(orthanc, browser, "", seconds)}
+            mpr = None
             if label != "before":
                 runs["webgl2"] = await _measure(orthanc, browser, "?renderer=webgl2", seconds)
+                from benchmarks.viewer_mpr import measure_mpr
+                mpr = await measure_mpr(orthanc, browser, VIEWPORT, seconds, _loadavg)
             version = browser.version
             await browser.close()
         return {
@@ -345,6 +351,7 @@ async def run(seconds: float, label: str) -> dict[str, Any]:
             "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
                         "platform": platform.platform()},
             "runs": runs,
+            "mpr": mpr,
         }
     finally:
         orthanc.cleanup()
@@ -369,6 +376,14 @@ def summary(report: dict[str, Any]) -> str:
             scroll = result["scroll"][key]
             lines.append(f"  scroll {key}: {scroll['slices_per_s']} slices/s ({scroll['distinct_slices_drawn']} "
                          f"in {scroll['seconds']} s, reached last: {scroll['reached_last']})")
+    mpr = report.get("mpr")
+    if mpr:
+        opened, drag = mpr["open"], mpr["crosshair_drag"]
+        lines.append(f"MPR {mpr['volume']}, load {mpr['loadavg_before']} → {mpr['loadavg_after']}")
+        lines.append(f"  open: first coronal {opened['first_coronal_ms']} ms ({opened['slices_at_first_coronal']} slices), "
+                     f"from every slice {opened['complete_coronal_ms']} ms")
+        lines.append(f"  crosshair drag: {drag['fps_slowest_moving']} fps (slower of coronal and sagittal; "
+                     f"{drag['fps_per_viewport']}, {drag['mouse_moves_per_s']} moves/s)")
     return "\n".join(lines)
 
 

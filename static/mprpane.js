@@ -160,12 +160,24 @@ export class MprPane {
 
   // --- drawing ------------------------------------------------------------------------
 
-  /** Show the plane `grid` with its modality `values` through the group's VOI. */
-  show(grid, values, meta, voi, invert) {
+  /**
+   * How many native grid pixels one computed pixel covers: the plane is
+   * computed no finer than the screen draws it (1 at 1:1 or zoomed in).
+   */
+  reduction() {
+    const drawn = this.viewport.dims ? this.viewport.fitScale() * this.viewport.dpr : 1;
+    const zoom = this.viewport.fitted ? drawn : this.viewport.zoom;
+    return zoom >= 1 ? 1 : Math.round((1 / zoom) * 20) / 20;
+  }
+
+  /** Show the plane `grid` (native size) with its modality `values`, computed on `sampled` (mprview.js), through the VOI. */
+  show(grid, sampled, values, meta, voi, invert) {
     this.grid = grid;
+    this.sampled = sampled;
     this.values = values;
     this.meta = meta;
-    this.viewport.showFrame(new PlaneFrame(values, grid.width, grid.height, meta), voi, invert);
+    this.viewport.showFrame(new PlaneFrame(values, sampled.width, sampled.height, meta), voi, invert,
+      { cols: grid.width, rows: grid.height });
     this.renders += 1;
     this.canvas.dataset.renders = String(this.renders);
     this.canvas.dataset.state = 'ready';
@@ -175,7 +187,7 @@ export class MprPane {
 
   /** The same values through another window or inversion. */
   rewindow(voi, invert) {
-    if (this.grid) this.show(this.grid, this.values, this.meta, voi, invert);
+    if (this.grid) this.show(this.grid, this.sampled, this.values, this.meta, voi, invert);
   }
 
   showError(error) {
@@ -195,6 +207,7 @@ export class MprPane {
   }
 
   viewChanged() {
+    if (this.sampled && this.sampled.factor !== this.reduction()) this.group.redraw([this]);   // zoomed: finer or coarser
     this.drawCrosshair();
     this.updateOverlay();
     this.group.host.changed(this, 'view');

@@ -69,11 +69,11 @@ export class Viewport {
     this.draw();
   }
 
-  /** Show `frame` (frame.js) through `voi` and inversion, computed on the client. */
-  showFrame(frame, voi, invert) {
+  /** Show `frame` (frame.js) through `voi` and inversion, computed on the client; `dims`: its native size, when smaller. */
+  showFrame(frame, voi, invert, dims = { cols: frame.columns, rows: frame.rows }) {
     this.renderer.showFrame(frame, voi, invert);
     this.shown = true;
-    this.setDims({ cols: frame.columns, rows: frame.rows });
+    this.setDims(dims);
     this.draw();
   }
 
