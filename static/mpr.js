@@ -132,30 +132,16 @@ export function reformat(volume, grid, out = new Float32Array(grid.width * grid.
   const stepAlong = dot(step, normal);
   const stepRow = dot(step, row);
   const stepColumn = dot(step, column);
-  const maxX = columns - 1 + 1e-6;
-  const maxY = rows - 1 + 1e-6;
-  // Bilinear raw value of slice k at (x, y) in its pixels, through its rescale; NaN off the slice.
-  const sample = (k, x, y) => {
-    const frame = slices[k].frame;
-    if (!frame || x < -1e-6 || y < -1e-6 || x > maxX || y > maxY) return NaN;
-    x = x < 0 ? 0 : x > columns - 1 ? columns - 1 : x;
-    y = y < 0 ? 0 : y > rows - 1 ? rows - 1 : y;
-    let x0 = Math.floor(x);
-    let y0 = Math.floor(y);
-    if (x0 > columns - 2) x0 = Math.max(columns - 2, 0);
-    if (y0 > rows - 2) y0 = Math.max(rows - 2, 0);
-    const x1 = x0 + 1 < columns ? x0 + 1 : columns - 1;
-    const y1 = y0 + 1 < rows ? y0 + 1 : rows - 1;
-    const fx = x - x0;
-    const fy = y - y0;
-    const v = frame.values;
-    const top = v[y0 * columns + x0] * (1 - fx) + v[y0 * columns + x1] * fx;
-    const bottom = v[y1 * columns + x0] * (1 - fx) + v[y1 * columns + x1] * fx;
-    const raw = top * (1 - fy) + bottom * fy;
-    return frame.slope === 1 && frame.intercept === 0 ? raw : raw * frame.slope + frame.intercept;   // linear: commutes with the blend
-  };
   let i = 0;
   let upper = 1;
+  let held = -1;   // the pair whose frames are held below: `upper` of that pair
+  let lower = 0;
+  let va = null;
+  let vb = null;
+  let slopeA = 1;
+  let interceptA = 0;
+  let slopeB = 1;
+  let interceptB = 0;
   for (let r = 0; r < grid.height; r += 1) {
     const base = [0, 1, 2].map((k) => grid.origin[k] + r * down[k]);
     let along = dot(base, normal);
@@ -169,15 +155,46 @@ export function reformat(volume, grid, out = new Float32Array(grid.width * grid.
       // The first slice above `along` (the last one when `along` is on it).
       while (upper < last && offsets[upper] <= along) upper += 1;
       while (upper > 1 && offsets[upper - 1] > along) upper -= 1;
-      const lower = upper - 1;
+      if (upper !== held) {
+        held = upper;
+        lower = upper - 1;
+        const fa = slices[lower].frame;
+        const fb = slices[upper].frame;
+        va = fa ? fa.values : null;
+        vb = fb ? fb.values : null;
+        slopeA = fa ? fa.slope : 1;
+        interceptA = fa ? fa.intercept : 0;
+        slopeB = fb ? fb.slope : 1;
+        interceptB = fb ? fb.intercept : 0;
+      }
       const w = (along - offsets[lower]) / (offsets[upper] - offsets[lower]);
-      const a = w < 1 ? sample(lower, (onRow - atRow[lower]) * perX[lower], (onColumn - atColumn[lower]) * perY[lower]) : 0;
-      const b = w > 0 ? sample(upper, (onRow - atRow[upper]) * perX[upper], (onColumn - atColumn[upper]) * perY[upper]) : 0;
-      const value = (1 - w) * a + w * b;
+      let a = 0;
+      let b = 0;
+      if (w < 1) a = bilinear(va, (onRow - atRow[lower]) * perX[lower], (onColumn - atColumn[lower]) * perY[lower], columns, rows) * slopeA + interceptA;
+      if (w > 0) b = bilinear(vb, (onRow - atRow[upper]) * perX[upper], (onColumn - atColumn[upper]) * perY[upper], columns, rows) * slopeB + interceptB;
+      const value = (1 - w) * a + w * b;   // the rescale is linear: it commutes with the blend
       out[i] = Number.isNaN(value) ? background : value;
     }
   }
   return out;
+}
+
+/** Bilinear value of `v` (columns x rows, row by row) at pixel coordinates (x, y); NaN off it or without values. */
+function bilinear(v, x, y, columns, rows) {
+  if (v === null || x < -1e-6 || y < -1e-6 || x > columns - 1 + 1e-6 || y > rows - 1 + 1e-6) return NaN;
+  x = x < 0 ? 0 : x > columns - 1 ? columns - 1 : x;
+  y = y < 0 ? 0 : y > rows - 1 ? rows - 1 : y;
+  let x0 = Math.floor(x);
+  let y0 = Math.floor(y);
+  if (x0 > columns - 2) x0 = columns > 1 ? columns - 2 : 0;
+  if (y0 > rows - 2) y0 = rows > 1 ? rows - 2 : 0;
+  const x1 = x0 + 1 < columns ? x0 + 1 : columns - 1;
+  const y1 = y0 + 1 < rows ? y0 + 1 : rows - 1;
+  const fx = x - x0;
+  const fy = y - y0;
+  const top = v[y0 * columns + x0] * (1 - fx) + v[y0 * columns + x1] * fx;
+  const bottom = v[y1 * columns + x0] * (1 - fx) + v[y1 * columns + x1] * fx;
+  return top * (1 - fy) + bottom * fy;
 }
 
 /** A slab holds at most this many planes (previewer/pixels/mpr.py MAX_SLAB_PLANES). */
