@@ -230,6 +230,7 @@ def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: di
         out += request_report.section(request, _table, _load("request_before"))
     out += viewer_report.section(viewer, viewer_before, _table)
     out += viewer_report.sync_section(_load("viewer_sync"), _table)
+    out += viewer_report.mpr_section(viewer, _table)
     if memory:
         m = memory
         out += ["## Memory", "",

@@ -145,3 +145,38 @@ def sync_section(sync: dict[str, Any] | None, table: Table) -> list[str]:
                      "met" if drag["fps"] >= SYNC_TARGET else "**not met**", f"{case['loadavg_before'].split()[0]}"])
     out += [table(["series", "case", "target", "measured (slowest; each viewport)", "status", "load"], rows), ""]
     return out
+
+
+MPR_DRAG_TARGET = 30.0
+MPR_OPEN_TARGET_MS = 5000
+
+
+def mpr_section(after: dict[str, Any] | None, table: Table) -> list[str]:
+    """The MPR layout on a 512x512x300 volume (viewer_mpr.py, run by viewer_fps.py)."""
+    mpr = after.get("mpr") if after else None
+    if not mpr:
+        return []
+    opened, drag = mpr["open"], mpr["crosshair_drag"]
+    load = mpr["loadavg_before"].split()[0]
+    out = ["### MPR layout: opening a 512×512×300 volume, dragging the crosshair (issue 23)", "",
+           "`benchmarks/viewer_mpr.py` (run by `viewer_fps.py`): the same browser and window; a "
+           f"{mpr['volume']} CT volume derived from the phantom (patient 1 resampled by numpy, "
+           "`benchmarks/volume_data.py`), never viewed before, opened at `layout=mpr`. The planes are computed "
+           "on the CPU in JavaScript, no finer than the screen draws them. The drag holds the axial crosshair's "
+           "centre and moves 60 times a second; the figure is the slower of the coronal and sagittal viewports.", ""]
+    rows = [
+        ["first coronal image (interpolated between the slices loaded)", f"≤ {MPR_OPEN_TARGET_MS / 1000:g} s",
+         f"{opened['first_coronal_ms']} ms ({opened['slices_at_first_coronal']} slices)",
+         "met" if opened["first_coronal_ms"] <= MPR_OPEN_TARGET_MS else "**not met**", load],
+        ["coronal image from every slice", "-", f"{opened['complete_coronal_ms']} ms ({opened['slices']} slices)", "", load],
+        ["crosshair drag, planes drawn per second", f"≥ {MPR_DRAG_TARGET:g} fps",
+         f"{drag['fps_slowest_moving']} fps (coronal {drag['fps_per_viewport']['coronal']}, sagittal "
+         f"{drag['fps_per_viewport']['sagittal']}; {drag['mouse_moves_per_s']} moves/s)",
+         "met" if drag["fps_slowest_moving"] >= MPR_DRAG_TARGET else "**not met**", load],
+    ]
+    out += [table(["case", "target", "measured", "status", "load"], rows), ""]
+    times = drag.get("last_reformat_and_draw_ms")
+    if times:
+        out += ["Last plane of the drag, reformat and drawing (ms): " + ", ".join(
+            f"{name} {values[0]} + {values[1]}" for name, values in times.items()) + ".", ""]
+    return out
