@@ -150,6 +150,7 @@ def test_the_url_restores_the_screen(browser: Any, viewer: Viewer, server: Serve
     axial, scout = server.series("ct-axial"), server.series("ct-scout")
     viewer.goto(f"#/series/{axial}?layout=1x2&v1={scout}")
     _wait_shown(viewer, 1, scout)
+    _wait_shown(viewer, 0, axial)   # a preset key before the first viewport's series is known does nothing
     viewer.page.keyboard.press("End")
     viewer.page.keyboard.press("3")
     viewer.page.click('[data-viewport="1"] canvas')
