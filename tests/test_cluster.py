@@ -270,6 +270,14 @@ def _postmaster(folder: Path) -> int | None:
 # One end-to-end run per signal family: SIGTERM for the stop signals (SIGINT is
 # test_ctrl_c_stops_every_process; SIGHUP takes the same handler, which
 # tests/test_supervise.py checks in process) and SIGKILL for a death.
+def _cmdline(pid: int) -> str:
+    """The command line of a running process (its first 100 characters), or '' once it is gone."""
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")[:100]
+    except OSError:
+        return ""
+
+
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=lambda s: signal.Signals(s).name)
 def test_signal_stops_every_process_and_a_restart_finds_the_data(signum: int, plugin_path: Path) -> None:
     """A signal to `serve --nodes 2` alone (CT_small.dcm uploaded before) stops both nodes, nginx, the
@@ -298,7 +306,12 @@ def test_signal_stops_every_process_and_a_restart_finds_the_data(signum: int, pl
             started = descendants(serve.pid) | {postmaster} | descendants(postmaster)
             assert len(descendants(serve.pid)) >= 4
             os.kill(serve.pid, signum)
-            code = serve.wait(STOP_BOUND)
+            try:
+                code = serve.wait(STOP_BOUND)
+            except subprocess.TimeoutExpired:   # say where it stopped: serve's own log, and each process left
+                left = [_cmdline(p) for p in sorted(started | {serve.pid})]
+                pytest.fail(f"serve did not stop in {STOP_BOUND} s; still running: {[c for c in left if c]}\n"
+                            f"{serve_log(folder)[-4000:]}")
             assert wait_gone(started, STOP_BOUND) == set(), serve_log(folder)
         finally:
             kill_all(serve, started)
