@@ -11,7 +11,7 @@
 // data-total (slices), a contract for tests and scripts.  It offers the
 // viewer the part of pane.js's interface the toolbar and keyboard use.
 import { el } from './dom.js';
-import * as format from './format.js';
+import { seriesLines, writeOverlay } from './overlay.js';
 import { bindPointer } from './pointer.js';
 import { createRenderer } from './renderer.js';
 import { Viewport } from './viewport.js';
@@ -304,23 +304,17 @@ export class MprPane {
 
   updateOverlay() {
     const series = this.series;
-    const set = (name, text) => {
-      const node = this.element.querySelector(`.${name}`);
-      if (node && node.textContent !== text) node.textContent = text;
-    };
     if (!series) return;
-    const { patient } = series;
-    set('ov-patient', format.personName(patient.name) || '(no name)');
-    set('ov-patient-detail', [patient.patient_id && `ID ${patient.patient_id}`, patient.sex].filter(Boolean).join(' · '));
-    set('ov-study', [series.study.description, format.date(series.study.date)].filter(Boolean).join(' · '));
-    set('ov-series', [series.number !== null ? `Series ${series.number}` : 'Series', series.modality, series.description]
-      .filter(Boolean).join(' · '));
+    const shown = Boolean(this.grid);
     const oblique = this.element.dataset.oblique === 'true';
     const name = this.plane[0].toUpperCase() + this.plane.slice(1);
-    set('overlay-position', this.grid ? `${oblique ? `Oblique (${name.toLowerCase()})` : name} ${this.index + 1} / ${this.images.length}` : '');
-    set('overlay-location', this.grid ? [`${this.element.dataset.position} mm`, this.group.slabText()].filter(Boolean).join(' · ') : '');
-    set('overlay-window', this.grid ? windowText(this.displayMeta(), this.window, this.isCT(), this.invert) : '');
-    set('overlay-zoom', this.grid ? `Zoom ${Math.round(this.viewport.zoom * 100)}%${this.viewport.fitted ? ' (fit)' : ''}` : '');
-    set('overlay-path', this.grid ? `Client MPR · ${this.viewport.renderer.label}` : '');
+    writeOverlay(this.element, {
+      ...seriesLines(series),
+      'overlay-position': shown ? `${oblique ? `Oblique (${this.plane})` : name} ${this.index + 1} / ${this.images.length}` : '',
+      'overlay-location': shown ? [`${this.element.dataset.position} mm`, this.group.slabText()].filter(Boolean).join(' · ') : '',
+      'overlay-window': shown ? windowText(this.displayMeta(), this.window, this.isCT(), this.invert) : '',
+      'overlay-zoom': shown ? `Zoom ${Math.round(this.viewport.zoom * 100)}%${this.viewport.fitted ? ' (fit)' : ''}` : '',
+      'overlay-path': shown ? `Client MPR · ${this.viewport.renderer.label}` : '',
+    });
   }
 }

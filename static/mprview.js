@@ -167,13 +167,27 @@ export class MprGroup {
 
   // --- geometry --------------------------------------------------------------------
 
+  /** True when `pane`'s plane has been turned off its own orientation. */
+  oblique(pane) {
+    const { normal, up } = this.orient[pane.plane];
+    return !(same(normal, BASE[pane.plane].normal) && same(up, BASE[pane.plane].up));
+  }
+
+  /**
+   * `pane`'s plane through the crosshair's point, as the MPR contract names
+   * it: {name, position} for a standard plane (position on its own axis),
+   * {name: 'oblique', position, normal, up} for a turned one.
+   */
+  placement(pane) {
+    if (!this.oblique(pane)) return { name: pane.plane, position: this.point[AXIS[pane.plane]] };
+    const { normal, up } = this.orient[pane.plane];
+    return { name: 'oblique', position: dot(this.point, normal), normal, up };
+  }
+
   /** The sampling grid of `pane`'s plane through the crosshair's point (mpr.js planeGrid). */
   gridOf(pane) {
-    const { normal, up } = this.orient[pane.plane];
-    const base = BASE[pane.plane];
-    const volume = this.source.volume;
-    if (same(normal, base.normal) && same(up, base.up)) return planeGrid(volume, pane.plane, { position: this.point[AXIS[pane.plane]] });
-    return planeGrid(volume, 'oblique', { normal, up, position: dot(this.point, normal) });
+    const { name, ...options } = this.placement(pane);
+    return planeGrid(this.source.volume, name, options);
   }
 
   /** The positions along `pane`'s normal the box spans: [first, count] at the output spacing. */
@@ -304,22 +318,23 @@ export class MprGroup {
     const volume = this.source && this.source.loaded();
     const voi = this.voi();
     if (!volume || !voi || !this.point) return;
+    const first = this.firstFrame();
+    const meta = { windows: first.windows, voiLuts: first.voiLuts, inverse: first.inverse, head: first.head };
     for (const pane of this.dirty) {
       const grid = this.gridOf(pane);
       if (!grid) continue;
       const sampled = sampledGrid(grid, pane.reduction());
       const size = sampled.width * sampled.height;
-      const values = pane.values && pane.values.length === size && pane.grid !== null ? pane.values : new Float32Array(size);
+      const values = pane.values && pane.values.length === size ? pane.values : new Float32Array(size);
       const start = performance.now();
       if (this.thickness > 0) slab(volume, sampled, this.thickness, this.projection, values);
       else reformat(volume, sampled, values);
       const computed = performance.now();
-      const first = this.firstFrame();
-      pane.show(grid, sampled, values, { windows: first.windows, voiLuts: first.voiLuts, inverse: first.inverse, head: first.head }, voi, this.invert);
+      pane.show(grid, sampled, values, meta, voi, this.invert);
       const { normal } = this.orient[pane.plane];
       Object.assign(pane.element.dataset, {
         position: dot(this.point, normal).toFixed(2),
-        oblique: String(!(same(normal, BASE[pane.plane].normal) && same(this.orient[pane.plane].up, BASE[pane.plane].up))),
+        oblique: String(this.oblique(pane)),
         normal: fixed(normal),
         reformatMs: (computed - start).toFixed(1),   // the reformat's time, and the drawing's (benchmarks)
         drawMs: (performance.now() - computed).toFixed(1),
@@ -351,11 +366,9 @@ export class MprGroup {
   /** The server's PNG of `pane`'s plane as on screen (Copy PNG URL). */
   pngUrl(pane) {
     if (!this.point || !this.seriesId) return null;
-    const { normal, up } = this.orient[pane.plane];
-    const named = same(normal, BASE[pane.plane].normal) && same(up, BASE[pane.plane].up);
-    const url = mprUrl(this.seriesId, named ? pane.plane : 'oblique', {
-      window: this.window, invert: this.invert, slab: this.thickness, projection: this.projection,
-      position: named ? this.point[AXIS[pane.plane]] : dot(this.point, normal), ...(named ? {} : { normal, up }),
+    const { name, ...where } = this.placement(pane);
+    const url = mprUrl(this.seriesId, name, {
+      window: this.window, invert: this.invert, slab: this.thickness, projection: this.projection, ...where,
     });
     return new URL(url, location.href).href;
   }
@@ -370,7 +383,7 @@ export class MprGroup {
     this.panes.forEach((pane, i) => {
       const prefix = i ? `v${i}.` : '';
       const o = this.orient[pane.plane];
-      if (!(same(o.normal, BASE[pane.plane].normal) && same(o.up, BASE[pane.plane].up))) {
+      if (this.oblique(pane)) {
         query.push(`${prefix}normal=${fixed(o.normal)}`, `${prefix}up=${fixed(o.up)}`);
       }
       const { zoom, pan, fitted } = pane.viewport.view;

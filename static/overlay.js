@@ -31,12 +31,9 @@ function pathText(pane) {
   return `${PATH_LABELS[path] || path}${reason ? ` (${SERVER_REASONS[reason] || reason})` : ''}`;
 }
 
-/** {class name: text} for every overlay line of `pane` (pane.js). */
-export function overlayLines(pane) {
-  const series = pane.series;
-  if (!series) return Object.fromEntries(NAMES.map((name) => [name, '']));
+/** The top corners' lines of a series (an /api/series answer): patient, study (with its date) and series. */
+export function seriesLines(series) {
   const patient = series.patient;
-  const image = pane.current;
   return {
     'ov-patient': format.personName(patient.name) || '(no name)',
     'ov-patient-detail': [patient.patient_id && `ID ${patient.patient_id}`, patient.sex,
@@ -44,6 +41,24 @@ export function overlayLines(pane) {
     'ov-study': [series.study.description, format.date(series.study.date)].filter(Boolean).join(' · '),
     'ov-series': [series.number !== null ? `Series ${series.number}` : 'Series', series.modality,
       series.description].filter(Boolean).join(' · '),
+  };
+}
+
+/** Write `lines` ({class name: text}) into the overlay elements of `element`; unchanged text is left alone (no relayout while dragging). */
+export function writeOverlay(element, lines) {
+  for (const [name, text] of Object.entries(lines)) {
+    const node = element.querySelector(`.${name}`);
+    if (node && node.textContent !== text) node.textContent = text;
+  }
+}
+
+/** {class name: text} for every overlay line of `pane` (pane.js). */
+export function overlayLines(pane) {
+  const series = pane.series;
+  if (!series) return Object.fromEntries(NAMES.map((name) => [name, '']));
+  const image = pane.current;
+  return {
+    ...seriesLines(series),
     'overlay-position': image ? positionText(pane, image) : 'No image',
     'overlay-location': image && image.location !== null ? `Loc ${image.location.toFixed(2)} mm` : '',
     'overlay-window': windowText(pane.displayMeta(), pane.window, pane.isCT(), pane.invert),

@@ -12,7 +12,7 @@ import { api } from './api.js';
 import { Cine } from './cine.js';
 import { el } from './dom.js';
 import { ObjectsPanel } from './objects.js';
-import { overlayLines } from './overlay.js';
+import { overlayLines, writeOverlay } from './overlay.js';
 import { ReferenceLayer } from './references.js';
 import { ImagePaths } from './paths.js';
 import { bindPointer } from './pointer.js';
@@ -371,10 +371,7 @@ export class Pane {
   updateOverlay() {
     this.tools.update();   // measurements follow the image, zoom and pan
     this.references.update();
-    for (const [name, text] of Object.entries(overlayLines(this))) {
-      const node = this.element.querySelector(`.${name}`);
-      if (node && node.textContent !== text) node.textContent = text;   // unchanged text: no relayout while dragging
-    }
+    writeOverlay(this.element, overlayLines(this));
   }
 
   /** A keyboard action (see shortcuts.js) for this viewport; true if handled. */
