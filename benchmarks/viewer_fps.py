@@ -166,13 +166,11 @@ class Requests:
         return [url for t, url in self.seen if start <= t <= end]
 
 
-async def _drag(page: Page, requests: Requests, seconds: float, canvas: str = ".viewport canvas") -> dict[str, Any]:
-    """Drag on ``canvas`` for ``seconds``: images drawn and requests made meanwhile."""
-    box = await page.locator(canvas).bounding_box()
-    assert box is not None
-    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+async def figure_eight(page: Page, cx: float, cy: float, seconds: float, rx: float, ry: float) -> dict[str, float]:
+    """The left button pressed at (cx, cy), then moved ``MOVE_HZ`` times a second in a figure of eight of radii
+    (rx, ry) for ``seconds`` (CDP, each move sent without waiting for the last, as a mouse does), and released.
+    Returns the page clock's start and end (ms), the wall clock's (s) and the moves sent."""
     cdp = await page.context.new_cdp_session(page)
-    await page.evaluate("() => { window.benchDraws = []; }")
     await page.mouse.move(cx, cy)
     wall_start = time.perf_counter()
     await cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": cx, "y": cy, "button": "left",
@@ -182,7 +180,7 @@ async def _drag(page: Page, requests: Requests, seconds: float, canvas: str = ".
     moves = 0
     start = time.perf_counter()
     while (now := time.perf_counter() - start) < seconds:
-        x, y = cx + 220 * math.sin(now * 1.3), cy + 120 * math.sin(now * 2.1)
+        x, y = cx + rx * math.sin(now * 1.3), cy + ry * math.sin(now * 2.1)
         sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", {
             "type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1})))
         moves += 1
@@ -193,6 +191,19 @@ async def _drag(page: Page, requests: Requests, seconds: float, canvas: str = ".
                                                 "buttons": 0, "clickCount": 1})
     wall_end = time.perf_counter()
     await cdp.detach()
+    return {"page_start": page_start, "page_end": page_end, "wall_start": wall_start, "wall_end": wall_end,
+            "moves": moves}
+
+
+async def _drag(page: Page, requests: Requests, seconds: float, canvas: str = ".viewport canvas") -> dict[str, Any]:
+    """Drag on ``canvas`` for ``seconds``: images drawn and requests made meanwhile."""
+    box = await page.locator(canvas).bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    await page.evaluate("() => { window.benchDraws = []; }")
+    dragged = await figure_eight(page, cx, cy, seconds, 220, 120)
+    page_start, page_end, moves = dragged["page_start"], dragged["page_end"], dragged["moves"]
+    wall_start, wall_end = dragged["wall_start"], dragged["wall_end"]
     draws = [d for d in await page.evaluate("() => window.benchDraws") if page_start <= d[0] <= page_end]
     elapsed = (page_end - page_start) / 1000
     stamps = [d[0] for d in draws]

@@ -7,23 +7,19 @@ Phantom's patient 1 resampled to 512x512x300).  Measured, for the viewer's own r
   navigation start to the first coronal image drawn (while the volume loads, interpolated between
   the slices already here), and to the coronal drawn from every slice.
 - **crosshair drag**: in the axial viewport, the left button held on the crosshair's centre while
-  the mouse moves 60 times a second in a figure of eight (CDP, as ``viewer_fps`` drags); each move
+  the mouse moves 60 times a second in a figure of eight (``viewer_fps.figure_eight``); each move
   moves the coronal and the sagittal plane.  Counted: planes drawn per second by the coronal and by
   the sagittal viewport (changes of their canvas' ``data-renders``); the figure is the slower one's.
 """
 from __future__ import annotations
 
-import asyncio
-import math
-import time
 from typing import Any
 
 from playwright.async_api import Browser
 
 from benchmarks.server import BenchOrthanc
+from benchmarks.viewer_fps import figure_eight
 from benchmarks.volume_data import phantom_volume
-
-MOVE_HZ = 60
 
 # Every draw of every MPR viewport: [time, viewport index, slices loaded].
 _INIT = """(() => {
@@ -47,7 +43,7 @@ _INIT = """(() => {
 _COMPLETE = """() => window.benchDraws.some((d) => d[1] === 1 && d[3] > 0 && d[2] === d[3])"""
 
 
-async def _open(browser: Browser, url: str, viewport: dict[str, int]) -> tuple[Any, dict[str, Any]]:
+async def _open(browser: Browser, url: str, viewport: Any) -> tuple[Any, dict[str, Any]]:
     context = await browser.new_context(viewport=viewport)
     await context.add_init_script(_INIT)
     page = await context.new_page()
@@ -68,26 +64,9 @@ async def _drag(page: Any, seconds: float) -> dict[str, Any]:
     circle = page.locator('[data-viewport="0"] .crosshair-centre')
     cx = box["x"] + float(await circle.get_attribute("cx"))
     cy = box["y"] + float(await circle.get_attribute("cy"))
-    cdp = await page.context.new_cdp_session(page)
-    await page.mouse.move(cx, cy)
-    await cdp.send("Input.dispatchMouseEvent", {"type": "mousePressed", "x": cx, "y": cy, "button": "left",
-                                                "buttons": 1, "clickCount": 1})
     await page.evaluate("() => { window.benchDraws = []; }")
-    page_start = await page.evaluate("() => performance.now()")
-    sends: list[asyncio.Future[Any]] = []
-    moves = 0
-    start = time.perf_counter()
-    while (now := time.perf_counter() - start) < seconds:
-        x, y = cx + 120 * math.sin(now * 1.3), cy + 90 * math.sin(now * 2.1)
-        sends.append(asyncio.ensure_future(cdp.send("Input.dispatchMouseEvent", {
-            "type": "mouseMoved", "x": x, "y": y, "button": "left", "buttons": 1})))
-        moves += 1
-        await asyncio.sleep(max(0.0, start + moves / MOVE_HZ - time.perf_counter()))
-    await asyncio.gather(*sends)
-    page_end = await page.evaluate("() => performance.now()")
-    await cdp.send("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": cx, "y": cy, "button": "left",
-                                                "buttons": 0, "clickCount": 1})
-    await cdp.detach()
+    dragged = await figure_eight(page, cx, cy, seconds, 120, 90)
+    page_start, page_end, moves = dragged["page_start"], dragged["page_end"], dragged["moves"]
     draws = [d for d in await page.evaluate("() => window.benchDraws") if page_start <= d[0] <= page_end]
     elapsed = (page_end - page_start) / 1000
     rates = {name: round(len([d for d in draws if d[1] == index]) / elapsed, 1)
@@ -101,7 +80,7 @@ async def _drag(page: Any, seconds: float) -> dict[str, Any]:
             "last_reformat_and_draw_ms": dict(zip(("axial", "coronal", "sagittal"), timings))}
 
 
-async def measure_mpr(orthanc: BenchOrthanc, browser: Browser, viewport: dict[str, int], seconds: float,
+async def measure_mpr(orthanc: BenchOrthanc, browser: Browser, viewport: Any, seconds: float,
                       loadavg: Any) -> dict[str, Any]:
     """Upload the derived volume, open it in the MPR layout, drag the crosshair."""
     files = phantom_volume()

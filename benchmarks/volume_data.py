@@ -30,7 +30,8 @@ def _resample(values: NDArray[np.float64], axis: int, count: int) -> NDArray[np.
     shape = [1, 1, 1]
     shape[axis] = count
     weight = weight.reshape(shape)
-    return np.take(values, low, axis=axis) * (1 - weight) + np.take(values, low + 1, axis=axis) * weight
+    return np.asarray(np.take(values, low, axis=axis) * (1 - weight) + np.take(values, low + 1, axis=axis) * weight,
+                      dtype=np.float64)
 
 
 def phantom_volume(size: int = 512, slices: int = 300) -> list[bytes]:
