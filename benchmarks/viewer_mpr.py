@@ -10,6 +10,11 @@ Phantom's patient 1 resampled to 512x512x300).  Measured, for the viewer's own r
   the mouse moves 60 times a second in a figure of eight (``viewer_fps.figure_eight``); each move
   moves the coronal and the sagittal plane.  Counted: planes drawn per second by the coronal and by
   the sagittal viewport (changes of their canvas' ``data-renders``); the figure is the slower one's.
+
+Then the same again with ``?renderer=webgl2``, whose planes come from the WebGL2 3D texture
+(static/mpr-webgl.js; the ``webgl2`` key of the result): headless Chromium's WebGL is SwiftShader, on
+the CPU, so this measures the GPU path's code, not a GPU.  Its open is the series' second (the
+server's frame cache holds the volume by then).
 """
 from __future__ import annotations
 
@@ -88,12 +93,19 @@ async def measure_mpr(orthanc: BenchOrthanc, browser: Browser, viewport: Any, se
     volume = orthanc.http.get(f"{orthanc.url}/previewer/api/series/{series}/volume", timeout=120).json()
     result: dict[str, Any] = {"volume": f"{volume['columns']}x{volume['rows']}x{volume['slices']}",
                               "spacing": volume["spacing"], "loadavg_before": loadavg()}
-    page, result["open"] = await _open(browser, f"{orthanc.url}/previewer/index.html#/series/{series}?layout=mpr", viewport)
-    await page.wait_for_timeout(500)
-    await _drag(page, 1.0)   # warm-up: the buffers and the renderer's code
-    result["crosshair_drag"] = await _drag(page, seconds)
-    coronal = await page.evaluate("() => document.querySelector('[data-viewport=\"1\"]').dataset.position")
-    result["coronal_position_after"] = coronal
+    for search, key in (("", None), ("?renderer=webgl2", "webgl2")):
+        page, opened = await _open(browser, f"{orthanc.url}/previewer/index.html{search}#/series/{series}?layout=mpr",
+                                   viewport)
+        await page.wait_for_timeout(500)
+        await _drag(page, 1.0)   # warm-up: the buffers and the renderer's code
+        run = {"open": opened, "crosshair_drag": await _drag(page, seconds),
+               "engine": await page.evaluate("() => document.querySelector('[data-viewport=\"1\"]').dataset.reformat"),
+               "coronal_position_after": await page.evaluate(
+                   "() => document.querySelector('[data-viewport=\"1\"]').dataset.position")}
+        await page.context.close()
+        if key is None:
+            result.update(run)
+        else:
+            result[key] = run
     result["loadavg_after"] = loadavg()
-    await page.context.close()
     return result

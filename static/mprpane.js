@@ -314,7 +314,7 @@ export class MprPane {
       'overlay-location': shown ? [`${this.element.dataset.position} mm`, this.group.slabText()].filter(Boolean).join(' · ') : '',
       'overlay-window': shown ? windowText(this.displayMeta(), this.window, this.isCT(), this.invert) : '',
       'overlay-zoom': shown ? `Zoom ${Math.round(this.viewport.zoom * 100)}%${this.viewport.fitted ? ' (fit)' : ''}` : '',
-      'overlay-path': shown ? `Client MPR · ${this.viewport.renderer.label}` : '',
+      'overlay-path': shown ? `Client MPR (${this.element.dataset.reformat === 'webgl2' ? 'WebGL2 3D texture' : 'CPU'}) · ${this.viewport.renderer.label}` : '',
     });
   }
 }

@@ -4,12 +4,16 @@
 // crosshair's point in patient space, each plane's orientation (turned by
 // the crosshair: oblique planes), the window and inversion, and the slab.
 // Zoom and pan are each viewport's own.  Changes are drawn at the next
-// animation frame, and only the planes that moved are computed again.
+// animation frame, and only the planes that moved are computed again: on the
+// GPU (mpr-webgl.js) where WebGL2 is the renderer (renderer.js), else, or
+// when the GPU gives up, on the CPU.
 import { mprUrl } from './api.js';
 import { cross, dot, referenceLine } from './geometry.js';
 import { chooseVoi } from './lut.js';
 import { planeGrid, reformat, rotate, slab } from './mpr.js';
+import { GpuReformat } from './mpr-webgl.js';
 import { MprPane } from './mprpane.js';
+import { prefersWebGL2 } from './renderer.js';
 import { SeriesModel } from './series.js';
 import { VolumeSource } from './volume.js';
 import { displayMeta, effectiveWindow } from './windowing.js';
@@ -23,6 +27,12 @@ const BASE = {
 };
 const AXIS = { axial: 2, coronal: 1, sagittal: 0 };
 export const PROJECTIONS = ['mip', 'minip', 'mean'];
+
+/** Whether the planes are computed on the GPU: ?mpr=webgl2 or ?mpr=cpu in the page's URL, else as the renderer (renderer.js). */
+function gpuWanted(search = location.search) {
+  const asked = new URLSearchParams(search).get('mpr');
+  return asked === 'webgl2' || (asked !== 'cpu' && prefersWebGL2());
+}
 
 function same(a, b) {
   return a.every((v, i) => Math.abs(v - b[i]) < 1e-9);
@@ -59,6 +69,7 @@ export class MprGroup {
     this.host = host;
     this.panes = [];
     this.source = null;
+    this.gpu = null;         // the GPU reformat (mpr-webgl.js) when WebGL2 is the renderer, else null: the CPU's
     this.client = null;
     this.model = null;
     this.seriesId = null;
@@ -95,6 +106,7 @@ export class MprGroup {
       return null;
     }
     if (this.opening !== seriesId) return null;
+    this.gpu = gpuWanted() ? GpuReformat.create(this.source.volume) : null;
     this.restore(params);
     this.host.changed(this.panes[0], 'series');
     this.arrived();
@@ -126,7 +138,9 @@ export class MprGroup {
 
   close() {
     if (this.source) this.source.close();
+    if (this.gpu) this.gpu.destroy();
     this.source = null;
+    this.gpu = null;
     this.model = null;
     this.opening = null;
     cancelAnimationFrame(this.frame);
@@ -327,7 +341,9 @@ export class MprGroup {
       const size = sampled.width * sampled.height;
       const values = pane.values && pane.values.length === size ? pane.values : new Float32Array(size);
       const start = performance.now();
-      if (this.thickness > 0) slab(volume, sampled, this.thickness, this.projection, values);
+      const engine = this.gpu && this.gpu.ready(volume) ? this.gpu : null;
+      if (engine) engine.slab(volume, sampled, this.thickness, this.projection, values);
+      else if (this.thickness > 0) slab(volume, sampled, this.thickness, this.projection, values);
       else reformat(volume, sampled, values);
       const computed = performance.now();
       pane.show(grid, sampled, values, meta, voi, this.invert);
@@ -336,6 +352,7 @@ export class MprGroup {
         position: dot(this.point, normal).toFixed(2),
         oblique: String(this.oblique(pane)),
         normal: fixed(normal),
+        reformat: engine ? 'webgl2' : 'cpu',   // which computed the plane: the WebGL2 3D texture or the CPU
         reformatMs: (computed - start).toFixed(1),   // the reformat's time, and the drawing's (benchmarks)
         drawMs: (performance.now() - computed).toFixed(1),
       });

@@ -67,6 +67,33 @@ export function isSoftware(gl) {
   return /swiftshader|llvmpipe|softpipe|software/i.test(rendererName(gl));
 }
 
+/** A linked program of GLSL `vertex` and `fragment` sources, its one attribute `corner` at location 0; throws with the compiler's log. */
+export function compileProgram(gl, vertex, fragment) {
+  const program = gl.createProgram();
+  for (const [type, source] of [[gl.VERTEX_SHADER, vertex], [gl.FRAGMENT_SHADER, fragment]]) {
+    const shader = gl.createShader(type);
+    gl.shaderSource(shader, source);
+    gl.compileShader(shader);
+    if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(`WebGL shader: ${gl.getShaderInfoLog(shader)}`);
+    gl.attachShader(program, shader);
+  }
+  gl.bindAttribLocation(program, 0, 'corner');
+  gl.linkProgram(program);
+  if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(`WebGL program: ${gl.getProgramInfoLog(program)}`);
+  return program;
+}
+
+/** A vertex array of the unit square's corners (0,0)..(1,1) at attribute 0, drawn as a TRIANGLE_STRIP of 4. */
+export function quadArray(gl) {
+  const vao = gl.createVertexArray();
+  gl.bindVertexArray(vao);
+  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
+  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 1, 1]), gl.STATIC_DRAW);
+  gl.enableVertexAttribArray(0);
+  gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+  return vao;
+}
+
 export class WebGL2Renderer {
   /** A renderer on `canvas`, or null when the browser gives no WebGL2 context. */
   static create(canvas) {
@@ -232,31 +259,11 @@ export class WebGL2Renderer {
   }
 
   program(vertex, fragment) {
-    const { gl } = this;
-    const program = gl.createProgram();
-    for (const [type, source] of [[gl.VERTEX_SHADER, vertex], [gl.FRAGMENT_SHADER, fragment]]) {
-      const shader = gl.createShader(type);
-      gl.shaderSource(shader, source);
-      gl.compileShader(shader);
-      if (!gl.getShaderParameter(shader, gl.COMPILE_STATUS)) throw new Error(`WebGL shader: ${gl.getShaderInfoLog(shader)}`);
-      gl.attachShader(program, shader);
-    }
-    gl.bindAttribLocation(program, 0, 'corner');
-    gl.linkProgram(program);
-    if (!gl.getProgramParameter(program, gl.LINK_STATUS)) throw new Error(`WebGL program: ${gl.getProgramInfoLog(program)}`);
-    return program;
+    return compileProgram(this.gl, vertex, fragment);
   }
 
   makeQuad() {
-    const { gl } = this;
-    const vao = gl.createVertexArray();
-    gl.bindVertexArray(vao);
-    const buffer = gl.createBuffer();
-    gl.bindBuffer(gl.ARRAY_BUFFER, buffer);
-    gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([0, 0, 1, 0, 0, 1, 1, 1]), gl.STATIC_DRAW);
-    gl.enableVertexAttribArray(0);
-    gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
-    return vao;
+    return quadArray(this.gl);
   }
 
   drawQuad(program, box) {

@@ -23,14 +23,18 @@ export function hardwareWebGL2() {
   return !software;
 }
 
+/** True when the rule above chooses WebGL2 (the MPR layout computes its planes on the GPU then too, mpr-webgl.js). */
+export function prefersWebGL2(requested = requestedRenderer()) {
+  return requested === 'webgl2' || (requested === null && hardwareWebGL2());
+}
+
 /**
  * A renderer for `canvas`, by the rule above.  Its `canvas` is the one to
  * use: when WebGL2 fails after taking the canvas, a fresh copy of the
  * element replaces it for the 2D renderer.
  */
 export function createRenderer(canvas, requested = requestedRenderer()) {
-  const useWebGL = requested === 'webgl2' || (requested === null && hardwareWebGL2());
-  if (useWebGL) {
+  if (prefersWebGL2(requested)) {
     try {
       const renderer = WebGL2Renderer.create(canvas);
       if (renderer) return renderer;

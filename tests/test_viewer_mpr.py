@@ -23,11 +23,12 @@ from test_volumes import PHANTOM, _png, _upload, _window, phantom  # noqa: F401 
 
 pytestmark = pytest.mark.slow
 
-_REFORMAT = """async ([series, plane, options]) => {
+_REFORMAT = """async ([series, plane, options, thickness, projection]) => {
   const base = document.baseURI;
   const { api } = await import(new URL('api.js', base).href);
   const { fetchFrame, frameUrl } = await import(new URL('frame.js', base).href);
-  const { volumeOf, planeGrid, reformat } = await import(new URL('mpr.js', base).href);
+  const { volumeOf, planeGrid, slab } = await import(new URL('mpr.js', base).href);
+  const { GpuReformat } = await import(new URL('mpr-webgl.js', base).href);
   const answer = await api.volume(series);
   const { row, column, normal } = answer.orientation;
   const frames = await Promise.all(answer.images.map((i) => fetchFrame(frameUrl(i.instance, i.frame))));
@@ -35,22 +36,33 @@ _REFORMAT = """async ([series, plane, options]) => {
     spacing: [answer.spacing.row, answer.spacing.column], frame: frames[k] }));
   const volume = volumeOf(slices);
   const grid = planeGrid(volume, plane, options);
-  const start = performance.now();
-  const values = reformat(volume, grid);
-  return { width: grid.width, height: grid.height, values: Array.from(values), ms: performance.now() - start };
+  const cpu = slab(volume, grid, thickness, projection);
+  const gpu = GpuReformat.create(volume);
+  const ready = Boolean(gpu && gpu.ready(volume));
+  const webgl2 = ready ? gpu.slab(volume, grid, thickness, projection) : null;
+  return { width: grid.width, height: grid.height, cpu: Array.from(cpu), webgl2: webgl2 && Array.from(webgl2),
+    reason: gpu ? gpu.failed : 'no WebGL2 context with float render targets' };
 }"""
+ENGINES = ("cpu", "webgl2")
+# Largest |difference| from numpy in modality units: the CPU computes in float64 and stores float32; the GPU
+# computes in float32 (weights and positions too), a few hundredths of a HU on a 1000 HU edge.
+TOLERANCE = {"cpu": 1e-2, "webgl2": 5e-2}
 
 
 def _client_reformat(browser: Any, orthanc: OrthancProcess, series: str, plane: str,  # noqa: F811
-                     options: dict[str, Any]) -> dict[str, Any]:
-    """The page's reformat of ``plane`` of ``series`` (_REFORMAT), in a fresh browser context."""
+                     options: dict[str, Any], thickness: float = 0, projection: str = "mip") -> dict[str, np.ndarray]:
+    """The page's reformat of ``plane`` of ``series`` (_REFORMAT) by each engine, the CPU's (mpr.js) and the
+    WebGL2 3D texture's (mpr-webgl.js), shaped rows x columns, in a fresh browser context."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
         page.goto(f"{orthanc.url}/previewer/index.html")
-        return page.evaluate(_REFORMAT, [series, plane, options])  # type: ignore[no-any-return]
+        result = page.evaluate(_REFORMAT, [series, plane, options, thickness, projection])
     finally:
         context.close()
+    assert result["webgl2"] is not None, result["reason"]
+    shape = (result["height"], result["width"])
+    return {engine: np.array(result[engine], dtype=np.float64).reshape(shape) for engine in ENGINES}
 
 
 def _assert_grey_close(difference: np.ndarray) -> None:
@@ -74,24 +86,40 @@ def orthanc(tmp_path_factory: pytest.TempPathFactory, plugin_path: Path) -> Iter
 ])
 def test_client_reformats_equal_numpy_and_the_server(browser: Any, orthanc: OrthancProcess, phantom,  # noqa: F811
                                                      plane: str, options: dict[str, Any], make) -> None:  # type: ignore[no-untyped-def]
-    """Same grid as the server's contract; modality values within 1e-3 of numpy's; gray8 at 40/400 within
-    mean 1 and p99 4 of the reference, and of the server's PNG of the same plane."""
+    """Same grid as the server's contract; each engine's modality values within TOLERANCE of numpy's; gray8 at 40/400
+    within mean 1 and p99 4 of the reference, and of the server's PNG of the same plane."""
     series, volume, values = phantom
     result = _client_reformat(browser, orthanc, series, plane, options)
     grid = make(volume)
-    assert (result["height"], result["width"]) == (grid.height, grid.width)
-    got = np.array(result["values"], dtype=np.float64).reshape(grid.height, grid.width)
     expected = _expected(volume, values, grid.points())
-    assert np.abs(got - expected).max() <= 1e-2   # float32 output
     inside = expected != values.min()
-    windowed = _window(got, 40, 400)
-    difference = np.abs(np.round(windowed) - _window(expected, 40, 400))[inside]
-    _assert_grey_close(difference)
     query = "&".join(filter(None, ["window=40,400", "&".join(
         f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in options.items())]))
     server = np.asarray(Image.open(io.BytesIO(_png(orthanc, series, plane, query).content)), dtype=np.float64)
-    between = np.abs(server - np.round(windowed))[inside]
-    _assert_grey_close(between)
+    for engine, got in result.items():
+        assert got.shape == (grid.height, grid.width), engine
+        assert np.abs(got - expected).max() <= TOLERANCE[engine], engine
+        windowed = _window(got, 40, 400)
+        _assert_grey_close(np.abs(np.round(windowed) - _window(expected, 40, 400))[inside])
+        _assert_grey_close(np.abs(server - np.round(windowed))[inside])
+
+
+@pytest.mark.parametrize("projection, combine", [("mip", np.max), ("minip", np.min), ("mean", np.mean)])
+def test_client_slabs_equal_numpy(browser: Any, orthanc: OrthancProcess, phantom,  # noqa: F811
+                                  projection: str, combine) -> None:  # type: ignore[no-untyped-def]
+    """A 9 mm coronal slab of the phantom by each engine: the maximum, minimum and mean of numpy's planes every
+    output spacing across it, point by point (the slab lies inside the volume, so every plane counts)."""
+    series, volume, values = phantom
+    result = _client_reformat(browser, orthanc, series, "coronal", {"position": -20.0}, 9.0, projection)
+    grid = mpr.plane_of(volume, "coronal", position=-20.0)
+    steps = int(np.floor(9.0 / grid.spacing + 1e-9)) + 1
+    offsets = np.linspace(-4.5, 4.5, steps)
+    normal = np.array([0.0, 1.0, 0.0])
+    planes = np.array([_expected(volume, values, grid.points() + offset * normal) for offset in offsets])
+    assert steps >= 5 and not np.array_equal(planes[0], planes[-1])
+    for engine, got in result.items():
+        assert got.shape == planes.shape[1:], engine
+        assert np.abs(got - combine(planes, axis=0)).max() <= TOLERANCE[engine], engine
 
 
 def _derived(folder: Path, name: str) -> tuple[list[Path], Any, np.ndarray]:
@@ -169,24 +197,23 @@ def test_client_reformats_tilted_and_uneven_stacks(browser: Any, orthanc: Orthan
     result = _client_reformat(browser, orthanc, series, plane, options)
     grid = mpr.plane_of(volume, plane, normal=tuple(options["normal"]), up=tuple(options["up"])) if options \
         else mpr.plane_of(volume, plane)
-    assert (result["height"], result["width"]) == (grid.height, grid.width)
-    got = np.array(result["values"], dtype=np.float64).reshape(grid.height, grid.width)
     expected = _trilinear(volume, values, grid.points())
     inside = expected != values.min()
     assert inside.sum() > 1000
-    difference = np.abs(np.round(_window(got, 40, 400)) - _window(expected, 40, 400))[inside]
-    _assert_grey_close(difference)
+    for engine, got in result.items():
+        assert got.shape == (grid.height, grid.width), engine
+        _assert_grey_close(np.abs(np.round(_window(got, 40, 400)) - _window(expected, 40, 400))[inside])
 
 
 def test_client_reformats_an_enhanced_multiframe_volume(browser: Any, orthanc: OrthancProcess) -> None:  # noqa: F811
     """pydicom-data's eCT_Supplemental.dcm (2 frames with per-frame positions): the frames come by the volume's
-    list, and the client's coronal plane equals the server's PNG of it."""
+    list, and each engine's coronal plane equals the server's PNG of it."""
     import data_store
     path = Path(data_store.__file__).resolve().parent / "data" / "eCT_Supplemental.dcm"
     series = orthanc.upload(path)["ParentSeries"]
     result = _client_reformat(browser, orthanc, series, "coronal", {})
-    got = np.round(_window(np.array(result["values"], dtype=np.float64).reshape(result["height"], result["width"]), 40, 400))
     server = np.asarray(Image.open(io.BytesIO(_png(orthanc, series, "coronal", "window=40,400").content)), dtype=np.float64)
-    assert server.shape == got.shape and got.std() > 0
-    difference = np.abs(server - got)
-    _assert_grey_close(difference)
+    for engine, values in result.items():
+        got = np.round(_window(values, 40, 400))
+        assert server.shape == got.shape and got.std() > 0, engine
+        _assert_grey_close(np.abs(server - got))

@@ -212,3 +212,44 @@ def test_the_hash_restores_the_screen(browser: Any, orthanc: OrthancProcess, ser
         assert page.input_value("#slab") == "6" and page.input_value("#projection") == "mean"
     finally:
         context.close()
+
+
+def _screen(browser: Any, orthanc: OrthancProcess, series: str, search: str,  # noqa: F811
+            query: str) -> tuple[list[dict[str, str]], list[np.ndarray], list[str]]:
+    """The MPR screen at ``index.html{search}#…?{query}``: each viewport's data attributes, overlay path, and
+    grey screenshot with the overlays and crosshair hidden."""
+    context = browser.new_context(viewport=VIEWPORT)
+    try:
+        page = context.new_page()
+        page.goto(f"{orthanc.url}/previewer/index.html{search}#/series/{series}?{query}")
+        page.wait_for_function(_READY, timeout=60000)
+        _settle(page)
+        paths = [page.locator(f'[data-viewport="{i}"] .overlay-path').inner_text() for i in range(3)]
+        page.evaluate("() => document.querySelectorAll('.overlay, .crosshair-layer').forEach((e) => { e.style.visibility = 'hidden'; })")
+        shots = [np.asarray(Image.open(io.BytesIO(page.locator(f'[data-viewport="{i}"] canvas').screenshot())).convert("L"),
+                            dtype=np.float64) for i in range(3)]
+        return _panes(page), shots, paths
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("query", ["layout=mpr&window=40,400&v1.normal=0.5,0.866025,0&v1.up=0,0,1",
+                                   "layout=mpr&window=40,400&slab=8&projection=mip"])
+def test_webgl2_computes_the_planes_the_cpu_does(browser: Any, orthanc: OrthancProcess, series: str,  # noqa: F811
+                                                  query: str) -> None:
+    """?renderer=webgl2: the planes come from the WebGL2 3D texture, and the screen equals the one the CPU's
+    planes give (?mpr=cpu, same renderer) within the issue's grey bound, overlays hidden; headless Chromium's
+    default (software WebGL, so the canvas renderer) is the CPU."""
+    gpu, gpu_shots, gpu_paths = _screen(browser, orthanc, series, "?renderer=webgl2", query)
+    cpu, cpu_shots, cpu_paths = _screen(browser, orthanc, series, "?renderer=webgl2&mpr=cpu", query)
+    default, _, default_paths = _screen(browser, orthanc, series, "", query)
+    assert [p["reformat"] for p in gpu] == ["webgl2"] * 3 and [p["reformat"] for p in cpu] == ["cpu"] * 3
+    assert [p["reformat"] for p in default] == ["cpu"] * 3
+    assert all(path.startswith("Client MPR (WebGL2 3D texture)") for path in gpu_paths)
+    assert all(path.startswith("Client MPR (CPU)") for path in cpu_paths + default_paths)
+    assert [p["position"] for p in gpu] == [p["position"] for p in cpu]
+    for a, b in zip(gpu_shots, cpu_shots):
+        assert a.shape == b.shape and a.std() > 10
+        difference = np.abs(a - b)
+        assert difference.mean() <= 1 and np.percentile(difference, 99) <= 4
+        assert difference.max() <= 2   # measured: 1 grey level at a few pixels, from float32 arithmetic
