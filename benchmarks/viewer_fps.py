@@ -395,6 +395,10 @@ def summary(report: dict[str, Any]) -> str:
                      f"from every slice {opened['complete_coronal_ms']} ms")
         lines.append(f"  crosshair drag: {drag['fps_slowest_moving']} fps (slower of coronal and sagittal; "
                      f"{drag['fps_per_viewport']}, {drag['mouse_moves_per_s']} moves/s)")
+        if mpr.get("webgl2"):
+            gpu = mpr["webgl2"]
+            lines.append(f"  webgl2: first coronal {gpu['open']['first_coronal_ms']} ms, crosshair drag "
+                         f"{gpu['crosshair_drag']['fps_slowest_moving']} fps")
     return "\n".join(lines)
 
 

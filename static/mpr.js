@@ -132,6 +132,11 @@ export function reformat(volume, grid, out = new Float32Array(grid.width * grid.
   const stepAlong = dot(step, normal);
   const stepRow = dot(step, row);
   const stepColumn = dot(step, column);
+  // A plane whose columns run down the slices' columns (a sagittal plane of axial slices) reads each slice's
+  // column-major copy where it has one (volume.js): memory in order, not one cache line per sample.
+  const across = Math.abs(stepColumn) > Math.abs(stepRow);
+  let swapA = false;
+  let swapB = false;
   let i = 0;
   let upper = 1;
   let held = -1;   // the pair whose frames are held below: `upper` of that pair
@@ -142,11 +147,35 @@ export function reformat(volume, grid, out = new Float32Array(grid.width * grid.
   let interceptA = 0;
   let slopeB = 1;
   let interceptB = 0;
+  // Planes that contain the slices' normal (coronal and sagittal planes of a straight stack): along a row of the
+  // output the slice pair, the blend and each slice's other coordinate are fixed, and a row is two lines (flatRow).
+  const flat = Math.abs(stepAlong) < 1e-9 && (across ? Math.abs(stepRow) : Math.abs(stepColumn)) < 1e-9;
   for (let r = 0; r < grid.height; r += 1) {
     const base = [0, 1, 2].map((k) => grid.origin[k] + r * down[k]);
     let along = dot(base, normal);
     let onRow = dot(base, row);
     let onColumn = dot(base, column);
+    if (flat) {
+      if (!(along >= offsets[0] && along <= offsets[last])) {
+        out.fill(background, i, i + grid.width);
+      } else {
+        while (upper < last && offsets[upper] <= along) upper += 1;
+        while (upper > 1 && offsets[upper - 1] > along) upper -= 1;
+        const w = (along - offsets[upper - 1]) / (offsets[upper] - offsets[upper - 1]);
+        const line = (k) => {
+          const frame = slices[k].frame;
+          const x = (onRow - atRow[k]) * perX[k];
+          const y = (onColumn - atColumn[k]) * perY[k];
+          if (!across) return lineOf(frame && frame.values, columns, rows, 1, columns, x, stepRow * perX[k], y, frame);
+          return slices[k].transposed
+            ? lineOf(slices[k].transposed, rows, columns, 1, rows, y, stepColumn * perY[k], x, frame)
+            : lineOf(frame && frame.values, rows, columns, columns, 1, y, stepColumn * perY[k], x, frame);
+        };
+        flatRow(out, i, grid.width, background, w, w < 1 ? line(upper - 1) : null, w > 0 ? line(upper) : null);
+      }
+      i += grid.width;
+      continue;
+    }
     for (let c = 0; c < grid.width; c += 1, i += 1, along += stepAlong, onRow += stepRow, onColumn += stepColumn) {
       if (!(along >= offsets[0] && along <= offsets[last])) {
         out[i] = background;
@@ -160,8 +189,10 @@ export function reformat(volume, grid, out = new Float32Array(grid.width * grid.
         lower = upper - 1;
         const fa = slices[lower].frame;
         const fb = slices[upper].frame;
-        va = fa ? fa.values : null;
-        vb = fb ? fb.values : null;
+        swapA = Boolean(across && fa && slices[lower].transposed);
+        swapB = Boolean(across && fb && slices[upper].transposed);
+        va = swapA ? slices[lower].transposed : fa ? fa.values : null;
+        vb = swapB ? slices[upper].transposed : fb ? fb.values : null;
         slopeA = fa ? fa.slope : 1;
         interceptA = fa ? fa.intercept : 0;
         slopeB = fb ? fb.slope : 1;
@@ -170,11 +201,78 @@ export function reformat(volume, grid, out = new Float32Array(grid.width * grid.
       const w = (along - offsets[lower]) / (offsets[upper] - offsets[lower]);
       let a = 0;
       let b = 0;
-      if (w < 1) a = bilinear(va, (onRow - atRow[lower]) * perX[lower], (onColumn - atColumn[lower]) * perY[lower], columns, rows) * slopeA + interceptA;
-      if (w > 0) b = bilinear(vb, (onRow - atRow[upper]) * perX[upper], (onColumn - atColumn[upper]) * perY[upper], columns, rows) * slopeB + interceptB;
+      if (w < 1) {
+        const x = (onRow - atRow[lower]) * perX[lower];
+        const y = (onColumn - atColumn[lower]) * perY[lower];
+        a = (swapA ? bilinear(va, y, x, rows, columns) : bilinear(va, x, y, columns, rows)) * slopeA + interceptA;
+      }
+      if (w > 0) {
+        const x = (onRow - atRow[upper]) * perX[upper];
+        const y = (onColumn - atColumn[upper]) * perY[upper];
+        b = (swapB ? bilinear(vb, y, x, rows, columns) : bilinear(vb, x, y, columns, rows)) * slopeB + interceptB;
+      }
       const value = (1 - w) * a + w * b;   // the rescale is linear: it commutes with the blend
       out[i] = Number.isNaN(value) ? background : value;
     }
+  }
+  return out;
+}
+
+/**
+ * One line of a slice for flatRow(): `values` read at (p0 + c x dp, q) for c = 0, 1…, where p counts
+ * `width` samples `pStride` apart and q `height` samples `qStride` apart: the two lines around q and the
+ * blend between them, or null when q is off the slice or the frame has not arrived (the row is background).
+ */
+function lineOf(values, width, height, pStride, qStride, p0, dp, q, frame) {
+  if (!values || q < -1e-6 || q > height - 1 + 1e-6) return null;
+  q = q < 0 ? 0 : q > height - 1 ? height - 1 : q;
+  let q0 = Math.floor(q);
+  if (q0 > height - 2) q0 = height > 1 ? height - 2 : 0;
+  const q1 = q0 + 1 < height ? q0 + 1 : height - 1;
+  return { values, width, pStride, first: q0 * qStride, second: q1 * qStride, fq: q - q0, p0, dp,
+    slope: frame.slope, intercept: frame.intercept };
+}
+
+/**
+ * The output row at `i` (width samples) of a plane containing the slices' normal: (1 - w) x line `a`
+ * + w x line `b` (lineOf), each bilinear between its two rows, as reformat() computes them point by point;
+ * background off the slices.
+ */
+function flatRow(out, i, width, background, w, a, b) {
+  if ((w < 1 && a === null) || (w > 0 && b === null)) {
+    out.fill(background, i, i + width);
+    return;
+  }
+  for (let c = 0; c < width; c += 1) {
+    const va = w < 1 ? lineAt(a, c) : 0;
+    const vb = w > 0 ? lineAt(b, c) : 0;
+    const value = (1 - w) * va + w * vb;
+    out[i + c] = Number.isNaN(value) ? background : value;
+  }
+}
+
+/** The modality value of line `l` (lineOf) at output column c; NaN off the slice. */
+function lineAt(l, c) {
+  let p = l.p0 + c * l.dp;
+  const { width, values, pStride } = l;
+  if (p < -1e-6 || p > width - 1 + 1e-6) return NaN;
+  p = p < 0 ? 0 : p > width - 1 ? width - 1 : p;
+  let p0 = Math.floor(p);
+  if (p0 > width - 2) p0 = width > 1 ? width - 2 : 0;
+  const p1 = p0 + 1 < width ? p0 + 1 : width - 1;
+  const fp = p - p0;
+  const a = p0 * pStride;
+  const b = p1 * pStride;
+  const top = values[l.first + a] * (1 - fp) + values[l.first + b] * fp;
+  const bottom = values[l.second + a] * (1 - fp) + values[l.second + b] * fp;
+  return (top * (1 - l.fq) + bottom * l.fq) * l.slope + l.intercept;
+}
+
+/** The column-major copy of `values` (columns x rows, row by row): the same type, copy[x * rows + y] = values[y * columns + x]. */
+export function transposed(values, columns, rows) {
+  const out = new values.constructor(values.length);
+  for (let y = 0, i = 0; y < rows; y += 1) {
+    for (let x = 0, j = y; x < columns; x += 1, i += 1, j += rows) out[j] = values[i];
   }
   return out;
 }

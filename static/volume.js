@@ -8,7 +8,7 @@
 import { api } from './api.js';
 import { dot } from './geometry.js';
 import { frameKey } from './frames.js';
-import { lowestOf } from './mpr.js';
+import { lowestOf, transposed } from './mpr.js';
 
 /** Indices 0..count-1, coarse to fine: both ends, then halving strides. */
 export function coarseToFine(count) {
@@ -61,6 +61,8 @@ export class VolumeSource {
       throw new Error(`the volume is ${Math.round(bytes / 2 ** 20)} MiB, over the viewer's ${Math.round(this.budget / 2 ** 20)} MiB: `
         + 'its planes come from the server (Copy PNG URL)');
     }
+    // A column-major copy of each slice as well (mpr.js reads a sagittal plane from it) when both fit the budget.
+    this.transpose = 2 * bytes <= this.budget;
     const slices = answer.images.map((image) => ({
       image: { instance: image.instance, frame: image.frame },
       plane: { position: image.position, row, column, normal },
@@ -84,6 +86,7 @@ export class VolumeSource {
   take(slice, frame) {
     if (slice.frame) return;
     slice.frame = frame;
+    if (this.transpose) slice.transposed = transposed(frame.values, frame.columns, frame.rows);
     this.loadedCount += 1;
     this.volume.background = Math.min(this.volume.background, lowestOf(frame));
     this.view = null;

@@ -27,7 +27,7 @@ _REFORMAT = """async ([series, plane, options, thickness, projection]) => {
   const base = document.baseURI;
   const { api } = await import(new URL('api.js', base).href);
   const { fetchFrame, frameUrl } = await import(new URL('frame.js', base).href);
-  const { volumeOf, planeGrid, slab } = await import(new URL('mpr.js', base).href);
+  const { volumeOf, planeGrid, slab, transposed } = await import(new URL('mpr.js', base).href);
   const { GpuReformat } = await import(new URL('mpr-webgl.js', base).href);
   const answer = await api.volume(series);
   const { row, column, normal } = answer.orientation;
@@ -37,22 +37,26 @@ _REFORMAT = """async ([series, plane, options, thickness, projection]) => {
   const volume = volumeOf(slices);
   const grid = planeGrid(volume, plane, options);
   const cpu = slab(volume, grid, thickness, projection);
+  const copies = volumeOf(slices.map((s) => ({ ...s, transposed: transposed(s.frame.values, s.frame.columns, s.frame.rows) })));
+  const columnMajor = slab(copies, grid, thickness, projection);
   const gpu = GpuReformat.create(volume);
   const ready = Boolean(gpu && gpu.ready(volume));
   const webgl2 = ready ? gpu.slab(volume, grid, thickness, projection) : null;
-  return { width: grid.width, height: grid.height, cpu: Array.from(cpu), webgl2: webgl2 && Array.from(webgl2),
+  return { width: grid.width, height: grid.height, cpu: Array.from(cpu), 'cpu-column-major': Array.from(columnMajor),
+    webgl2: webgl2 && Array.from(webgl2),
     reason: gpu ? gpu.failed : 'no WebGL2 context with float render targets' };
 }"""
-ENGINES = ("cpu", "webgl2")
+ENGINES = ("cpu", "cpu-column-major", "webgl2")
 # Largest |difference| from numpy in modality units: the CPU computes in float64 and stores float32; the GPU
 # computes in float32 (weights and positions too), a few hundredths of a HU on a 1000 HU edge.
-TOLERANCE = {"cpu": 1e-2, "webgl2": 5e-2}
+TOLERANCE = {"cpu": 1e-2, "cpu-column-major": 1e-2, "webgl2": 5e-2}
 
 
 def _client_reformat(browser: Any, orthanc: OrthancProcess, series: str, plane: str,  # noqa: F811
                      options: dict[str, Any], thickness: float = 0, projection: str = "mip") -> dict[str, np.ndarray]:
-    """The page's reformat of ``plane`` of ``series`` (_REFORMAT) by each engine, the CPU's (mpr.js) and the
-    WebGL2 3D texture's (mpr-webgl.js), shaped rows x columns, in a fresh browser context."""
+    """The page's reformat of ``plane`` of ``series`` (_REFORMAT) by each engine, shaped rows x columns, in a
+    fresh browser context: the CPU's (mpr.js) from the frames, and from their column-major copies too (as the
+    viewer keeps them, volume.js), and the WebGL2 3D texture's (mpr-webgl.js)."""
     context = browser.new_context(viewport=VIEWPORT)
     try:
         page = context.new_page()
