@@ -14,21 +14,10 @@
 // false from ready() (a slice of another sample type, a lost context) send
 // the viewer to the CPU path.
 import { dot } from './geometry.js';
-import { compileProgram, quadArray } from './render-webgl.js';
+import { MAX_SLAB_PLANES } from './mpr.js';
+import { TEXTURE_FORMATS, compileProgram, quadArray } from './render-webgl.js';
 
-// Texture formats of each sample type: [internal format, format, type, sampler].
-const FORMATS = {
-  Int8Array: ['R8I', 'RED_INTEGER', 'BYTE', 'isampler3D'],
-  Uint8Array: ['R8UI', 'RED_INTEGER', 'UNSIGNED_BYTE', 'usampler3D'],
-  Int16Array: ['R16I', 'RED_INTEGER', 'SHORT', 'isampler3D'],
-  Uint16Array: ['R16UI', 'RED_INTEGER', 'UNSIGNED_SHORT', 'usampler3D'],
-  Int32Array: ['R32I', 'RED_INTEGER', 'INT', 'isampler3D'],
-  Uint32Array: ['R32UI', 'RED_INTEGER', 'UNSIGNED_INT', 'usampler3D'],
-  Float32Array: ['R32F', 'RED', 'FLOAT', 'sampler3D'],
-  Float64Array: ['R32F', 'RED', 'FLOAT', 'sampler3D'],   // as float32, the precision of the CPU path's output
-};
 const PROJECTION = { plane: 0, mip: 1, minip: 2, mean: 3 };
-const MAX_SLAB_PLANES = 512;   // mpr.js MAX_SLAB_PLANES
 
 const VERTEX = `#version 300 es
 in vec2 corner;
@@ -154,7 +143,7 @@ export class GpuReformat {
     // Patient coordinates reach the shader relative to the first slice: small numbers keep float32's precision.
     this.reference = volume.slices[0].plane.position;
     this.uploaded = new Set();
-    this.format = null;        // FORMATS entry, fixed by the first frame
+    this.format = null;        // TEXTURE_FORMATS entry, fixed by the first frame
     this.valuesTexture = null;
     this.program = null;
     this.uniforms = null;
@@ -181,15 +170,16 @@ export class GpuReformat {
     const { gl } = this;
     for (const slice of slices) {
       const { values } = slice.frame;
-      const format = FORMATS[values.constructor.name];
+      // float64 goes as float32, the precision of the CPU path's output.
+      const format = TEXTURE_FORMATS[values instanceof Float64Array ? 'Float32Array' : values.constructor.name];
       if (!format) return this.fail(`no texture format for ${values.constructor.name}`);
       if (!this.format) this.allocate(format);
-      else if (format[0] !== this.format[0]) return this.fail('the slices have different sample types');
+      else if (format !== this.format) return this.fail('the slices have different sample types');
       gl.bindTexture(gl.TEXTURE_3D, this.valuesTexture);
       gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
       const data = values instanceof Float64Array ? Float32Array.from(values) : values;
       gl.texSubImage3D(gl.TEXTURE_3D, 0, 0, 0, this.layers.get(slice), this.volume.columns, this.volume.rows, 1,
-        gl[format[1]], gl[format[2]], data);
+        gl[format.format], gl[format.type], data);
       this.uploaded.add(slice);
     }
     return true;
@@ -284,8 +274,8 @@ export class GpuReformat {
     this.valuesTexture = gl.createTexture();
     gl.bindTexture(gl.TEXTURE_3D, this.valuesTexture);
     for (const name of ['TEXTURE_MIN_FILTER', 'TEXTURE_MAG_FILTER']) gl.texParameteri(gl.TEXTURE_3D, gl[name], gl.NEAREST);
-    gl.texStorage3D(gl.TEXTURE_3D, 1, gl[format[0]], this.volume.columns, this.volume.rows, this.volume.slices.length);
-    this.program = compileProgram(gl, VERTEX, fragment(format[3]));
+    gl.texStorage3D(gl.TEXTURE_3D, 1, gl[format.internal], this.volume.columns, this.volume.rows, this.volume.slices.length);
+    this.program = compileProgram(gl, VERTEX, fragment(`${format.sampler}sampler3D`));
     this.uniforms = {};
     for (const name of ['values', 'slices', 'count', 'size', 'origin', 'across', 'down', 'normal', 'rowDir', 'columnDir',
       'slabNormal', 'background', 'projection', 'steps', 'first', 'gap']) {

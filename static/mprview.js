@@ -10,7 +10,7 @@
 import { mprUrl } from './api.js';
 import { cross, dot, referenceLine } from './geometry.js';
 import { chooseVoi } from './lut.js';
-import { planeGrid, reformat, rotate, slab } from './mpr.js';
+import { planeGrid, rotate, slab } from './mpr.js';
 import { GpuReformat } from './mpr-webgl.js';
 import { MprPane } from './mprpane.js';
 import { prefersWebGL2 } from './renderer.js';
@@ -107,6 +107,7 @@ export class MprGroup {
     }
     if (this.opening !== seriesId) return null;
     this.gpu = gpuWanted() ? GpuReformat.create(this.source.volume) : null;
+    if (!this.gpu) this.source.keepColumnCopies();
     this.restore(params);
     this.host.changed(this.panes[0], 'series');
     this.arrived();
@@ -138,9 +139,8 @@ export class MprGroup {
 
   close() {
     if (this.source) this.source.close();
-    if (this.gpu) this.gpu.destroy();
+    this.dropGpu();
     this.source = null;
-    this.gpu = null;
     this.model = null;
     this.opening = null;
     cancelAnimationFrame(this.frame);
@@ -149,6 +149,14 @@ export class MprGroup {
     this.loadTimer = 0;
     this.dirty.clear();
     for (const pane of this.panes) pane.grid = null;
+  }
+
+  /** The GPU path gave up (or the series closes): its memory back, and the CPU from now on. */
+  dropGpu() {
+    if (!this.gpu) return;
+    this.gpu.destroy();
+    this.gpu = null;
+    if (this.source && this.source.volume) this.source.keepColumnCopies();
   }
 
   destroy() {
@@ -341,10 +349,10 @@ export class MprGroup {
       const size = sampled.width * sampled.height;
       const values = pane.values && pane.values.length === size ? pane.values : new Float32Array(size);
       const start = performance.now();
-      const engine = this.gpu && this.gpu.ready(volume) ? this.gpu : null;
+      if (this.gpu && !this.gpu.ready(volume)) this.dropGpu();
+      const engine = this.gpu;
       if (engine) engine.slab(volume, sampled, this.thickness, this.projection, values);
-      else if (this.thickness > 0) slab(volume, sampled, this.thickness, this.projection, values);
-      else reformat(volume, sampled, values);
+      else slab(volume, sampled, this.thickness, this.projection, values);   // the plane itself without a slab
       const computed = performance.now();
       pane.show(grid, sampled, values, meta, voi, this.invert);
       const { normal } = this.orient[pane.plane];

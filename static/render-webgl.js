@@ -46,15 +46,27 @@ void main() {
   colour = grey ? vec4(texel.rrr, 1.0) : vec4(texel.rgb, 1.0);
 }`;
 
-// Integer texture formats of each sample type: [internal format, format type, sampler, GLSL type].
-const FORMATS = {
-  Int8Array: ['R8I', 'BYTE', 'isampler2D', 'int'],
-  Uint8Array: ['R8UI', 'UNSIGNED_BYTE', 'usampler2D', 'uint'],
-  Int16Array: ['R16I', 'SHORT', 'isampler2D', 'int'],
-  Uint16Array: ['R16UI', 'UNSIGNED_SHORT', 'usampler2D', 'uint'],
-  Int32Array: ['R32I', 'INT', 'isampler2D', 'int'],
-  Uint32Array: ['R32UI', 'UNSIGNED_INT', 'usampler2D', 'uint'],
+/**
+ * WebGL2 texture formats of each sample type: internal format, format and
+ * type for texImage, the prefix of its sampler (isampler2D, usampler3D,
+ * sampler3D) and the GLSL type of a texel's value.  Used here for frames'
+ * integer values, by mpr-webgl.js for a volume's.
+ */
+export const TEXTURE_FORMATS = {
+  Int8Array: { internal: 'R8I', format: 'RED_INTEGER', type: 'BYTE', sampler: 'i', glsl: 'int' },
+  Uint8Array: { internal: 'R8UI', format: 'RED_INTEGER', type: 'UNSIGNED_BYTE', sampler: 'u', glsl: 'uint' },
+  Int16Array: { internal: 'R16I', format: 'RED_INTEGER', type: 'SHORT', sampler: 'i', glsl: 'int' },
+  Uint16Array: { internal: 'R16UI', format: 'RED_INTEGER', type: 'UNSIGNED_SHORT', sampler: 'u', glsl: 'uint' },
+  Int32Array: { internal: 'R32I', format: 'RED_INTEGER', type: 'INT', sampler: 'i', glsl: 'int' },
+  Uint32Array: { internal: 'R32UI', format: 'RED_INTEGER', type: 'UNSIGNED_INT', sampler: 'u', glsl: 'uint' },
+  Float32Array: { internal: 'R32F', format: 'RED', type: 'FLOAT', sampler: '', glsl: 'float' },
 };
+
+/** The integer texture format of `values` (a typed array), or undefined: the lookup table indexes integers only. */
+function integerFormat(values) {
+  const format = TEXTURE_FORMATS[values.constructor.name];
+  return format && format.format === 'RED_INTEGER' ? format : undefined;
+}
 
 /** The name of the GL implementation, e.g. "ANGLE (…SwiftShader…)". */
 export function rendererName(gl) {
@@ -122,7 +134,7 @@ export class WebGL2Renderer {
 
   canShow(frame) {
     return frame.columns <= this.maxSize && frame.rows <= this.maxSize
-      && (!usesTable(frame) || (FORMATS[frame.values.constructor.name]
+      && (!usesTable(frame) || (integerFormat(frame.values)
         && Math.ceil((frame.max - frame.min + 1) / TABLE_WIDTH) <= this.maxSize));
   }
 
@@ -131,11 +143,12 @@ export class WebGL2Renderer {
     this.ensureDisplay(frame.columns, frame.rows);
     gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
     if (usesTable(frame)) {
-      const [internal, type, sampler, glslType] = FORMATS[frame.values.constructor.name];
+      const { internal, format, type, sampler: prefix, glsl: glslType } = integerFormat(frame.values);
+      const sampler = `${prefix}sampler2D`;
       if (this.valuesFrame !== frame) {
         if (this.valuesTexture) gl.deleteTexture(this.valuesTexture);
         this.valuesTexture = this.texture(gl.NEAREST, gl.NEAREST);
-        gl.texImage2D(gl.TEXTURE_2D, 0, gl[internal], frame.columns, frame.rows, 0, gl.RED_INTEGER, gl[type], frame.values);
+        gl.texImage2D(gl.TEXTURE_2D, 0, gl[internal], frame.columns, frame.rows, 0, gl[format], gl[type], frame.values);
         this.valuesFrame = frame;
       }
       const table = greyTable(frame, voi, invert);

@@ -36,6 +36,7 @@ export class VolumeSource {
     this.volume = null;      // every slice, frame null until it arrives
     this.loadedCount = 0;
     this.error = null;
+    this.copies = false;     // keepColumnCopies()
     this.view = null;        // loaded(): cached until the next arrival
     this.client = store.client({
       onLoad: (key, frame) => this.arrived(key, frame),
@@ -61,8 +62,6 @@ export class VolumeSource {
       throw new Error(`the volume is ${Math.round(bytes / 2 ** 20)} MiB, over the viewer's ${Math.round(this.budget / 2 ** 20)} MiB: `
         + 'its planes come from the server (Copy PNG URL)');
     }
-    // A column-major copy of each slice as well (mpr.js reads a sagittal plane from it) when both fit the budget.
-    this.transpose = 2 * bytes <= this.budget;
     const slices = answer.images.map((image) => ({
       image: { instance: image.instance, frame: image.frame },
       plane: { position: image.position, row, column, normal },
@@ -86,10 +85,24 @@ export class VolumeSource {
   take(slice, frame) {
     if (slice.frame) return;
     slice.frame = frame;
-    if (this.transpose) slice.transposed = transposed(frame.values, frame.columns, frame.rows);
+    if (this.copies) slice.transposed = transposed(frame.values, frame.columns, frame.rows);
     this.loadedCount += 1;
     this.volume.background = Math.min(this.volume.background, lowestOf(frame));
     this.view = null;
+  }
+
+  /**
+   * Keep a column-major copy of each slice from now on, and of those here
+   * already, when both fit the budget: the CPU reads a sagittal plane from
+   * them (mpr.js), in memory order.  The GPU path does not need them.
+   */
+  keepColumnCopies() {
+    const { columns, rows, slices } = this.volume;
+    if (this.copies || 2 * 2 * columns * rows * slices.length > this.budget) return;
+    this.copies = true;
+    for (const slice of slices) {
+      if (slice.frame && !slice.transposed) slice.transposed = transposed(slice.frame.values, slice.frame.columns, slice.frame.rows);
+    }
   }
 
   arrived(key, frame) {
