@@ -27,6 +27,7 @@ PATHS = [
     "/previewer/instances/{id}/info",
     "/previewer/instances/{id}/report",
     "/previewer/instances/{id}/document",
+    "/previewer/instances/{id}/waveform",
     "/previewer/instances/{id}/frames/{frame:int}/pixels",
     "/previewer/series/{id}/mpr/{plane}/png",
     "/previewer/api/studies",

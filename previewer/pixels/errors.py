@@ -35,3 +35,7 @@ class Unsupported(PixelError):
     """No pixel data, a missing/invalid attribute, or an undecodable syntax."""
 
     status = 415
+
+
+class Malformed(Unsupported):
+    """An element holds a value the standard does not allow: the message names the tag and the value."""

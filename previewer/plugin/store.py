@@ -200,8 +200,8 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
     def decoded(ds: Any) -> render.ModalityFrame | _Undecodable:
         timing.mark("parse")
         kind = kind_of(ds)
-        # A segmentation is an image too (its own frames render); these three have no pixels.
-        if kind in ("pdf", "report", "presentation"):
+        # A segmentation is an image too (its own frames render); these have no pixels.
+        if kind in ("pdf", "report", "presentation", "waveform"):
             return _Undecodable(NotImage, "", kind)
         try:
             return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)

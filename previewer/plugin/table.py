@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .endpoints import api, dicomweb, documents, images, links, measurements, pixels, static, volumes
+from .endpoints import api, dicomweb, documents, images, links, measurements, pixels, static, volumes, waveforms
 from .http import PREFIX, Request, Response, Route, bind
 from .store import RestGet, Store
 
@@ -53,6 +53,7 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         Route(instance + "/info", bind(images.instance_info, store)),
         Route(instance + "/report", bind(documents.report, store)),
         Route(instance + "/document", bind(documents.document, store)),
+        Route(instance + "/waveform", bind(waveforms.waveform, store)),
         Route(instance + "/frames/{frame:int}/pixels", bind(pixels.frame_pixels, store)),
         # Planes through a series' volume.
         Route(PREFIX + "/series/{id}/mpr/{plane}/png", bind(volumes.mpr_png, rest_get, store)),

@@ -187,7 +187,8 @@ def _answer(store: Store, instance_id: str, frame: int, request: Request, thumbn
         query.update(size=str(thumbnail))
     try:
         params: RenderParams = parse_params(query)
-        rendered = render_any(store, instance_id, instance_version(store, instance_id), frame, params, Extras())
+        extras = Extras(query={"view": "thumbnail"}) if thumbnail is not None else Extras()
+        rendered = render_any(store, instance_id, instance_version(store, instance_id), frame, params, extras)
     except PixelError as error:
         raise HttpError(error.status, error.message) from None
     pixels: Any = rendered.array

@@ -23,7 +23,7 @@ from ..store import Store, cached_render, full_dataset, instance_version, opened
 _IMAGE_ONLY = ("window", "window-center", "window-width", "voi", "padding")
 
 
-def _as_format(rgb: np.ndarray, params: RenderParams) -> Rendered:
+def as_format(rgb: np.ndarray, params: RenderParams) -> Rendered:
     """An RGB picture of a document in the requested format (PS3.3 C.7.6.3.1.2 for the grey weights)."""
     out = 255 - rgb if params.invert else rgb
     fmt = params.format or "rgb24"
@@ -38,12 +38,17 @@ def _as_format(rgb: np.ndarray, params: RenderParams) -> Rendered:
     raise BadParameter(f"format={fmt} does not apply to a document page: use gray8, rgb24 or rgba32")
 
 
+def refuse_image_parameters(query: Mapping[str, str]) -> None:
+    """400 for a parameter that only images take, asked of a document, report or waveform."""
+    used = [name for name in _IMAGE_ONLY if name in query]
+    if used:
+        raise BadParameter(f"parameter '{used[0]}' applies to images, not to documents, reports or waveforms")
+
+
 def render_document(store: Store, instance_id: str, version: str, kind: str, frame: int,
                     params: RenderParams, page: int | None, query: Mapping[str, str]) -> Rendered:
     """A PDF page, or a report's thumbnail, as the PNG route answers it."""
-    used = [name for name in _IMAGE_ONLY if name in query]
-    if used:
-        raise BadParameter(f"parameter '{used[0]}' applies to images, not to documents or reports")
+    refuse_image_parameters(query)
     if kind == "pdf":
         if page is not None and frame != 0:
             raise BadParameter("give either a frame or 'page', not both")
@@ -55,7 +60,7 @@ def render_document(store: Store, instance_id: str, version: str, kind: str, fra
                 # A page is drawn, not decoded: at most pdf's own cap, below the store's limit for images.
                 cap = min(store.max_megapixels or pdf.DEFAULT_MAX_MEGAPIXELS, pdf.DEFAULT_MAX_MEGAPIXELS)
                 rgb = pdf.render_page(ds, number, params.max_width, params.max_height, cap)
-            return _as_format(rgb, params)
+            return as_format(rgb, params)
         return cached_render(store, (instance_id, version, "page", number, params.cache_key()), page_image)
     if page is not None:
         raise BadParameter("parameter 'page' applies to PDF documents only")
@@ -67,7 +72,7 @@ def render_document(store: Store, instance_id: str, version: str, kind: str, fra
             from ...objects import report
             with full_dataset(store, instance_id) as ds:
                 rgb = report.report_thumbnail(ds, params.max_width, params.max_height)
-            return _as_format(rgb, params)
+            return as_format(rgb, params)
         return cached_render(store, (instance_id, version, "report", params.cache_key()), thumbnail)
     raise Unsupported(f"the instance is a {kind}: apply it to the images it references "
                       f"with '{kind}=' on their PNG route")

@@ -8,7 +8,10 @@ the store.  Beyond plain images it takes:
 - ``presentation={id}``, a Grayscale Softcopy Presentation State applied to
   the image it references;
 - ``segmentation={id}`` (with ``opacity`` and ``segments``), a Segmentation's
-  segments drawn over the image it references.
+  segments drawn over the image it references;
+- a waveform's picture (:mod:`.waveforms`), its multiplex group picked by ``group=``;
+- ``view=thumbnail``, an object's thumbnail (a waveform's first seconds; for
+  other objects the picture itself).
 
 Overlays and video frames need nothing here: the pixel pipeline burns the
 former in and decodes the latter.  The format libraries (pypdfium2, PyAV,
@@ -43,7 +46,7 @@ from ..store import (
     rendered_frame,
     sop_instance_uid,
 )
-from . import documents
+from . import documents, waveforms
 
 #: Query parameters the PNG routes accept (others get 400).
 PNG_PARAMETERS = (
@@ -53,6 +56,8 @@ PNG_PARAMETERS = (
     "overlays", "overlay",
     # Objects beyond images: PDF pages, presentation states, segmentations.
     "page", "presentation", "segmentation", "opacity", "segments",
+    # Waveforms: the multiplex group; any object: its thumbnail.
+    "group", "view",
 )
 ENCODERS = ("orthanc", "fast")
 
@@ -92,6 +97,9 @@ def parse_extras(query: Mapping[str, str]) -> Extras:
         raise HttpError(400, "parameters 'presentation' and 'segmentation' cannot be combined")
     if segmentation is None and ("opacity" in query or "segments" in query):
         raise HttpError(400, "parameters 'opacity' and 'segments' need 'segmentation'")
+    view = query.get("view", "page")
+    if view not in waveforms.VIEWS:
+        raise HttpError(400, f"parameter 'view' must be one of {', '.join(waveforms.VIEWS)}, not {view[:100]!r}")
     opacity, segments = 0.5, None
     if segmentation is not None:
         from ...objects import segmentation as seg
@@ -127,10 +135,19 @@ def render_any(store: Store, instance_id: str, version: str, frame: int, params:
     except NotImage as error:
         if extras.segmentation is not None:
             raise BadParameter(f"a segmentation applies to images, and this instance is a {error.kind}") from None
+        if error.kind == "waveform":
+            documents.refuse_image_parameters(extras.query)
+            if extras.page is not None:
+                raise BadParameter("parameter 'page' applies to PDF documents only") from None
+            return waveforms.render_waveform(store, instance_id, version, frame, params, extras.query)
+        if "group" in extras.query:
+            raise BadParameter("parameter 'group' applies to waveforms only") from None
         return documents.render_document(store, instance_id, version, error.kind, frame, params,
                                          extras.page, extras.query)
     if extras.page is not None:
         raise BadParameter("parameter 'page' applies to PDF documents only")
+    if "group" in extras.query:
+        raise BadParameter("parameter 'group' applies to waveforms only")
     if extras.segmentation is not None:
         from ...objects import segmentation
         seg = parsed_object(store, "segmentation", extras.segmentation)
@@ -222,6 +239,8 @@ def _describe(store: Store, instance_id: str, dataset: Any, info: dict[str, Any]
             info.update(decodable=False, reason=error.message)
     elif kind == "report":
         info["report"] = base + "/report"
+    elif kind == "waveform":
+        waveforms.describe(store, instance_id, info)
     elif kind == "presentation":
         info["reason"] = "a presentation state: apply it to the images it references"
 
