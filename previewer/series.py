@@ -12,7 +12,8 @@ from typing import Any
 
 #: Series modalities of objects that are not images (PS3.3 C.7.3.1.1.1); video is shown like images.
 MODALITY_KINDS = {"PR": "presentation", "SEG": "segmentation", "SR": "report", "KO": "report", "DOC": "pdf",
-                  "ECG": "waveform", "HD": "waveform", "AU": "waveform", "RESP": "waveform"}
+                  "ECG": "waveform", "HD": "waveform", "AU": "waveform", "RESP": "waveform",
+                  "RTSTRUCT": "rtstruct"}
 
 
 def tag(tags: Mapping[str, Any], name: str) -> str:

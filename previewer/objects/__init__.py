@@ -9,6 +9,7 @@ of this package render the kinds that are not images:
 - :mod:`.report`: Structured Reports and Key Object Selection (PS3.3 A.35), HTML and a thumbnail;
 - :mod:`.presentation`: Grayscale Softcopy Presentation State (PS3.3 A.33.1);
 - :mod:`.segmentation`: Segmentation (PS3.3 A.51), drawn over the images it references;
+- :mod:`.rtstruct`: RT Structure Sets (PS3.3 A.19), their contours drawn over the images they outline;
 - :mod:`.waveform`: waveforms (PS3.3 A.34, C.10.9): ECG, hemodynamic, respiratory, audio.
 """
 from __future__ import annotations
@@ -42,11 +43,12 @@ def malformed_is_415(what: str) -> Callable[[_F], _F]:
     return decorate
 
 #: What an instance is, for the previewer.
-KINDS = ("image", "pdf", "report", "video", "presentation", "segmentation", "waveform")
+KINDS = ("image", "pdf", "report", "video", "presentation", "segmentation", "waveform", "rtstruct")
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 GRAYSCALE_PRESENTATION = "1.2.840.10008.5.1.4.1.1.11.1"
 SEGMENTATION = "1.2.840.10008.5.1.4.1.1.66.4"
+RT_STRUCTURE_SET = "1.2.840.10008.5.1.4.1.1.481.3"
 #: Every Structured Report and Key Object Selection storage class (PS3.4 B.5) is under this root.
 _SR_ROOT = "1.2.840.10008.5.1.4.1.1.88."
 #: Every waveform storage class (PS3.4 B.5) is under this root.
@@ -72,6 +74,8 @@ def kind_for(sop_class: str, transfer_syntax_uid: str) -> str:
         return "segmentation"
     if sop_class.startswith(_WAVEFORM_ROOT):
         return "waveform"
+    if sop_class == RT_STRUCTURE_SET:
+        return "rtstruct"
     if transfer_syntax_uid in VIDEO_TRANSFER_SYNTAXES:
         return "video"
     return "image"

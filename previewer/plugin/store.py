@@ -59,7 +59,7 @@ class UnknownResource(LookupError):
 
 
 class NotImage(Unsupported):
-    """The instance is a document, report, presentation state or segmentation: ``kind`` tells which."""
+    """The instance is a document, report, presentation state, waveform or structure set: ``kind`` tells which."""
 
     def __init__(self, kind: str) -> None:
         super().__init__(f"the instance is a {kind}, not an image")
@@ -201,7 +201,7 @@ def modality_frame(store: Store, instance_id: str, version: str, index: int,
         timing.mark("parse")
         kind = kind_of(ds)
         # A segmentation is an image too (its own frames render); these have no pixels.
-        if kind in ("pdf", "report", "presentation", "waveform"):
+        if kind in ("pdf", "report", "presentation", "waveform", "rtstruct"):
             return _Undecodable(NotImage, "", kind)
         try:
             return render.modality_frame(ds, index, max_megapixels=store.max_megapixels)
@@ -352,18 +352,26 @@ def object_version(store: Store, name: str, object_id: str) -> str:
         raise HttpError(404, f"unknown {name} instance '{object_id}'", **{name: object_id}) from None
 
 
+#: The parameters that name an object, with its kind (objects.kind_of) and name.
+_OBJECT_KINDS = {"presentation": ("presentation", "a Grayscale Softcopy Presentation State"),
+                 "segmentation": ("segmentation", "a Segmentation"),
+                 "structures": ("rtstruct", "an RT Structure Set")}
+
+
 def parsed_object(store: Store, name: str, object_id: str) -> Any:
-    """The parsed presentation state or segmentation of that ID, cached by its version."""
+    """The parsed presentation state, segmentation or structure set (``structures``) of that ID, cached by its version."""
     version = object_version(store, name, object_id)
 
     def parse() -> Any:
         with full_dataset(store, object_id) as ds:
-            if kind_of(ds) != name:
-                what = "Grayscale Softcopy Presentation State" if name == "presentation" else "Segmentation"
-                raise BadParameter(f"instance {object_id} given as '{name}' is not a {what}")
+            if kind_of(ds) != _OBJECT_KINDS[name][0]:
+                raise BadParameter(f"instance {object_id} given as '{name}' is not {_OBJECT_KINDS[name][1]}")
             if name == "presentation":
                 from ..objects import presentation
                 return presentation.parse(ds)
+            if name == "structures":
+                from ..objects import rtstruct
+                return rtstruct.parse(ds)
             from ..objects import segmentation
             return segmentation.parse(ds, store.max_megapixels)
     return store.cache.get_or_compute((object_id, version, name), parse, lambda value: _nbytes(value) + 4096)

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .endpoints import api, dicomweb, documents, images, links, measurements, pixels, static, volumes, waveforms
+from .endpoints import (api, dicomweb, documents, images, links, measurements, pixels, static, structures, volumes,
+                        waveforms)
 from .http import PREFIX, Request, Response, Route, bind
 from .store import RestGet, Store
 
@@ -50,7 +51,7 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         # Instances by Orthanc ID.
         Route(instance + "/frames/{frame:int}/png", bind(images.frame_png, store)),
         Route(instance + "/png", bind(images.frame_png, store)),
-        Route(instance + "/info", bind(images.instance_info, store)),
+        Route(instance + "/info", bind(images.instance_info, store, rest_get=rest_get)),
         Route(instance + "/report", bind(documents.report, store)),
         Route(instance + "/document", bind(documents.document, store)),
         Route(instance + "/waveform", bind(waveforms.waveform, store)),
@@ -67,6 +68,7 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         Route(PREFIX + "/api/series/{id}/volume", bind(volumes.volume, rest_get, store)),
         Route(PREFIX + "/api/series/{id}/objects", bind(api.series_objects, rest_get, store)),
         Route(PREFIX + "/api/instances/{id}/tags", bind(api.instance_tags, rest_get)),
+        Route(PREFIX + "/api/instances/{id}/structures/{rtstruct}", bind(structures.contours, store)),
         # The viewer itself: last, its path catches everything else.
         Route(PREFIX, static.redirect_to_index),
         Route(PREFIX + "/{path:path}", files),

@@ -288,10 +288,12 @@ def instance_tags(rest_get: RestGet, request: Request) -> Response:
 
 def _summaries(store: Store, series_uid: str,
                study_series: list[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    found: dict[str, list[dict[str, Any]]] = {"presentations": [], "segmentations": []}
+    found: dict[str, list[dict[str, Any]]] = {"presentations": [], "segmentations": [], "structures": []}
+    keys = {"presentation": "presentations", "segmentation": "segmentations", "structures": "structures"}
     for other in study_series:
-        name = series_kind(other)
-        if name not in ("presentation", "segmentation"):
+        name = {"presentation": "presentation", "segmentation": "segmentation",
+                "rtstruct": "structures"}.get(series_kind(other))
+        if name is None:
             continue
         for instance_id in other.get("Instances", []):
             try:
@@ -301,16 +303,19 @@ def _summaries(store: Store, series_uid: str,
             if name == "presentation":
                 from ...objects import presentation
                 summary = presentation.summary(parsed)
-            else:
+            elif name == "segmentation":
                 from ...objects import segmentation
                 summary = segmentation.summary(parsed)
+            else:
+                from ...objects import rtstruct
+                summary = rtstruct.summary(parsed)
             if series_uid in summary.get("series", ()):
-                found[name + "s"].append({"id": instance_id, **summary})
+                found[keys[name]].append({"id": instance_id, **summary})
     return found
 
 
 def series_objects(rest_get: RestGet, store: Store, request: Request) -> Response:
-    """GET /previewer/api/series/{id}/objects: the study's presentation states and segmentations of this series."""
+    """GET /previewer/api/series/{id}/objects: the study's presentation states, segmentations and structure sets of this series."""
     check_query(request.query)
     series_id = check_id("series", request.params["id"])
     found = _get(rest_get, f"/series/{series_id}", "series", series_id)

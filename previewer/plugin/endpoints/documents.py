@@ -74,8 +74,9 @@ def render_document(store: Store, instance_id: str, version: str, kind: str, fra
                 rgb = report.report_thumbnail(ds, params.max_width, params.max_height)
             return as_format(rgb, params)
         return cached_render(store, (instance_id, version, "report", params.cache_key()), thumbnail)
+    parameter = "structures" if kind == "rtstruct" else kind
     raise Unsupported(f"the instance is a {kind}: apply it to the images it references "
-                      f"with '{kind}=' on their PNG route")
+                      f"with '{parameter}=' on their PNG route")
 
 
 def page_count(store: Store, instance_id: str) -> int:

@@ -10,6 +10,8 @@ the store.  Beyond plain images it takes:
 - ``segmentation={id}`` (with ``opacity`` and ``segments``), a Segmentation's
   segments drawn over the image it references;
 - a waveform's picture (:mod:`.waveforms`), its multiplex group picked by ``group=``;
+- ``structures={id}`` (with ``fill`` and ``rois``), an RT Structure Set's
+  contours on the image (:mod:`.structures`);
 - ``view=thumbnail``, an object's thumbnail (a waveform's first seconds; for
   other objects the picture itself).
 
@@ -35,6 +37,7 @@ from .. import png, timing
 from ..http import ORTHANC_ID, PREFIX, HttpError, Request, Response, check_query, etag, not_modified
 from ..store import (
     NotImage,
+    RestGet,
     Store,
     frame_of_reference,
     instance_version,
@@ -46,7 +49,7 @@ from ..store import (
     rendered_frame,
     sop_instance_uid,
 )
-from . import documents, waveforms
+from . import documents, structures, waveforms
 
 #: Query parameters the PNG routes accept (others get 400).
 PNG_PARAMETERS = (
@@ -58,6 +61,8 @@ PNG_PARAMETERS = (
     "page", "presentation", "segmentation", "opacity", "segments",
     # Waveforms: the multiplex group; any object: its thumbnail.
     "group", "view",
+    # RT Structure Sets over the images they outline.
+    "structures", "fill", "rois",
 )
 ENCODERS = ("orthanc", "fast")
 
@@ -71,6 +76,7 @@ class Extras:
     segmentation: str | None = None
     opacity: float = 0.5
     segments: frozenset[int] | None = None
+    structures: structures.Options | None = None
     query: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
 
@@ -107,7 +113,10 @@ def parse_extras(query: Mapping[str, str]) -> Extras:
             opacity, segments = seg.parse_options(query)
         except PixelError as error:
             raise HttpError(error.status, error.message) from None
-    return Extras(page, presentation, segmentation, opacity, segments, dict(query))
+    outlines = structures.parse_options(query)
+    if outlines is not None and presentation is not None:
+        raise HttpError(400, "parameters 'presentation' and 'structures' cannot be combined")
+    return Extras(page, presentation, segmentation, opacity, segments, outlines, dict(query))
 
 
 def _variant(store: Store, extras: Extras) -> str:
@@ -118,6 +127,8 @@ def _variant(store: Store, extras: Extras) -> str:
             parts.append(f"{name}={object_id}@{object_version(store, name, object_id)}")
     if extras.segmentation is not None:
         parts.append(f"opacity={extras.opacity!r};segments={sorted(extras.segments or ())}")
+    if extras.structures is not None:
+        parts.append(structures.variant(store, extras.structures))
     return ";".join(parts)
 
 
@@ -135,6 +146,8 @@ def render_any(store: Store, instance_id: str, version: str, frame: int, params:
     except NotImage as error:
         if extras.segmentation is not None:
             raise BadParameter(f"a segmentation applies to images, and this instance is a {error.kind}") from None
+        if extras.structures is not None:
+            raise BadParameter(f"parameter 'structures' applies to images, and this instance is a {error.kind}") from None
         if error.kind == "waveform":
             documents.refuse_image_parameters(extras.query)
             if extras.page is not None:
@@ -207,6 +220,9 @@ def frame_png(store: Store, request: Request) -> Response:
             return unchanged
         timing.mark("etag")
         rendered = render_any(store, instance_id, version, frame, params, extras)
+        if extras.structures is not None:
+            rendered, headers[structures.HEADER] = structures.overlay(
+                store, instance_id, version, frame, rendered, extras.structures)
     except PixelError as error:
         raise pixel_error(error, instance_id, frame) from None
     return answer(rendered, encoder, quality, headers)
@@ -225,7 +241,8 @@ def answer(rendered: Rendered, encoder: str, quality: int | None, headers: Mappi
     return response
 
 
-def _describe(store: Store, instance_id: str, dataset: Any, info: dict[str, Any]) -> None:
+def _describe(store: Store, instance_id: str, dataset: Any, info: dict[str, Any],
+              rest_get: RestGet | None) -> None:
     """What objects other than images add to their information."""
     base = f"{PREFIX}/instances/{instance_id}"
     kind = info["kind"]
@@ -241,11 +258,13 @@ def _describe(store: Store, instance_id: str, dataset: Any, info: dict[str, Any]
         info["report"] = base + "/report"
     elif kind == "waveform":
         waveforms.describe(store, instance_id, info)
+    elif kind == "rtstruct" and rest_get is not None:
+        structures.describe(store, rest_get, instance_id, info)
     elif kind == "presentation":
         info["reason"] = "a presentation state: apply it to the images it references"
 
 
-def instance_info(store: Store, request: Request) -> Response:
+def instance_info(store: Store, request: Request, rest_get: RestGet | None = None) -> Response:
     """GET /previewer/instances/{id}/info: what a viewer needs to show the instance, ``kind`` included."""
     instance_id = request.params["id"]
     version = instance_version(store, instance_id)
@@ -255,7 +274,7 @@ def instance_info(store: Store, request: Request) -> Response:
             info = render.info(dataset, max_megapixels=store.max_megapixels,
                                first_frame=lambda: modality_frame(store, instance_id, version, 0, dataset))
             info["kind"] = kind_of(dataset)
-            _describe(store, instance_id, dataset, info)
+            _describe(store, instance_id, dataset, info, rest_get)
     except PixelError as error:
         raise pixel_error(error, instance_id) from None
     return Response.json({"id": instance_id, **info})
