@@ -7,13 +7,25 @@
  * native/internal.h. */
 
 #define PREVIEWER_ROUTES "/previewer(/.*)?"
+/* Orthanc's own image routes, as previewer/plugin/table.py's core_routes() compiles them
+ * (tests/test_table.py checks that the two lists agree). */
+static const char* const PREVIEWER_CORE_ROUTES[] = {
+    "/instances/([^/]+)/preview", "/instances/([^/]+)/frames/([0-9]+)/preview",
+    "/instances/([^/]+)/rendered", "/instances/([^/]+)/frames/([0-9]+)/rendered",
+};
 
 OrthancPluginContext* previewer_context = NULL;
 int previewer_deferred = 0;
+static int previewer_core_routes = 0;
 
 int previewer_deferred_mode(void)
 {
     return previewer_deferred;
+}
+
+int previewer_deferred_core_routes(void)
+{
+    return previewer_core_routes;
 }
 
 ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* context)
@@ -46,6 +58,13 @@ ORTHANC_PLUGINS_API int32_t OrthancPluginInitialize(OrthancPluginContext* contex
         /* What Orthanc takes only during Initialize; Python adds its handlers
          * behind the REST trampoline once it runs (previewer/sdk.py). */
         OrthancPluginRegisterRestCallbackNoLock(context, PREVIEWER_ROUTES, previewer_rest_trampoline);
+        if (previewer_core_routes_enabled())
+        {
+            size_t i;
+            for (i = 0; i < sizeof(PREVIEWER_CORE_ROUTES) / sizeof(PREVIEWER_CORE_ROUTES[0]); i++)
+                OrthancPluginRegisterRestCallbackNoLock(context, PREVIEWER_CORE_ROUTES[i], previewer_rest_trampoline);
+            previewer_core_routes = 1;
+        }
         OrthancPluginExtendOrthancExplorer(context, PREVIEWER_EXPLORER_JS);
         previewer_register_events();
         snprintf(message, sizeof(message), "Orthanc Previewer: the plugin %s needs Python too (%s); "

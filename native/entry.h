@@ -2,6 +2,8 @@
 #define PREVIEWER_EVENT_STORED 1
 #define PREVIEWER_EVENT_DELETED 2
 int previewer_deferred_mode(void);
+/* 1 when the deferred start registered Orthanc's own /preview and /rendered routes ("CoreRoutes"). */
+int previewer_deferred_core_routes(void);
 void previewer_watch_events(int kinds);
 void previewer_close_events(void);
 int previewer_next_event(char* id, size_t size, int timeout_ms);

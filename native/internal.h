@@ -45,6 +45,8 @@ PREVIEWER_SHARED extern int previewer_deferred;
 PREVIEWER_SHARED const char* previewer_json_space(const char* p);
 PREVIEWER_SHARED const char* previewer_json_string(const char* p, char* out, size_t size);
 PREVIEWER_SHARED const char* previewer_json_skip(const char* p);
+PREVIEWER_SHARED const char* previewer_json_member(const char* p, const char* key);
+PREVIEWER_SHARED int previewer_core_routes_enabled(void);
 
 /* --- native/plugin_scan.c: which configured plugins need a libpython ------- */
 

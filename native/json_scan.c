@@ -75,3 +75,29 @@ const char* previewer_json_skip(const char* p)
     }
     return NULL;
 }
+
+/* The value of member `key` of the JSON object at p (after its whitespace), or NULL. */
+const char* previewer_json_member(const char* p, const char* key)
+{
+    char name[256];
+    p = previewer_json_space(p);
+    if (*p != '{')
+        return NULL;
+    for (p = previewer_json_space(p + 1); p != NULL && *p == '"'; )
+    {
+        if ((p = previewer_json_string(p, name, sizeof(name))) == NULL)
+            return NULL;
+        p = previewer_json_space(p);
+        if (*p != ':')
+            return NULL;
+        p = previewer_json_space(p + 1);
+        if (strcmp(name, key) == 0)
+            return p;
+        p = previewer_json_skip(p);
+        p = p ? previewer_json_space(p) : NULL;
+        if (p == NULL || *p != ',')
+            return NULL;
+        p = previewer_json_space(p + 1);
+    }
+    return NULL;
+}

@@ -168,3 +168,17 @@ int previewer_already_loaded(const char* path)
     dlclose(handle);
     return 1;
 }
+
+/* Whether "Previewer": {"CoreRoutes": true} is in Orthanc's configuration (previewer/config.py reads
+ * the same option once Python runs; when the start is deferred, only what is registered during
+ * Initialize exists, so the C part registers the core routes it asks for). */
+int previewer_core_routes_enabled(void)
+{
+    char* configuration = OrthancPluginGetConfiguration(previewer_context);
+    const char* section = configuration ? previewer_json_member(configuration, "Previewer") : NULL;
+    const char* value = section ? previewer_json_member(section, "CoreRoutes") : NULL;
+    int enabled = value != NULL && strncmp(value, "true", 4) == 0;
+    if (configuration != NULL)
+        OrthancPluginFreeString(previewer_context, configuration);
+    return enabled;
+}

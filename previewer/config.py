@@ -39,6 +39,7 @@ class Config:
     png_encoder: str = "orthanc"
     decode_concurrency: int = 2
     mmap_threshold_kb: int = 1024
+    core_routes: bool = False
     test_modules: tuple[str, ...] = ()
 
     def describe(self) -> str:
@@ -71,6 +72,8 @@ _OPTIONS: dict[str, Option] = {
     "mmap_threshold_kb": Option("MmapThresholdKB", int, lambda v: 0 <= v <= 32768, "an integer in 0..32768",
                                 "glibc serves blocks of this size and more with mmap, so freed frames go back "
                                 "to the system (0 leaves glibc's dynamic default)"),
+    "core_routes": Option("CoreRoutes", bool, lambda v: True, "true or false",
+                          "answer Orthanc's own /instances/{id}/preview and /rendered routes with the previewer's renderer"),
     "test_modules": Option("TestModules", tuple, lambda v: all(isinstance(p, str) for p in v),
                            "a list of paths of Python files",
                            "test-only modules to load (used by the test suite)"),

@@ -1,6 +1,7 @@
 """The previewer beside Debian's orthanc-python plugin, in one real Orthanc (native/entry.c)."""
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -10,8 +11,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
+from PIL import Image
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import PLUGIN, ROOT, OrthancProcess
@@ -68,6 +71,10 @@ def _orthanc(folder: Path, plugins: list[str], **kwargs: Any) -> OrthancProcess:
                           extra={"PythonScript": str(_script_folder(folder / "script"))}, **kwargs)
 
 
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
 def _upload_all(orthanc: OrthancProcess) -> dict[str, str]:
     return {name: str(orthanc.upload(path)["ID"]) for name, path in
             (("ct", CT_SMALL), ("mr", MR_SMALL), ("rgb", RGB_FILE))}
@@ -116,8 +123,10 @@ def alone(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, tuple[
 
 @pytest.fixture(scope="module", params=ORDERS)
 def together(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[OrthancProcess]:
-    """An Orthanc with orthanc-python, DICOMweb, Web Viewer, GDCM and the previewer, in either order."""
-    orthanc = _orthanc(tmp_path_factory.mktemp(request.param), _plugins(request.param))
+    """An Orthanc with orthanc-python, DICOMweb, Web Viewer, GDCM and the previewer (answering the core
+    image routes), in either order."""
+    orthanc = _orthanc(tmp_path_factory.mktemp(request.param), _plugins(request.param),
+                       previewer={"CoreRoutes": True})
     orthanc.start()
     orthanc.ids = _upload_all(orthanc)  # type: ignore[attr-defined]
     yield orthanc
@@ -125,6 +134,17 @@ def together(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 
 
 class TestBothPlugins:
+    def test_core_routes_are_ours(self, together: OrthancProcess) -> None:
+        """With "CoreRoutes", /preview and /frames/0/rendered answer the previewer's PNG in either load order."""
+        for instance in together.ids.values():  # type: ignore[attr-defined]
+            ours = together.get(f"/previewer/instances/{instance}/png")
+            assert ours.status_code == 200, ours.text
+            for path in (f"/instances/{instance}/preview", f"/instances/{instance}/frames/0/rendered"):
+                answer = together.get(path)
+                assert answer.status_code == 200, answer.text
+                assert np.array_equal(_pixels(answer.content), _pixels(ours.content)), path
+        assert together.get("/dicom-web/studies").status_code == 200, "DICOMweb answers beside them"
+
     def test_python_route_answers(self, together: OrthancProcess) -> None:
         """The Python plugin's own route answers, with Debian's Python."""
         answer = together.get("/hello")

@@ -101,3 +101,23 @@ class TestTable:
         with pytest.raises(HttpError) as error:
             api.series(rest_get, Request("GET", "/", {"id": SERIES_MR}, {}, {}))
         assert error.value.status == 404
+
+
+def test_core_routes_agree_with_the_c_part() -> None:
+    """Orthanc's own image routes: the table's regexes are the ones native/entry.c registers when deferred."""
+    import ast
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    sdk = ast.parse((root / "previewer" / "plugin" / "sdk.py").read_text())   # imports the compiled module
+    deferred = next(ast.literal_eval(node.value) for node in ast.walk(sdk) if isinstance(node, ast.Assign)
+                    and any(getattr(t, "id", "") == "DEFERRED_CORE_ROUTES" for t in node.targets))
+    regexes = Router(table.core_routes(Store(dicom=lambda _: b"", version=lambda _: None)), print).regexes()
+    assert [route.path for route in table.core_routes(Store(dicom=lambda _: b"", version=lambda _: None))] == [
+        "/instances/{id}/preview", "/instances/{id}/frames/{frame:int}/preview",
+        "/instances/{id}/rendered", "/instances/{id}/frames/{frame:int}/rendered"]
+    source = (root / "native" / "entry.c").read_text()
+    block = source[source.index("PREVIEWER_CORE_ROUTES[] = {"):]
+    in_c = re.findall(r'"([^"]+)"', block[:block.index("};")])
+    assert regexes == in_c == list(deferred)

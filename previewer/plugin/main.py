@@ -146,6 +146,8 @@ def install(config: Config) -> Router:
     if not all(regex == PREFIX or regex.startswith(PREFIX + "/") for regex in router.regexes()):
         raise RuntimeError(f"a previewer route is outside {PREFIX}")
     sdk.register_rest_callback(PREFIX + "(/.*)?", on_rest, lock=config.serialize_requests)
+    if config.core_routes:
+        _answer_core_routes(store, config)
     if not sdk.deferred():   # when deferred, native/entry.c extended it with the same file
         sdk.extend_orthanc_explorer(static.EXPLORER_JS.read_text(encoding="utf-8"))
     handlers: dict[str, Handler] = {"deleted": store.forget}
@@ -155,6 +157,18 @@ def install(config: Config) -> Router:
     _pumps.append(EventPump(handlers, sdk.log_error))
     _pumps[-1].start()
     return router
+
+
+def _answer_core_routes(store: Store, config: Config) -> None:
+    """Register Orthanc's own /preview and /rendered routes: plugins' callbacks come before core's."""
+    core = Router(table.core_routes(store), sdk.log_error)
+
+    def on_core(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
+        send(output, core.handle(request.method, url, request.query, request.headers, request.body))
+
+    for regex in core.regexes():
+        sdk.register_rest_callback(regex, on_core, lock=config.serialize_requests)
+    sdk.log_warning("Orthanc Previewer: answering Orthanc's /instances/{id}/preview and /rendered (CoreRoutes)")
 
 
 def shutdown() -> None:

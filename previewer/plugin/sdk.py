@@ -477,9 +477,16 @@ def register_rest_callback(regex: str, handler: RestHandler, *, lock: bool = Fal
     register(_context, _bytes(regex), lib._previewer_on_rest)
 
 
+#: Orthanc's own image routes that native/entry.c registers for a deferred start with "CoreRoutes".
+DEFERRED_CORE_ROUTES = ("/instances/([^/]+)/preview", "/instances/([^/]+)/frames/([0-9]+)/preview",
+                        "/instances/([^/]+)/rendered", "/instances/([^/]+)/frames/([0-9]+)/rendered")
+
+
 def _within_deferred_routes(regex: str) -> bool:
-    """Whether ``regex`` only routes paths under /previewer, which the C part registered
-    (as ``/previewer(/.*)?``, native/entry.c)."""
+    """Whether ``regex`` only routes paths the C part registered: those under /previewer
+    (as ``/previewer(/.*)?``, native/entry.c), and Orthanc's image routes with "CoreRoutes"."""
+    if regex in DEFERRED_CORE_ROUTES:
+        return bool(lib.previewer_deferred_core_routes())
     return regex in ("/previewer", "/previewer(/.*)?") or regex.startswith("/previewer/")
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .endpoints import (api, dicomweb, documents, images, links, measurements, pixels, static, structures, volumes,
+from .endpoints import (api, core, dicomweb, documents, images, links, measurements, pixels, static, structures, volumes,
                         waveforms)
 from .http import PREFIX, Request, Response, Route, bind
 from .store import RestGet, Store
@@ -72,4 +72,15 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         # The viewer itself: last, its path catches everything else.
         Route(PREFIX, static.redirect_to_index),
         Route(PREFIX + "/{path:path}", files),
+    ]
+
+
+def core_routes(store: Store) -> list[Route]:
+    """Orthanc's own image routes, answered by the previewer when "CoreRoutes" is on (:mod:`.endpoints.core`)."""
+    instance = "/instances/{id}"
+    return [
+        Route(instance + "/preview", bind(core.image, store, rendered_route=False)),
+        Route(instance + "/frames/{frame:int}/preview", bind(core.image, store, rendered_route=False)),
+        Route(instance + "/rendered", bind(core.image, store, rendered_route=True)),
+        Route(instance + "/frames/{frame:int}/rendered", bind(core.image, store, rendered_route=True)),
     ]

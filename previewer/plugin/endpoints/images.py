@@ -172,7 +172,7 @@ def render_any(store: Store, instance_id: str, version: str, frame: int, params:
     return rendered
 
 
-def _wants_jpeg(headers: Mapping[str, str]) -> bool:
+def wants_jpeg(headers: Mapping[str, str]) -> bool:
     """True when the client's Accept asks for JPEG rather than PNG."""
     accepted = [part.split(";")[0].strip().lower() for part in headers.get("accept", "").split(",")]
     return "image/jpeg" in accepted and "image/png" not in accepted
@@ -188,7 +188,7 @@ def png_options(request: Request, store: Store,
     text = request.query.get("quality", "90")
     if not text.isdigit() or not 1 <= int(text) <= 100:
         raise HttpError(400, f"parameter 'quality' must be an integer in 1..100, not {text[:100]!r}")
-    return parse_params(request.query), encoder, (int(text) if _wants_jpeg(request.headers) else None)
+    return parse_params(request.query), encoder, (int(text) if wants_jpeg(request.headers) else None)
 
 
 def _jpeg_pixels(rendered: Rendered) -> tuple[Any, str]:
