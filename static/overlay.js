@@ -1,6 +1,7 @@
 // The text in the corners of a viewport: patient, study (with its date, so
 // that a prior is told from the current study), series, image position,
-// window, zoom and which path drew the image.  overlayLines() maps each
+// window, zoom and which path drew the image (not for a waveform, which has
+// none of these).  overlayLines() maps each
 // overlay element's class to its text; the viewport writes them.
 import * as format from './format.js';
 import { windowText } from './windowing.js';
@@ -57,12 +58,14 @@ export function overlayLines(pane) {
   const series = pane.series;
   if (!series) return Object.fromEntries(NAMES.map((name) => [name, '']));
   const image = pane.current;
+  // A waveform screen (waveform.js) has no window, zoom or drawing path of its own to report.
+  const imaged = pane.element.dataset.kind !== 'waveform';
   return {
     ...seriesLines(series),
     'overlay-position': image ? positionText(pane, image) : 'No image',
     'overlay-location': image && image.location !== null ? `Loc ${image.location.toFixed(2)} mm` : '',
-    'overlay-window': windowText(pane.displayMeta(), pane.window, pane.isCT(), pane.invert),
-    'overlay-zoom': `Zoom ${Math.round(pane.viewport.zoom * 100)}%${pane.viewport.fitted ? ' (fit)' : ''}`,
-    'overlay-path': pathText(pane),
+    'overlay-window': imaged ? windowText(pane.displayMeta(), pane.window, pane.isCT(), pane.invert) : '',
+    'overlay-zoom': imaged ? `Zoom ${Math.round(pane.viewport.zoom * 100)}%${pane.viewport.fitted ? ' (fit)' : ''}` : '',
+    'overlay-path': imaged ? pathText(pane) : '',
   };
 }

@@ -7,7 +7,8 @@
 //
 // The element carries data-viewport (its index), data-active, and
 // data-series / data-instance / data-frame: the Orthanc ids and 0-based
-// frame of the image on screen, a contract for tests and scripts.
+// frame of the image on screen, a contract for tests and scripts.  A waveform
+// (info.kind 'waveform') is shown by waveform.js in place of the canvas.
 import { api } from './api.js';
 import { Cine } from './cine.js';
 import { el } from './dom.js';
@@ -20,6 +21,7 @@ import { SeriesModel } from './series.js';
 import { MeasureTools } from './tools.js';
 import { Viewport } from './viewport.js';
 import { clampIndex, viewFromParams } from './viewstate.js';
+import { WaveformView } from './waveform.js';
 import { displayMeta, effectiveWindow } from './windowing.js';
 
 export class Pane {
@@ -35,6 +37,7 @@ export class Pane {
     this.element.dataset.active = 'false';
     this.message = this.element.querySelector('.message');
     this.report = this.element.querySelector('.report');
+    this.waveform = null;        // WaveformView, made for the first waveform shown
     this.model = null;           // SeriesModel of the series shown
     this.index = 0;              // the image wanted
     this.shownIndex = -1;        // the image on screen
@@ -189,6 +192,7 @@ export class Pane {
     this.close();
     this.paths.destroy();
     this.stopInfos();
+    if (this.waveform) this.waveform.destroy();
     this.element.remove();
   }
 
@@ -232,10 +236,26 @@ export class Pane {
     return Boolean(info && info.overlays && info.overlays.length);
   }
 
-  /** The kind of the current instance: an image, a report in its iframe, or a PDF. */
+  /** True when the current instance is shown as a waveform (waveform.js), not on the canvas. */
+  get showsWaveform() {
+    return Boolean(this.waveform) && !this.waveform.element.hidden;
+  }
+
+  /** The kind of the current instance: an image, a report in its iframe, a PDF, or a waveform screen. */
   showKind(info) {
     const kind = info ? info.kind : null;
     const report = kind === 'report' && info.report;
+    const waveform = kind === 'waveform' && Boolean(this.current);
+    if (waveform) {
+      if (!this.waveform) {
+        this.waveform = new WaveformView();
+        this.report.after(this.waveform.element);   // under the overlay's corners
+      }
+      this.waveform.show(this.current.instance, info);
+      this.message.hidden = true;   // the waveform screen says what failed
+    } else if (this.waveform) {
+      this.waveform.hide();
+    }
     if (report) {
       const src = new URL(report, location.href).href;
       if (this.report.dataset.src !== src) {
@@ -247,7 +267,7 @@ export class Pane {
       delete this.report.dataset.src;
     }
     this.report.hidden = !report;
-    this.canvas.hidden = Boolean(report);
+    this.canvas.hidden = Boolean(report) || waveform;
     this.element.dataset.kind = kind || '';
     this.kindInfo = info;
   }
@@ -275,7 +295,7 @@ export class Pane {
     if (index !== undefined) this.shownIndex = index;
     this.paths.cleared();
     this.message.replaceChildren(el('strong', { text: 'This image cannot be shown' }), el('span', { text: error.message }));
-    this.message.hidden = false;
+    this.message.hidden = this.showsWaveform;   // its page PNG failed: the waveform screen does not need it
     this.canvas.dataset.state = 'error';
     this.element.dataset.state = 'error';
     this.updateOverlay();
@@ -400,6 +420,7 @@ export class Pane {
       return true;
     }
     if (action.startsWith('measure:')) return this.tools.handle(action);
+    if (this.showsWaveform && this.waveform.handle(action)) return true;   // zoom and fit in time
     if (!actions[action]) return false;
     actions[action]();
     return true;

@@ -40,6 +40,12 @@ function load(box, url, alt) {
   queueMicrotask(next);   // once the caller has put the card in the page
 }
 
+/** The PNG of a series' thumbnail; a waveform's is its own picture (view=thumbnail: the first seconds). */
+function thumbnailUrl(series, size) {
+  const url = pngUrl(series.thumbnail.instance, series.thumbnail.frame, { size });
+  return series.kind === 'waveform' ? `${url}${url.includes('?') ? '&' : '?'}view=thumbnail` : url;
+}
+
 /** One card per series of `study` (the /api/studies/{id} answer). */
 export function seriesCards(study, { current = null, compact = false } = {}) {
   const size = study.thumbnail_size || 128;
@@ -69,7 +75,7 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
       card.removeAttribute('href');
       card.title = `${card.title} — apply it from the viewer of the series it references`;
     } else if (series.thumbnail) {
-      load(box, pngUrl(series.thumbnail.instance, series.thumbnail.frame, { size }), label);
+      load(box, thumbnailUrl(series, size), label);
     } else {
       box.append(el('span', { class: 'thumb-error', text: 'no images' }));
     }

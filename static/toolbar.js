@@ -60,6 +60,10 @@ export class Toolbar {
       this.playButton.disabled = true;
     }
     this.fillPresets(pane);
+    // A waveform screen (waveform.js) has no window, inversion or image tools; Fit shows its whole group.
+    const waveform = pane.element.dataset.kind === 'waveform';
+    for (const control of this.section.querySelectorAll('button[data-tool], #actual, #invert')) control.disabled = waveform;
+    if (waveform) this.preset.disabled = true;
   }
 
   fillPresets(pane) {
@@ -101,7 +105,11 @@ export class Toolbar {
     for (const button of this.section.querySelectorAll('button[data-tool]')) {
       button.addEventListener('click', () => viewer.active.setTool(button.dataset.tool));
     }
-    on('#fit', 'click', () => viewer.active.viewport.fit());
+    on('#fit', 'click', () => {
+      const pane = viewer.active;
+      if (pane.element.dataset.kind === 'waveform') pane.handle('fit');
+      else pane.viewport.fit();
+    });
     on('#actual', 'click', () => viewer.active.viewport.actualSize());
     on('#invert', 'click', () => viewer.active.setInvert(!viewer.active.invert));
     on('#play', 'click', () => (viewer.active.playing ? viewer.active.stop() : viewer.active.play()));
