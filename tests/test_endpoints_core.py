@@ -15,7 +15,7 @@ from pydicom.data import get_testdata_file
 from conftest import CT_SMALL, RGB_FILE
 from orthanc_process import OrthancProcess
 
-#: pydicom's JPEG-lossy.dcm: no installed decoder decodes it, so the renderer answers 415.
+#: pydicom's JPEG-lossy.dcm: no decoder installed here decodes it (the renderer answers 415); core's does.
 UNDECODABLE = Path(get_testdata_file("JPEG-lossy.dcm"))
 ECG = Path(get_testdata_file("waveform_ecg.dcm"))
 #: pydicom's emri_small.dcm: 10 MR frames.
@@ -88,14 +88,49 @@ def test_jpeg_on_request(core: OrthancProcess) -> None:
     assert _get(core, f"/instances/{instance}/preview", {"Accept": "image/jpeg"}, quality="0").status_code == 400
 
 
-def test_unsupported_images(core: OrthancProcess) -> None:
-    """An image the renderer cannot decode: core's 415, or with returnUnsupportedImage a 200 picture saying so."""
+def test_what_the_renderer_cannot_decode_is_cores(core: OrthancProcess, orthanc: OrthancProcess) -> None:
+    """JPEG-lossy.dcm, which no decoder here reads: core's own rendering (as core answers without the option)."""
     instance = core.upload(UNDECODABLE)["ID"]
+    assert _get(core, f"/previewer/instances/{instance}/png").status_code == 415
+    plain = orthanc.upload(UNDECODABLE)["ID"]
+    cores = _image(_get(orthanc, f"/instances/{plain}/preview"))
+    assert np.array_equal(_image(_get(core, f"/instances/{instance}/preview")), cores)
+    jpeg = _image(_get(core, f"/instances/{instance}/rendered", {"Accept": "image/jpeg"}), "image/jpeg")
+    assert jpeg.shape == cores.shape
+
+
+def _broken(tmp_path: Path) -> Path:
+    """CT_small claiming JPEG 2000 over its raw pixels: a synthesized file neither decoder reads."""
+    ds = pydicom.dcmread(CT_SMALL)
+    ds.SOPInstanceUID = pydicom.uid.generate_uid()
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = pydicom.uid.JPEG2000Lossless
+    ds.PixelData = pydicom.encaps.encapsulate([ds.PixelData[:5000]])
+    path = tmp_path / "broken.dcm"
+    ds.save_as(path, enforce_file_format=False)
+    return path
+
+
+def test_unsupported_images(core: OrthancProcess, tmp_path: Path) -> None:
+    """An image neither decodes: core's 415, or with returnUnsupportedImage a 200 picture saying so."""
+    instance = core.upload(_broken(tmp_path))["ID"]
     for path in (f"/instances/{instance}/preview", f"/instances/{instance}/rendered"):
         refused = _get(core, path)
         assert refused.status_code == 415 and refused.json()["error"]
         picture = _image(_get(core, path, returnUnsupportedImage=""))
         assert picture.shape == (128, 128) and picture.std() > 0
+
+
+def test_upscaling_and_accept(core: OrthancProcess) -> None:
+    """As core: width/height scale a 128 px CT up (nearest, or bilinear with smooth=1); Accept: application/pdf is 406."""
+    instance = core.upload(CT_SMALL)["ID"]
+    nearest = _image(_get(core, f"/instances/{instance}/rendered", width="256"))
+    assert nearest.shape == (256, 256)
+    assert np.array_equal(nearest[::2, ::2], _image(_get(core, f"/instances/{instance}/rendered")))
+    smooth = _image(_get(core, f"/instances/{instance}/rendered", height="256", smooth="1"))
+    assert smooth.shape == (256, 256) and not np.array_equal(smooth, nearest)
+    refused = _get(core, f"/instances/{instance}/preview", {"Accept": "application/pdf"})
+    assert refused.status_code == 406 and "image/png" in refused.json()["error"]
 
 
 def test_unknown_parameters_are_ignored_as_core_ignores_them(core: OrthancProcess) -> None:

@@ -113,8 +113,8 @@ def test_core_routes_agree_with_the_c_part() -> None:
     sdk = ast.parse((root / "previewer" / "plugin" / "sdk.py").read_text())   # imports the compiled module
     deferred = next(ast.literal_eval(node.value) for node in ast.walk(sdk) if isinstance(node, ast.Assign)
                     and any(getattr(t, "id", "") == "DEFERRED_CORE_ROUTES" for t in node.targets))
-    regexes = Router(table.core_routes(Store(dicom=lambda _: b"", version=lambda _: None)), print).regexes()
-    assert [route.path for route in table.core_routes(Store(dicom=lambda _: b"", version=lambda _: None))] == [
+    regexes = Router(table.core_routes(Store(dicom=lambda _: b"", version=lambda _: None), lambda _: b""), print).regexes()
+    assert [route.path for route in table.core_routes(Store(dicom=lambda _: b"", version=lambda _: None), lambda _: b"")] == [
         "/instances/{id}/preview", "/instances/{id}/frames/{frame:int}/preview",
         "/instances/{id}/rendered", "/instances/{id}/frames/{frame:int}/rendered"]
     source = (root / "native" / "entry.c").read_text()

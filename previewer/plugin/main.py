@@ -161,7 +161,7 @@ def install(config: Config) -> Router:
 
 def _answer_core_routes(store: Store, config: Config) -> None:
     """Register Orthanc's own /preview and /rendered routes: plugins' callbacks come before core's."""
-    core = Router(table.core_routes(store), sdk.log_error)
+    core = Router(table.core_routes(store, _orthanc_rest_get), sdk.log_error)
 
     def on_core(output: sdk.RestOutput, url: str, request: sdk.HttpRequest) -> None:
         send(output, core.handle(request.method, url, request.query, request.headers, request.body))

@@ -75,12 +75,12 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
     ]
 
 
-def core_routes(store: Store) -> list[Route]:
+def core_routes(store: Store, rest_get: RestGet) -> list[Route]:
     """Orthanc's own image routes, answered by the previewer when "CoreRoutes" is on (:mod:`.endpoints.core`)."""
     instance = "/instances/{id}"
     return [
-        Route(instance + "/preview", bind(core.image, store, rendered_route=False)),
-        Route(instance + "/frames/{frame:int}/preview", bind(core.image, store, rendered_route=False)),
-        Route(instance + "/rendered", bind(core.image, store, rendered_route=True)),
-        Route(instance + "/frames/{frame:int}/rendered", bind(core.image, store, rendered_route=True)),
+        Route(instance + "/preview", bind(core.image, store, rest_get, rendered_route=False)),
+        Route(instance + "/frames/{frame:int}/preview", bind(core.image, store, rest_get, rendered_route=False)),
+        Route(instance + "/rendered", bind(core.image, store, rest_get, rendered_route=True)),
+        Route(instance + "/frames/{frame:int}/rendered", bind(core.image, store, rest_get, rendered_route=True)),
     ]
