@@ -11,7 +11,7 @@ DEB_PACKAGES := orthanc orthanc-dev dcmtk chromium gcc libc6-dev postgresql orth
   python3 python3-dev python3-venv orthanc-python orthanc-dicomweb orthanc-webviewer orthanc-gdcm dicom3tools
 NATIVE_SOURCES := $(wildcard native/*.h native/*.c native/*.py) previewer/plugin/explorer.js pyproject.toml
 
-.PHONY: all setup system testdata bench-system build run test test-cluster test-fast test-compat test-compat-host compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
+.PHONY: all setup system testdata bench-system build run test test-cluster test-fast test-compat test-compat-host test-orthanc-suite compat-root compat-system typecheck contact-sheet bench bench-quick fuzz soak memcheck install uninstall clean
 
 all: setup
 
@@ -87,6 +87,11 @@ test-compat: compat-system
 test-compat-host: setup
 	@mkdir -p test-artifacts/compat
 	$(PY) -m pytest -q -p no:cacheprovider --junitxml=test-artifacts/compat/host.xml $$(bash tests/compat/trixie.sh selection)
+
+# Orthanc's integration suite (orthanc-tests at the tag of the host's Orthanc, from the git mirror
+# ORTHANC_TESTS_REPO) with "CoreRoutes" off and on; writes docs/CORE_ROUTES.md.
+test-orthanc-suite: setup
+	cd tests && ../$(PY) orthanc_suite.py
 
 # Robustness, long versions (results in tests/ROBUSTNESS.md).
 fuzz: setup
