@@ -180,3 +180,24 @@ def test_another_frame_of_reference_is_422(structure_set: pydicom.Dataset, slice
     with pytest.raises(rtstruct.WrongFrameOfReference, match="1.2.3.4") as error:
         rtstruct.on_image(parsed.rois, _plane(slices[0]), parsed.frame_of_reference)
     assert error.value.status == 422
+
+
+def test_a_contour_image_reference_wins_over_position(structure_set: pydicom.Dataset,
+                                                      slices: list[pydicom.Dataset]) -> None:
+    """With a Contour Image Sequence (added here: the phantom's set has none), a contour lies on the image it
+    references and on no other, even a slice at its height."""
+    ds = _mutant(structure_set)
+    contour = ds.ROIContourSequence[0].ContourSequence[13]
+    height = float(contour.ContourData[2])
+    at_height = next(s for s in slices if abs(float(s.ImagePositionPatient[2]) - height) < 0.01)
+    elsewhere = next(s for s in slices if abs(float(s.ImagePositionPatient[2]) - height) > 20)
+    reference = pydicom.Dataset()
+    reference.ReferencedSOPClassUID = elsewhere.SOPClassUID
+    reference.ReferencedSOPInstanceUID = elsewhere.SOPInstanceUID
+    contour.ContourImageSequence = [reference]
+    parsed = rtstruct.parse(ds)
+
+    def count(image: pydicom.Dataset) -> int:
+        return sum(len(c) for _, c in rtstruct.on_image(parsed.rois, _plane(image), parsed.frame_of_reference))
+    assert count(elsewhere) == 1
+    assert count(at_height) == 0
