@@ -18,8 +18,9 @@ class TestFromSection:
         """Each option is converted to its type."""
         config = from_section({"CacheSizeMB": 64, "MaxMegapixels": 50, "ThumbnailSize": 96,
                                "SerializeRequests": True, "WarmOnIngest": False, "PngEncoder": "fast",
-                               "DecodeConcurrency": 4, "MmapThresholdKB": 0, "TestModules": ["/x.py"]})
-        assert config == Config(64, 50.0, 96, True, False, "fast", 4, 0, ("/x.py",))
+                               "DecodeConcurrency": 4, "MmapThresholdKB": 0, "CoreRoutes": True,
+                               "TestModules": ["/x.py"]})
+        assert config == Config(64, 50.0, 96, True, False, "fast", 4, 0, True, ("/x.py",))
 
     @pytest.mark.parametrize("section, option", [
         ({"CacheSizeMB": -1}, "CacheSizeMB"),
@@ -30,6 +31,7 @@ class TestFromSection:
         ({"SerializeRequests": "yes"}, "SerializeRequests"),
         ({"TestModules": "x.py"}, "TestModules"),
         ({"WarmOnIngest": 1}, "WarmOnIngest"),
+        ({"CoreRoutes": "on"}, "CoreRoutes"),
         ({"PngEncoder": "zopfli"}, "PngEncoder"),
         ({"PngEncoder": 3}, "PngEncoder"),
         ({"DecodeConcurrency": 0}, "DecodeConcurrency"),
