@@ -3,6 +3,7 @@
 import { api } from './api.js';
 import { el, $ } from './dom.js';
 import * as format from './format.js';
+import { viewable } from './hanging.js';
 import { showOthers, studyLine } from './priors.js';
 import { seriesCards } from './thumbnails.js';
 
@@ -108,7 +109,7 @@ export class StudyPage {
           study.institution].filter(Boolean).join(' · ') }));
       this.grid.replaceChildren(...seriesCards(study));
       // "Compare" opens the viewer on this study's first series with the other study beside it.
-      const first = study.series.find((series) => series.thumbnail && series.kind !== 'presentation' && series.kind !== 'segmentation');
+      const first = study.series.find(viewable);
       showOthers(this.others, study.others, (other) => [
         el('a', { href: `#/study/${encodeURIComponent(other.id)}`, text: studyLine(other) }),
         first ? el('a', { class: 'compare', href: `#/series/${encodeURIComponent(first.id)}?prior=${encodeURIComponent(other.id)}`,

@@ -5,7 +5,13 @@
 // the most recent one older than the current study with a series of that
 // modality.  Plain data in and out (the /api/studies answers).
 
-const VIEWABLE = (series) => series.kind !== 'presentation' && series.kind !== 'segmentation' && series.thumbnail;
+/** Series kinds applied to the images they reference, never shown or hung themselves, with what to call them. */
+export const OBJECT_KINDS = { presentation: 'Presentation state', segmentation: 'Segmentation', rtstruct: 'Structure set' };
+
+/** True for a series that has an image to show (not an object of OBJECT_KINDS). */
+export function viewable(series) {
+  return !Object.hasOwn(OBJECT_KINDS, series.kind) && Boolean(series.thumbnail);
+}
 
 function words(text) {
   return new Set(String(text || '').toLowerCase().split(/[^a-z0-9]+/).filter(Boolean));
@@ -23,9 +29,9 @@ export function similarity(a, b) {
 
 /** The series of `study` to show beside `reference` (a series summary), or null when it has none to show. */
 export function matchingSeries(study, reference) {
-  const viewable = study.series.filter(VIEWABLE);
-  const same = viewable.filter((series) => series.modality === reference.modality);
-  if (!same.length) return viewable[0] || null;
+  const shown = study.series.filter(viewable);
+  const same = shown.filter((series) => series.modality === reference.modality);
+  if (!same.length) return shown[0] || null;
   let best = null;
   let score = 0;
   for (const series of same) {

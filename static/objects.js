@@ -1,13 +1,19 @@
 // The objects a series can be shown with: its overlays (burned
 // in by the server, shown by default, toggled with O), the study's
-// presentation states and segmentations that reference the series
-// (/api/series/{id}/objects), and, for a report, its HTML in a sandboxed
-// iframe.  The viewer asks for server PNGs whenever one of these is applied
-// (the pixels come burned into the PNG), see SeriesViewer.clientPath.
+// presentation states, segmentations and RT structure sets that reference
+// the series (/api/series/{id}/objects), and, for a report, its HTML in a
+// sandboxed iframe.  The viewer asks for server PNGs whenever an overlay,
+// presentation state or segmentation is applied (the pixels come burned into
+// the PNG), see ImagePaths.clientPath; structure sets are drawn over the
+// image by the browser (structures.js), so their toggles change no pixels.
 import { el } from './dom.js';
 
 export class ObjectsPanel {
-  /** `box` is the panel's element; onChange(state) is called after every change. */
+  /**
+   * `box` is the panel's element; onChange(state, what) is called after every
+   * change, `what` 'structures' when only the structure sets' ROIs or fill
+   * changed (nothing to render again), else 'image'.
+   */
   constructor(box, onChange) {
     this.box = box;
     this.onChange = onChange;
@@ -16,21 +22,27 @@ export class ObjectsPanel {
 
   /** Nothing applied, overlays shown. */
   reset() {
-    this.state = { overlays: true, presentation: null, segmentation: null, segments: null, opacity: 0.5 };
-    this.objects = { presentations: [], segmentations: [] };
+    this.state = { overlays: true, presentation: null, segmentation: null, segments: null, opacity: 0.5,
+      structures: {}, fill: false };   // structures: RTSTRUCT id -> the ROI numbers shown
+    this.objects = { presentations: [], segmentations: [], structures: [] };
     this.box.replaceChildren();
     this.box.hidden = true;
   }
 
-  /** The answer of /api/series/{id}/objects. */
+  /** The answer of /api/series/{id}/objects; every ROI of its structure sets is shown at first. */
   setObjects(objects) {
-    this.objects = { presentations: objects.presentations || [], segmentations: objects.segmentations || [] };
+    this.objects = { presentations: objects.presentations || [], segmentations: objects.segmentations || [],
+      structures: objects.structures || [] };
+    const structures = {};
+    for (const set of this.objects.structures) structures[set.id] = set.rois.map((roi) => roi.number);
+    this.state = { ...this.state, structures };
     this.draw();
+    if (this.objects.structures.length) this.onChange(this.state, 'structures');
   }
 
   setOverlays(shown) {
     this.state = { ...this.state, overlays: shown };
-    this.onChange(this.state);
+    this.onChange(this.state, 'image');
   }
 
   /** Apply presentation state `id` (null: none); a segmentation and a presentation do not combine. */
@@ -38,7 +50,7 @@ export class ObjectsPanel {
     const presentation = this.state.presentation === id ? null : id;
     this.state = { ...this.state, presentation, segmentation: presentation ? null : this.state.segmentation };
     this.draw();
-    this.onChange(this.state);
+    this.onChange(this.state, 'image');
   }
 
   chooseSegmentation(id) {
@@ -47,23 +59,43 @@ export class ObjectsPanel {
     const segments = segmentation ? seg.segments.map((s) => s.number) : null;
     this.state = { ...this.state, segmentation, segments, presentation: segmentation ? null : this.state.presentation };
     this.draw();
-    this.onChange(this.state);
+    this.onChange(this.state, 'image');
   }
 
   toggleSegment(number, on) {
     const segments = (this.state.segments || []).filter((n) => n !== number);
     if (on) segments.push(number);
     this.state = { ...this.state, segments: segments.sort((a, b) => a - b) };
-    this.onChange(this.state);
+    this.onChange(this.state, 'image');
   }
 
   setOpacity(opacity) {
     this.state = { ...this.state, opacity };
-    this.onChange(this.state);
+    this.onChange(this.state, 'image');
+  }
+
+  /** Show or hide ROI `number` of structure set `structuresId`. */
+  toggleRoi(structuresId, number, on) {
+    const rois = (this.state.structures[structuresId] || []).filter((n) => n !== number);
+    if (on) rois.push(number);
+    this.state = { ...this.state, structures: { ...this.state.structures, [structuresId]: rois.sort((a, b) => a - b) } };
+    this.onChange(this.state, 'structures');
+  }
+
+  /** Fill the closed contours (translucent), or outline them only. */
+  setFill(fill) {
+    this.state = { ...this.state, fill };
+    this.onChange(this.state, 'structures');
+  }
+
+  /** What the structures layer draws (structures.js): {sets: [{id, rois: [numbers shown]}], fill}. */
+  structureChoice() {
+    const sets = this.objects.structures.map((set) => ({ id: set.id, rois: this.state.structures[set.id] || [] }));
+    return { sets, fill: this.state.fill };
   }
 
   draw() {
-    const { presentations, segmentations } = this.objects;
+    const { presentations, segmentations, structures } = this.objects;
     const parts = [];
     if (presentations.length) {
       const item = (id, text, title) => el('button', {
@@ -107,8 +139,34 @@ export class ObjectsPanel {
       }
       parts.push(el('div', { class: 'object-group', dataset: { group: 'segmentation' } }, ...children));
     }
+    for (const set of structures) parts.push(this.structuresGroup(set));
+    if (structures.length) {
+      const box = el('input', { type: 'checkbox', dataset: { structuresFill: '' } });
+      box.checked = this.state.fill;
+      box.addEventListener('change', () => { this.setFill(box.checked); box.blur(); });
+      parts.push(el('div', { class: 'object-group', dataset: { group: 'structures-fill' } },
+        el('label', { class: 'segment', title: 'Fill the closed contours' }, box, el('span', { text: 'Fill' }))));
+    }
     this.box.replaceChildren(...parts);
     this.box.hidden = !parts.length;
+  }
+
+  /** One structure set: its label, then per ROI a checkbox, a swatch of its colour and its name. */
+  structuresGroup(set) {
+    const shown = this.state.structures[set.id] || [];
+    const children = [el('span', { class: 'object-title', text: 'Structures' }),
+      el('span', { class: 'object-label', text: set.label || 'Structure set', title: set.frame_of_reference || undefined })];
+    for (const roi of set.rois) {
+      const box = el('input', { type: 'checkbox', dataset: { roi: String(roi.number), structures: set.id } });
+      box.checked = shown.includes(roi.number);
+      box.addEventListener('change', () => { this.toggleRoi(set.id, roi.number, box.checked); box.blur(); });
+      const swatch = el('span', { class: 'swatch' });
+      swatch.style.backgroundColor = roi.color;   // the CSSOM: the CSP refuses style attributes
+      const title = [roi.type, `${roi.contours} contour${roi.contours === 1 ? '' : 's'}`].filter(Boolean).join(' · ');
+      children.push(el('label', { class: 'segment', title }, box, swatch,
+        el('span', { text: roi.name || `ROI ${roi.number}` })));
+    }
+    return el('div', { class: 'object-group', dataset: { group: 'structures', set: set.id } }, ...children);
   }
 }
 

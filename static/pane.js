@@ -1,6 +1,7 @@
 // One viewport of the viewer: a canvas built from the page's template (no
 // global ids), the series it shows and its own view of it: image, window,
-// inversion, zoom, pan, tool, overlay and measurements.  The drawing goes
+// inversion, zoom, pan, tool, overlay, measurements and the structure sets'
+// contours drawn over it (structures.js).  The drawing goes
 // through paths.js (client frames or server PNGs); the viewer (viewer.js)
 // hears of every change through host.changed(pane, what) and keeps the
 // toolbar, the URL and the other viewports in step.
@@ -18,6 +19,7 @@ import { ReferenceLayer } from './references.js';
 import { ImagePaths } from './paths.js';
 import { bindPointer } from './pointer.js';
 import { SeriesModel } from './series.js';
+import { StructureLayer } from './structures.js';
 import { MeasureTools } from './tools.js';
 import { Viewport } from './viewport.js';
 import { clampIndex, viewFromParams } from './viewstate.js';
@@ -51,14 +53,19 @@ export class Pane {
     this.canvas = this.paths.canvas;
     this.canvas.dataset.tool = this.tool;
     this.viewport = this.paths.viewport;
-    this.objectsBox = el('div', { class: 'objects-panel', hidden: true, 'aria-label': 'Presentation states and segmentations' });
-    this.objects = new ObjectsPanel(this.objectsBox, () => this.objectsChanged());
+    this.objectsBox = el('div', { class: 'objects-panel', hidden: true,
+      'aria-label': 'Presentation states, segmentations and structure sets' });
+    this.objects = new ObjectsPanel(this.objectsBox, (state, what) => this.objectsChanged(what));
     this.tools = new MeasureTools({
       canvas: this.canvas, viewport: this.viewport, shown: () => this.shownImage, tool: () => this.tool,
       frameOf: (image) => this.paths.frameOf(image), modality: () => this.model && this.model.modality,
       dragging: () => Boolean(this.drag), changed: () => host.changed(this, 'measurements'),
     });
     this.references = new ReferenceLayer(this.canvas, this.viewport);
+    this.structures = new StructureLayer({
+      canvas: this.canvas, viewport: this.viewport, shown: () => this.shownImage, wanted: () => this.current || null,
+      choice: () => this.objects.structureChoice(),
+    });
     this.canvas.addEventListener('pointerdown', (event) => {
       if (event.button !== 0 || this.tool !== 'crosshair' || !this.shownImage || !this.viewport.dims) return;
       const point = this.tools.toImage(event.offsetX, event.offsetY);
@@ -272,7 +279,13 @@ export class Pane {
     this.kindInfo = info;
   }
 
-  objectsChanged() {
+  /** The objects panel changed: `what` 'structures' is drawn over the image as it is, anything else renders it again. */
+  objectsChanged(what) {
+    if (what === 'structures') {
+      this.structures.update();
+      this.host.changed(this, 'objects');
+      return;
+    }
     this.paths.reload();
     this.updateOverlay();
     this.host.changed(this, 'objects');
@@ -391,6 +404,7 @@ export class Pane {
   updateOverlay() {
     this.tools.update();   // measurements follow the image, zoom and pan
     this.references.update();
+    this.structures.update();
     writeOverlay(this.element, overlayLines(this));
   }
 

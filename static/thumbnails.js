@@ -3,6 +3,7 @@
 import { fetchPng, pngUrl } from './api.js';
 import { el } from './dom.js';
 import * as format from './format.js';
+import { OBJECT_KINDS } from './hanging.js';
 
 const PARALLEL = 4;
 const queue = [];
@@ -68,9 +69,9 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
     el('span', { class: 'series-description', text: series.description || '(no description)' }),
     el('span', { class: 'series-count', text: count }),
     compact ? null : el('span', { class: 'series-date', text: format.date(series.date) }));
-    if (series.kind === 'presentation' || series.kind === 'segmentation') {
+    if (Object.hasOwn(OBJECT_KINDS, series.kind)) {
       // Applied to the images they reference, from the viewer's lists; not an image to show.
-      box.append(el('span', { class: 'thumb-kind', text: series.kind === 'presentation' ? 'Presentation state' : 'Segmentation' }));
+      box.append(el('span', { class: 'thumb-kind', text: OBJECT_KINDS[series.kind] }));
       card.classList.add('object-series');
       card.removeAttribute('href');
       card.title = `${card.title} — apply it from the viewer of the series it references`;

@@ -13,7 +13,7 @@ import { Layout } from './layout.js';
 import { MprGroup } from './mprview.js';
 import { Pane } from './pane.js';
 import { InfoCache } from './series.js';
-import { defaultPrior, matchingSeries } from './hanging.js';
+import { defaultPrior, matchingSeries, viewable } from './hanging.js';
 import { StudyReports } from './reports.js';
 import { copyText, downloadPng } from './share.js';
 import { SERIES_TYPE, SeriesStrip } from './strip.js';
@@ -177,11 +177,11 @@ export class SeriesViewer {
       return;   // the strip says why
     }
     if (!study || !this.series || this.series.study.id !== study.id) return;
-    const viewable = study.series.filter((s) => s.kind !== 'presentation' && s.kind !== 'segmentation' && s.thumbnail);
+    const candidates = study.series.filter(viewable);
     const shown = this.layout.panes.map((pane) => pane.seriesId || pane.opening).filter(Boolean);
     // The series after the last one shown, in strip order, then from the strip's start.
-    const at = Math.max(...shown.map((id) => viewable.findIndex((s) => s.id === id)));
-    const order = [...viewable.slice(at + 1), ...viewable.slice(0, at + 1)];
+    const at = Math.max(...shown.map((id) => candidates.findIndex((s) => s.id === id)));
+    const order = [...candidates.slice(at + 1), ...candidates.slice(0, at + 1)];
     for (const pane of this.layout.panes) {
       if (pane.seriesId || pane.opening) continue;
       const next = order.find((s) => !shown.includes(s.id));
