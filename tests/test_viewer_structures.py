@@ -13,8 +13,8 @@ import requests
 
 from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
-from test_viewer_browser import CHROMIUM_ARGS
 from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
+from test_viewer_objects import browser  # noqa: F401  (fixture reused)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
@@ -48,14 +48,6 @@ def phantom(orthanc: OrthancProcess) -> dict[str, Any]:
     order = [row["id"] for row in requests.get(f"{orthanc.url}/previewer/api/series/{series}", timeout=30).json()["instances"]]
     assert sorted(order) == sorted(headers)
     return {"series": series, "rtstruct": rtstruct, "order": order, "headers": headers, "ds": pydicom.dcmread(RTSTRUCT)}
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Any) -> Iterator[Any]:  # noqa: F811
-    """Debian's headless Chromium."""
-    chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-    yield chromium
-    chromium.close()
 
 
 @pytest.fixture

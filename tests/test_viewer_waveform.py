@@ -11,13 +11,12 @@ from pydicom.data import get_testdata_file
 
 from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
-from test_viewer_browser import CHROMIUM_ARGS
 from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
+from test_viewer_objects import browser, page  # noqa: F401  (fixtures reused: a 415 only from /pixels)
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 
 ECG = Path(get_testdata_file("waveform_ecg.dcm"))   # 12 leads, RHYTHM 10 s and MEDIAN BEAT 1.2 s at 1000 Hz
-REFUSED = "Failed to load resource: the server responded with a status of 415 (Unsupported Media Type)"
 READY = """() => { const w = document.querySelector('.viewport .waveform');
   return w && !w.hidden && w.dataset.state === 'ready' && document.querySelector('.waveform-traces').dataset.strip; }"""
 
@@ -35,28 +34,6 @@ def ecg(orthanc: OrthancProcess) -> dict[str, Any]:
     rhythm = requests.get(f"{orthanc.url}/previewer/instances/{uploaded['ID']}/waveform?group=0", timeout=10)
     rhythm.raise_for_status()
     return {**uploaded, "rhythm": rhythm.json()}
-
-
-@pytest.fixture(scope="module")
-def browser(playwright: Any) -> Iterator[Any]:  # noqa: F811
-    """Debian's headless Chromium."""
-    chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-    yield chromium
-    chromium.close()
-
-
-@pytest.fixture
-def page(browser: Any, orthanc: OrthancProcess) -> Iterator[Page]:
-    """A fresh viewer page; no console error may appear but the pixels route's 415 for a waveform."""
-    wrapped = Page(browser, orthanc, "canvas")
-    refused: list[str] = []
-    wrapped.page.on("response", lambda r: refused.append(r.url) if r.status == 415 else None)
-    try:
-        yield wrapped
-    finally:
-        wrapped.close()
-    assert all("/pixels" in url for url in refused), refused
-    assert [e for e in wrapped.errors if e != REFUSED] == []
 
 
 class Screen:
