@@ -105,6 +105,11 @@ def _number(name: str, text: str) -> float:
     return value
 
 
+def query_number(query: Mapping[str, str], name: str) -> float | None:
+    """Parameter `name` of `query` as a finite float, None when absent; BadParameter (400) otherwise."""
+    return _number(name, query[name]) if name in query else None
+
+
 def _positive_int(name: str, text: str) -> int:
     try:
         value = int(text)

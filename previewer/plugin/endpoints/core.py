@@ -32,7 +32,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ... import __version__
 from ...pixels.errors import PixelError, Unsupported
-from ...pixels.params import RenderParams, parse_params
+from ...pixels.params import RenderParams, parse_params, query_number
 from ...pixels.render import Rendered
 from ..http import HttpError, Request, Response, check_id, etag, not_modified
 from ..store import RestGet, Store, instance_version, modality_frame, pixel_error
@@ -43,18 +43,6 @@ RENDERED = ("window-center", "window-width", "width", "height", "quality", "smoo
 #: Those of /preview.
 PREVIEW = ("quality", "returnUnsupportedImage")
 UNSUPPORTED_SIZE = 128
-
-
-def _number(query: Mapping[str, str], name: str) -> float | None:
-    if name not in query:
-        return None
-    try:
-        value = float(query[name])
-    except ValueError:
-        raise HttpError(400, f"parameter '{name}' must be a number, not {query[name][:100]!r}") from None
-    if not np.isfinite(value):
-        raise HttpError(400, f"parameter '{name}' must be finite")
-    return value
 
 
 def _box(query: Mapping[str, str]) -> dict[str, str]:
@@ -72,7 +60,7 @@ def _box(query: Mapping[str, str]) -> dict[str, str]:
 def _window(store: Store, instance_id: str, version: str, frame: int, query: Mapping[str, str],
             box: dict[str, str]) -> dict[str, str]:
     """``window=C,W`` from core's parameters; the image's own window fills a missing one."""
-    center, width = _number(query, "window-center"), _number(query, "window-width")
+    center, width = query_number(query, "window-center"), query_number(query, "window-width")
     if center is None and width is None:
         return {}
     if center is None or width is None:

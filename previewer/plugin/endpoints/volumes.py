@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ import numpy as np
 from ... import __version__
 from ...pixels import mpr, render
 from ...pixels.errors import BadParameter, PixelError
+from ...pixels.params import query_number
 from ...pixels.volume import NotVolume, volume_of
 from ..http import HttpError, Request, Response, check_id, check_query, etag, not_modified
 from ..store import RestGet, Store, UnknownResource, instance_version, modality_frame, pixel_error, slices
@@ -72,18 +72,6 @@ _RENDERING = tuple(name for name in PNG_PARAMETERS
                    if name not in ("page", "presentation", "segmentation", "opacity", "segments", "overlays", "overlay"))
 
 
-def _number(query: Mapping[str, str], name: str) -> float | None:
-    if name not in query:
-        return None
-    try:
-        value = float(query[name])
-    except ValueError:
-        raise BadParameter(f"Parameter '{name}' must be a number, got {query[name][:40]!r}") from None
-    if not math.isfinite(value):
-        raise BadParameter(f"Parameter '{name}' must be a finite number")
-    return value
-
-
 def _vector(query: Mapping[str, str], name: str) -> tuple[float, ...] | None:
     if name not in query:
         return None
@@ -100,7 +88,7 @@ def _plane(volume: Any, name: str, query: Mapping[str, str]) -> mpr.Plane:
     index_text = query.get("index")
     if index_text is not None and not index_text.isdigit():
         raise BadParameter(f"Parameter 'index' must be an integer >= 0, got {index_text[:40]!r}")
-    return mpr.plane_of(volume, name, position=_number(query, "position"),
+    return mpr.plane_of(volume, name, position=query_number(query, "position"),
                         index=int(index_text) if index_text is not None else None,
                         normal=_vector(query, "normal"), up=_vector(query, "up"))
 
@@ -120,7 +108,7 @@ def mpr_png(rest_get: RestGet, store: Store, request: Request) -> Response:
             raise HttpError(413, f"the volume's slices are {first.columns}x{first.rows}, over MaxMegapixels "
                                  f"({store.max_megapixels:g}) x {len(volume.slices)} slices")
         plane = _plane(volume, name, query)
-        slab = _number(query, "slab") or 0.0
+        slab = query_number(query, "slab") or 0.0
         projection = query.get("projection", "mip")
         versions = [instance_version(store, one.key[0]) for one in volume.slices]
         tag = etag(__version__, "mpr", series_id, *versions, name, plane.origin.tolist(), plane.columns.tolist(),
