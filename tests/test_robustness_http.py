@@ -142,6 +142,19 @@ def test_id_of_another_level_is_404(orthanc: OrthancProcess, ids: dict[str, str]
     assert orthanc.get(f"/previewer/api/series/{ids['study']}").status_code == 404
 
 
+@pytest.mark.parametrize("suffix", ["/nosuchroute", "/frames/0/nosuchroute", "/png/extra", "/file.dcm"])
+def test_unknown_route_under_an_instance_is_a_json_404_naming_it(orthanc: OrthancProcess, ids: dict[str, str],
+                                                                  suffix: str) -> None:
+    """/previewer/instances/{id}/nosuchroute names the unknown route, not a missing viewer file."""
+    path = f"/previewer/instances/{ids['instance']}{suffix}"
+    answer = orthanc.get(path)
+    assert answer.status_code == 404, (path, answer.text[:200])
+    body = answer.json()
+    assert body["route"] == path
+    assert body["error"].startswith(f"unknown route GET {path}:")
+    assert "viewer file '" not in body["error"]
+
+
 @pytest.mark.parametrize("query", [
     "a" * 70000, "window=" + "9" * 50000, "&&&&&&&&", "=", "==", "%", "%zz=%zz", "window=%ff%fe",
     "format=gray8&format=rgb24", "size=-1", "size=99999999999999999999999", "window=nan,nan",

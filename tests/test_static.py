@@ -146,6 +146,21 @@ class TestStaticFile:
         assert json.loads(response.body)["error"].startswith("no viewer file")
 
 
+    def test_missing_viewer_file_keeps_its_name(self, site: Path) -> None:
+        """A path of a viewer file type that is not there is a missing viewer file."""
+        response = _router(site).handle("GET", "/previewer/nothere.js", {}, {})
+        assert response.status == 404
+        assert json.loads(response.body)["error"] == "no viewer file 'nothere.js'"
+
+    def test_path_of_no_viewer_file_type_is_an_unknown_route(self, site: Path) -> None:
+        """A path no route matches and no viewer file could have is a 404 naming the route."""
+        response = _router(site).handle("GET", "/previewer/series/abc/nosuchroute", {}, {})
+        assert response.status == 404
+        body = json.loads(response.body)
+        assert body["route"] == "/previewer/series/abc/nosuchroute"
+        assert body["error"].startswith("unknown route GET /previewer/series/abc/nosuchroute:")
+
+
 class TestRedirects:
     def test_bare_prefix_redirects_relatively(self) -> None:
         """/previewer goes to previewer/index.html, relative, so a path prefix is kept."""

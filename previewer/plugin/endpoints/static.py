@@ -27,7 +27,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..http import HttpError, Request, Response, etag, not_modified
+from ..http import PREFIX, HttpError, Request, Response, etag, not_modified
 
 _PACKAGE = Path(__file__).resolve().parent.parent.parent
 
@@ -100,12 +100,21 @@ def static_file(root: Path, request: Request) -> Response:
     if relative == "previewer/index.html":
         # The second hop from /previewer/ (see the module docstring).
         return Response.redirect("../index.html")
+    if os.path.splitext(relative)[1].lower() not in MEDIA_TYPES:
+        raise _unknown_route(request.method, relative)
     path = contained_file(root, relative)
     body = path.read_bytes()
     tag = etag(body)
     headers = {"ETag": tag, **STATIC_HEADERS}
     return not_modified(request, tag, headers) or Response(
         body=body, media_type=MEDIA_TYPES[path.suffix.lower()], headers=headers)
+
+
+def _unknown_route(method: str, relative: str) -> HttpError:
+    """A path under /previewer/ that no route matches and that cannot be a viewer file (no viewer file type)."""
+    route = f"{PREFIX}/{relative[:200]}"
+    return HttpError(404, f"unknown route {method.upper()} {route}: no previewer route has this path "
+                          "(docs/API.md lists them), and it is not a viewer file", route=route)
 
 
 def redirect_to_index(request: Request) -> Response:
