@@ -46,6 +46,62 @@ class TestSamples:
         err = capsys.readouterr().err
         assert "3/3" in err and "2 sample files stored, 1 refused" in err
 
+    def test_make_run_import_is_one_bar_and_a_summary_of_each_refusal(self, tmp_path: Path,
+                                                                       plugin_path: Path) -> None:
+        """`make run`'s serve with samples: Orthanc's log goes to STORAGE/orthanc.log during the import, the
+        terminal shows one bar and a summary line per refused file with Orthanc's reason, then the log again."""
+        storage = tmp_path / "storage"
+        http_port, dicom_port = free_port(), free_port()
+        out_path = tmp_path / "serve.out"
+        with open(out_path, "wb") as out:
+            process = subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port",
+                                                    str(dicom_port), "--storage", str(storage)],
+                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                                       preexec_fn=default_sigint)
+        url = f"http://127.0.0.1:{http_port}"
+        try:
+            deadline = time.monotonic() + 300
+            while "is running at" not in out_path.read_text(errors="replace"):
+                assert process.poll() is None and time.monotonic() < deadline, out_path.read_text()[-3000:]
+                time.sleep(0.5)
+            lines = out_path.read_bytes().decode(errors="replace").split("\n")   # keep the carriage returns
+            start = next(i for i, line in enumerate(lines) if line.startswith("\rImporting samples ["))
+            bar, summary = lines[start][1:], lines[start + 1]
+            # One line of redrawn bars (carriage returns), ending at the full count.
+            total = len(cli.sample_files())
+            assert all(part.startswith("Importing samples [") for part in bar.split("\r")), bar[:500]
+            assert bar.split("\r")[-1] == f"Importing samples [{'#' * 40}] {total}/{total}"
+            stored, refused = (int(word) for word in summary.replace(",", "").split() if word.isdigit())
+            assert summary == f"{stored} sample files stored, {refused} refused by Orthanc:"
+            assert stored + refused == total and refused > 0
+            named = lines[start + 2:start + 2 + refused]
+            assert all(line.startswith("  ") and ": " in line for line in named), named
+            assert lines[start + 2 + refused].startswith("Orthanc Previewer is running at"), lines[start + 2 + refused]
+            # Nothing of Orthanc's log (glog lines: I/W/E, month, day) before start-up was done.
+            assert not [line for line in lines[:start + 2 + refused] if line[:1] in "IWE" and line[1:5].isdigit()]
+            log = (storage / "orthanc.log").read_text(errors="replace")
+            assert "Orthanc has started" in log and "Store has failed" in log
+            # Each named file is one Orthanc refuses again now, and its reason is a line Orthanc logged.
+            by_name = {str(path.relative_to(path.parent.parent)) if path.parent.name == "dicomdirtests" else path.name:
+                       path for path in cli.sample_files()}
+            for line in named:
+                name, reason = line.strip().split(": ", 1)
+                assert reason in log or all(part in log for part in reason.split("; ")), (name, reason)
+                answer = requests.post(url + "/instances", data=by_name[name].read_bytes(), timeout=60)
+                assert answer.status_code >= 400, name
+            # After start-up, Orthanc's log goes to the terminal again (this refusal is logged there).
+            logged_before = log.count("Bad file format")
+            requests.post(url + "/instances", data=b"not DICOM at all", timeout=30)
+            deadline = time.monotonic() + 10
+            while out_path.read_text(errors="replace").split("is running at", 1)[1].count("Bad file format") == 0:
+                assert time.monotonic() < deadline, "Orthanc's log did not come back to the terminal"
+                time.sleep(0.2)
+            assert (storage / "orthanc.log").read_text(errors="replace").count("Bad file format") == logged_before
+        finally:
+            os.killpg(process.pid, signal.SIGINT)
+            process.wait(timeout=60)
+        assert process.returncode == 0, out_path.read_text()[-2000:]
+
     def test_sample_list_covers_the_corpora(self) -> None:
         """The samples include pydicom's and pydicom-data's images."""
         names = {path.name for path in cli.sample_files()}
