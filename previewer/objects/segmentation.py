@@ -6,10 +6,13 @@ Segment Identification) into a :class:`Segmentation` free of the dataset;
 :func:`masks_for` gives the coverage of each segment on one image frame,
 :func:`check_geometry` refuses an image whose size (or Frame of Reference)
 is not the Segmentation's, and :func:`draw` alpha-blends the segment
-colours over a rendered frame.
+colours over a rendered frame.  :func:`thumbnail_image` picks the image frame
+a Segmentation's own thumbnail shows (the one with the most segments) and
+:func:`thumbnail` paints its segments, opaque, over that image or on black.
 """
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +24,7 @@ from ..pixels.color import lab_to_rgb
 from ..pixels.errors import BadParameter, PixelError, TooLarge, Unsupported
 from ..pixels.meta import text
 from ..pixels.render import Rendered
-from ..pixels.resize import area_resize
+from ..pixels.resize import area_resize, fit_size
 from . import SEGMENTATION, malformed_is_415
 
 #: Unpacked frames (one byte a pixel) kept at most, without a megapixel limit.
@@ -61,6 +64,24 @@ class Segmentation:
     frames: NDArray[np.uint8]
     refs: tuple[tuple[str, int, int], ...]
     frame_of_reference: str = ""
+    #: (0010,0020) Patient ID and (0020,000D) Study Instance UID of the Segmentation.
+    patient_id: str = ""
+    study: str = ""
+    #: Referenced SOP Instance UID -> its Series Instance UID (PS3.3 C.12.2 Referenced Series Sequence).
+    series_of: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    #: Per frame: its (0020,0032) Image Position (Patient) in the Plane Position Sequence, or None.
+    positions: tuple[tuple[float, float, float] | None, ...] = ()
+
+
+@dataclass(frozen=True)
+class ThumbnailImage:
+    """The image frame a Segmentation's thumbnail shows: ``uid`` and 1-based ``frame`` ('' and 0 when the
+    frames reference no image), ``indices`` the Segmentation frames on it, ``segments`` those with pixels."""
+
+    uid: str
+    frame: int
+    indices: tuple[int, ...]
+    segments: tuple[int, ...]
 
 
 def _code(item: Any, keyword: str) -> str:
@@ -150,9 +171,12 @@ def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
         count = int(ds.get("NumberOfFrames", 1) or 1)
     except (TypeError, ValueError, OverflowError):
         raise Unsupported("Segmentation has an invalid (0028,0008) Number of Frames") from None
-    groups = ds.get("PerFrameFunctionalGroupsSequence") or ()
-    if len(groups) != count:
+    groups = list(ds.get("PerFrameFunctionalGroupsSequence") or ())
+    # PS3.3 C.7.6.16: one item per frame.  Items beyond the frames describe none and are left out
+    # (pydicom's liver_1frame.dcm keeps the three items of the three-frame liver.dcm it was cut from).
+    if len(groups) < count:
         raise Unsupported(f"Segmentation has {len(groups)} per-frame functional groups for {count} frames")
+    groups = groups[:count]
     try:
         refs = tuple(_frame_ref(ds, group, i) for i, group in enumerate(groups))
     except (TypeError, ValueError, OverflowError):
@@ -164,7 +188,31 @@ def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
     return Segmentation(text(ds.get("ContentLabel")) or text(ds.get("SeriesDescription")),
                         text(ds.get("ContentDescription")), seg_type, maximum, segments,
                         series, _frames(ds, count, max_megapixels), refs,
-                        text(ds.get("FrameOfReferenceUID")).strip())
+                        text(ds.get("FrameOfReferenceUID")).strip(),
+                        text(ds.get("PatientID")).strip(), text(ds.get("StudyInstanceUID")).strip(),
+                        _series_of(ds), tuple(_position(group) for group in groups))
+
+
+def _series_of(ds: Any) -> dict[str, str]:
+    """SOP Instance UID -> Series Instance UID of the instances the Referenced Series Sequence lists (PS3.3 C.12.2)."""
+    found: dict[str, str] = {}
+    for item in ds.get("ReferencedSeriesSequence") or ():
+        series = text(item.get("SeriesInstanceUID")).strip()
+        for instance in item.get("ReferencedInstanceSequence") or ():
+            uid = text(instance.get("ReferencedSOPInstanceUID")).strip()
+            if uid and series:
+                found.setdefault(uid, series)
+    return found
+
+
+def _position(group: Any) -> tuple[float, float, float] | None:
+    """A frame's (0020,0032) Image Position (Patient) in its Plane Position Sequence (PS3.3 C.7.6.16.2.3), or None."""
+    try:
+        value = group.PlanePositionSequence[0].ImagePositionPatient
+        x, y, z = (float(v) for v in value)
+    except (AttributeError, IndexError, TypeError, ValueError, OverflowError, KeyError):
+        return None
+    return (x, y, z) if all(np.isfinite((x, y, z))) else None
 
 
 def summary(seg: Segmentation) -> dict[str, Any]:
@@ -178,17 +226,71 @@ def summary(seg: Segmentation) -> dict[str, Any]:
     }
 
 
+def _coverage(seg: Segmentation, indices: Any) -> dict[int, NDArray[np.float32]]:
+    """Segment number -> coverage 0..1 of the frames ``indices`` (PS3.3 C.8.20.2.3: value / Maximum Fractional Value)."""
+    found: dict[int, NDArray[np.float32]] = {}
+    for index in indices:
+        segment = seg.refs[index][2]
+        coverage = seg.frames[index].astype(np.float32) / np.float32(seg.maximum)
+        np.clip(coverage, 0.0, 1.0, out=coverage)
+        found[segment] = np.maximum(found[segment], coverage) if segment in found else coverage
+    return found
+
+
 def masks_for(seg: Segmentation, sop_instance_uid: str, frame_number: int) -> dict[int, NDArray[np.float32]]:
     """Segment number -> coverage 0..1 of that image frame (PS3.3 C.8.20.2.3: value / Maximum Fractional Value)."""
-    found: dict[int, NDArray[np.float32]] = {}
-    for index, (uid, frame, segment) in enumerate(seg.refs):
-        if uid == sop_instance_uid and frame == frame_number:
-            coverage = seg.frames[index].astype(np.float32) / np.float32(seg.maximum)
-            np.clip(coverage, 0.0, 1.0, out=coverage)
-            found[segment] = np.maximum(found[segment], coverage) if segment in found else coverage
+    found = _coverage(seg, [index for index, (uid, frame, _) in enumerate(seg.refs)
+                            if uid == sop_instance_uid and frame == frame_number])
     if not found:
         raise NotReferenced(f"the Segmentation references neither image {sop_instance_uid} nor its frame {frame_number}")
     return found
+
+
+def _image_key(seg: Segmentation, index: int) -> tuple[Any, ...]:
+    """Which image frame a Segmentation frame lies on: its source image (PS3.3 C.7.6.16.2.6), else its
+    plane position (C.7.6.16.2.3), else the frame alone."""
+    uid, frame, _ = seg.refs[index]
+    if uid:
+        return ("image", uid, frame)
+    position = seg.positions[index] if index < len(seg.positions) else None
+    if position is not None:
+        return ("position", tuple(round(v, 3) for v in position))
+    return ("frame", index)
+
+
+def thumbnail_image(seg: Segmentation) -> ThumbnailImage:
+    """The image frame on which the most segments have pixels; ties go to the most segmented pixels, then
+    to the first in the Segmentation's frame order.  A picture of one real slice, not a projection: the
+    segments are shown where they are on the image they were drawn on."""
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for index in range(len(seg.refs)):
+        groups.setdefault(_image_key(seg, index), []).append(index)
+    best: tuple[int, int] = (-1, -1)
+    chosen: ThumbnailImage | None = None
+    for key, indices in groups.items():
+        counts = {seg.refs[i][2]: 0 for i in indices}
+        for i in indices:
+            counts[seg.refs[i][2]] += int(np.count_nonzero(seg.frames[i]))
+        shown = tuple(sorted(number for number, count in counts.items() if count))
+        score = (len(shown), sum(counts.values()))
+        if score > best:
+            best = score
+            uid, frame = (key[1], key[2]) if key[0] == "image" else ("", 0)
+            chosen = ThumbnailImage(uid, frame, tuple(indices), shown)
+    if chosen is None:
+        raise Unsupported("Segmentation has no frames")
+    return chosen
+
+
+def thumbnail(seg: Segmentation, picked: ThumbnailImage, under: Rendered | None,
+              max_width: int | None, max_height: int | None) -> Rendered:
+    """The segments of ``picked`` painted opaque in their colours (coverage as alpha, area-averaged to the
+    output size) over ``under``, the rendered image frame, or on black at the Segmentation's size fitted
+    in the box when ``under`` is None."""
+    if under is None:
+        rows, cols = fit_size(int(seg.frames.shape[1]), int(seg.frames.shape[2]), max_width, max_height)
+        under = Rendered(np.zeros((rows, cols), np.uint8), "gray8", None)
+    return draw(under, _coverage(seg, picked.indices), seg, 1.0, None)
 
 
 def check_geometry(seg: Segmentation, rows: int, columns: int, frame_of_reference: str = "") -> None:
