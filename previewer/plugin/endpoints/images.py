@@ -12,8 +12,9 @@ the store.  Beyond plain images it takes:
 - a waveform's picture (:mod:`.waveforms`), its multiplex group picked by ``group=``;
 - ``structures={id}`` (with ``fill`` and ``rois``), an RT Structure Set's
   contours on the image (:mod:`.structures`);
-- ``view=thumbnail``, an object's thumbnail (a waveform's first seconds; for
-  other objects the picture itself).
+- ``view=thumbnail``, an object's thumbnail (a waveform's first seconds, a
+  Segmentation's segments over the image they lie on (:mod:`.segmentations`);
+  for other objects the picture itself).
 
 Overlays and video frames need nothing here: the pixel pipeline burns the
 former in and decodes the latter.  The format libraries (pypdfium2, PyAV,
@@ -49,7 +50,7 @@ from ..store import (
     rendered_frame,
     sop_instance_uid,
 )
-from . import documents, structures, waveforms
+from . import documents, segmentations, structures, waveforms
 
 #: Query parameters the PNG routes accept (others get 400).
 PNG_PARAMETERS = (
@@ -135,6 +136,9 @@ def _variant(store: Store, extras: Extras) -> str:
 def render_any(store: Store, instance_id: str, version: str, frame: int, params: RenderParams,
                extras: Extras) -> Rendered:
     """The PNG of any object: an image (with a presentation state or segmentation), a PDF page, a report."""
+    own_segments = segmentations.plan(store, instance_id, version, frame, extras.query)
+    if own_segments is not None:   # view=thumbnail of a Segmentation
+        return segmentations.render(store, instance_id, version, own_segments, params)
     if extras.presentation is not None:
         from ...objects import presentation
         state = parsed_object(store, "presentation", extras.presentation)
@@ -212,9 +216,12 @@ def frame_png(store: Store, request: Request) -> Response:
         timing.mark("parameters")
         version = instance_version(store, instance_id)
         timing.mark("version")
+        own_segments = segmentations.plan(store, instance_id, version, frame, request.query)
         tag = etag(__version__, instance_id, version, frame, params.cache_key(), encoder, quality,
-                   _variant(store, extras))
+                   _variant(store, extras), *([] if own_segments is None else [segmentations.variant(own_segments)]))
         headers = {"ETag": tag, "Cache-Control": "private, no-cache"}
+        if own_segments is not None:
+            headers[segmentations.HEADER] = own_segments.note
         unchanged = not_modified(request, tag, headers)
         if unchanged is not None:
             return unchanged
