@@ -1,5 +1,7 @@
 // Series thumbnails: small PNGs fetched a few at a time.  A thumbnail the
 // server cannot render shows the server's message instead of a broken image.
+// A Segmentation series shows its own picture (view=thumbnail: its segments
+// in their colours over the image they lie on), and its card if that fails.
 import { fetchPng, pngUrl } from './api.js';
 import { el } from './dom.js';
 import * as format from './format.js';
@@ -41,10 +43,49 @@ function load(box, url, alt) {
   queueMicrotask(next);   // once the caller has put the card in the page
 }
 
-/** The PNG of a series' thumbnail; a waveform's is its own picture (view=thumbnail: the first seconds). */
+/** Object series whose instance has a picture of its own (view=thumbnail), shown in place of their card. */
+const PICTURED_OBJECTS = new Set(['segmentation']);
+
+/**
+ * The PNG of a series' thumbnail; a waveform's and a segmentation's are their
+ * own pictures (view=thumbnail: the first seconds; the segments, whatever the frame).
+ */
 function thumbnailUrl(series, size) {
-  const url = pngUrl(series.thumbnail.instance, series.thumbnail.frame, { size });
-  return series.kind === 'waveform' ? `${url}${url.includes('?') ? '&' : '?'}view=thumbnail` : url;
+  const own = series.kind === 'waveform' || PICTURED_OBJECTS.has(series.kind);
+  const url = pngUrl(series.thumbnail.instance, PICTURED_OBJECTS.has(series.kind) ? 0 : series.thumbnail.frame, { size });
+  return own ? `${url}${url.includes('?') ? '&' : '?'}view=thumbnail` : url;
+}
+
+/** The card of an object series: what it is, in words. */
+function kindCard(box, kind) {
+  box.replaceChildren(el('span', { class: 'thumb-kind', text: OBJECT_KINDS[kind] }));
+}
+
+/**
+ * An object series' own picture, loaded by the <img> itself (its src is the
+ * PNG route); if the server refuses it (a malformed object) the card stays.
+ */
+function picture(box, url, kind) {
+  box.dataset.state = 'loading';
+  kindCard(box, kind);
+  queue.push({
+    box,
+    run: () => new Promise((resolve) => {
+      const img = el('img', { class: 'thumb', alt: OBJECT_KINDS[kind], draggable: 'false' });
+      img.addEventListener('load', () => {
+        box.replaceChildren(img);
+        box.dataset.state = 'ready';
+        resolve();
+      }, { once: true });
+      img.addEventListener('error', () => {
+        box.dataset.state = 'card';
+        box.title = `${OBJECT_KINDS[kind]}: the server has no picture of it`;
+        resolve();
+      }, { once: true });
+      img.src = url;
+    }),
+  });
+  queueMicrotask(next);
 }
 
 /** One card per series of `study` (the /api/studies/{id} answer). */
@@ -58,6 +99,7 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
     if (series.frames !== series.instances) {
       count = series.instances === 1 ? plural(series.frames, 'frame') : `${count}, ${plural(series.frames, 'frame')}`;
     }
+    const pictured = PICTURED_OBJECTS.has(series.kind) && Boolean(series.thumbnail);
     const card = el('a', {
       class: `series-card${series.id === current ? ' current' : ''}${compact ? ' compact' : ''}`,
       href: `#/series/${encodeURIComponent(series.id)}`,
@@ -67,11 +109,12 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
     box,
     el('span', { class: 'series-label', text: label }),
     el('span', { class: 'series-description', text: series.description || '(no description)' }),
-    el('span', { class: 'series-count', text: count }),
+    el('span', { class: 'series-count', text: pictured ? `${OBJECT_KINDS[series.kind]} · ${count}` : count }),
     compact ? null : el('span', { class: 'series-date', text: format.date(series.date) }));
     if (Object.hasOwn(OBJECT_KINDS, series.kind)) {
       // Applied to the images they reference, from the viewer's lists; not an image to show.
-      box.append(el('span', { class: 'thumb-kind', text: OBJECT_KINDS[series.kind] }));
+      if (pictured) picture(box, thumbnailUrl(series, size), series.kind);
+      else kindCard(box, series.kind);
       card.classList.add('object-series');
       card.removeAttribute('href');
       card.title = `${card.title} — apply it from the viewer of the series it references`;
