@@ -27,6 +27,7 @@ from pydicom.uid import UID
 from ..pixels.errors import BadParameter, TooLarge, Unsupported
 from ..pixels.meta import text
 from . import MALFORMED, kind_of, malformed_is_415
+from .dates import INVALID_DATE, display_date, iso_date
 
 #: Content tree levels shown; deeper items are replaced by a note.
 MAX_DEPTH = 64
@@ -78,9 +79,8 @@ def _concept_name(item: Any) -> str:
 
 
 def _date(value: Any) -> str:
-    """DA YYYYMMDD as YYYY-MM-DD (PS3.5 6.2); anything else as it is."""
-    shown = text(value).strip()
-    return f"{shown[:4]}-{shown[4:6]}-{shown[6:8]}" if len(shown) == 8 and shown.isdigit() else shown
+    """DA YYYYMMDD (or ACR-NEMA's YYYY.MM.DD) as YYYY-MM-DD (PS3.5 6.2); anything else marked invalid."""
+    return display_date(text(value))
 
 
 def _time(value: Any) -> str:
@@ -92,9 +92,14 @@ def _time(value: Any) -> str:
 
 
 def _datetime(value: Any) -> str:
-    """DT YYYYMMDDHHMMSS... as 'YYYY-MM-DD HH:MM:SS...' (PS3.5 6.2)."""
+    """DT YYYYMMDDHHMMSS... as 'YYYY-MM-DD HH:MM:SS...' (PS3.5 6.2); a DT whose date is invalid is marked so."""
     shown = text(value).strip()
-    return f"{_date(shown[:8])} {_time(shown[8:])}".strip() if len(shown) > 8 else _date(shown)
+    if len(shown) in (4, 6) and shown.isascii() and shown.isdigit():
+        return shown   # DT may stop at the year or the month (PS3.5 6.2)
+    if len(shown) <= 8:
+        return display_date(shown)
+    day = iso_date(shown[:8])
+    return f"{day} {_time(shown[8:])}" if day else f"{shown} {INVALID_DATE}"
 
 
 def _person(value: Any) -> str:
