@@ -38,6 +38,7 @@ PATHS = [
     "/previewer/api/series/{id}/volume",
     "/previewer/api/series/{id}/objects",
     "/previewer/api/instances/{id}/tags",
+    "/previewer/api/instances/{id}/summary",
     "/previewer/api/instances/{id}/structures/{rtstruct}",
     "/previewer",
     "/previewer/{path:path}",

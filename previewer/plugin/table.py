@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from .endpoints import (api, core, dicomweb, documents, images, links, measurements, pixels, static, structures, volumes,
-                        waveforms)
+from .endpoints import (api, core, dicomweb, documents, images, links, measurements, pixels, static, structures, summary,
+                        volumes, waveforms)
 from .http import PREFIX, Request, Response, Route, bind
 from .store import RestGet, Store
 
@@ -68,6 +68,7 @@ def routes(store: Store, rest_get: RestGet, resolver: links.Resolver, *, thumbna
         Route(PREFIX + "/api/series/{id}/volume", bind(volumes.volume, rest_get, store)),
         Route(PREFIX + "/api/series/{id}/objects", bind(api.series_objects, rest_get, store)),
         Route(PREFIX + "/api/instances/{id}/tags", bind(api.instance_tags, rest_get)),
+        Route(PREFIX + "/api/instances/{id}/summary", bind(summary.instance_summary, store, rest_get, resolver)),
         Route(PREFIX + "/api/instances/{id}/structures/{rtstruct}", bind(structures.contours, store)),
         # The viewer itself: last, its path catches everything else.
         Route(PREFIX, static.redirect_to_index),
