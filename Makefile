@@ -108,9 +108,11 @@ bench-system:
 	@$(MAKE) --no-print-directory system DEB_PACKAGES="wrk"
 
 bench: setup bench-system
+	@$(MAKE) --no-print-directory testdata
 	$(PY) -m benchmarks.run
 
 bench-quick: setup bench-system
+	@$(MAKE) --no-print-directory testdata
 	$(PY) -m benchmarks.run --quick
 
 contact-sheet: setup

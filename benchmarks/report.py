@@ -1,14 +1,30 @@
-"""RESULTS.md from the JSON files of a run (benchmarks/results/*.json)."""
+"""RESULTS.md from the JSON files of the runs (benchmarks/results/<section>.json).
+
+Each section's numbers come from its own file, and under each heading one
+line says when, at which commit (and how many commits touching previewer/,
+static/ or native/ have landed since), with which command, on which machine
+and at which load average that file was measured (benchmarks/provenance.py).
+
+    .venv/bin/python -m benchmarks.report [--results DIR]   # RESULTS.md again (DIR: print instead)
+"""
 from __future__ import annotations
 
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
-from . import request_report, viewer_report
+from . import provenance, request_report, viewer_report
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+#: The sections RESULTS.md shows, in its order.
+SHOWN = ("pixel", "http", "request", "request_before", "request_targets", "viewer_fps", "viewer_fps_before",
+         "viewer_sync", "memory")
+#: Sections measured on an older revision (its package on PYTHONPATH), kept for comparison: `make bench` does
+#: not repeat them (that revision's dependencies, e.g. the `deflate` module, are no longer in the venv).
+REFERENCE_SECTIONS = {"request_before": "9d68be8", "viewer_fps_before": "c8857ea"}
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -21,9 +37,10 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def _load(name: str) -> dict[str, Any] | None:
-    path = RESULTS / f"{name}.json"
-    return json.loads(path.read_text()) if path.exists() else None
+def load_all(folder: Path = RESULTS) -> dict[str, dict[str, Any]]:
+    """Every section of ``folder`` that RESULTS.md shows, by name."""
+    paths = ((name, folder / f"{name}.json") for name in SHOWN)
+    return {name: json.loads(path.read_text()) for name, path in paths if path.exists()}
 
 
 def _image(pixel: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -32,7 +49,7 @@ def _image(pixel: dict[str, Any], key: str) -> dict[str, Any] | None:
 
 def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
             memory: dict[str, Any] | None, request: dict[str, Any] | None = None,
-            nproc: int = 2) -> list[list[Any]]:
+            nproc: int = 2, wrk: dict[str, Any] | None = None) -> list[list[Any]]:
     rows: list[list[Any]] = []
 
     def add(case: str, target: str, measured: str, met: bool | None, why: str = "") -> None:
@@ -110,7 +127,7 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
                 f"display {image['previewer_ms']['per_window']} ms. On large frames those passes dominate "
                 "the naive cost (the CR row)")
     request_report.targets(http, pixel, request, nproc, add)
-    request_report.path_targets(_load("request_targets"), request, add)
+    request_report.path_targets(wrk, request, add)
     if memory:
         peak, allowed = memory["peak_rss_mb"], memory["allowed_peak_mb"]
         add("peak RSS during the mixed load (issues 5 and 13)", "≤ baseline + cache limit + 100 MB",
@@ -125,25 +142,53 @@ def targets(pixel: dict[str, Any] | None, http: dict[str, Any] | None,
     return rows
 
 
-def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: dict[str, Any] | None,
-           meta: dict[str, Any], request: dict[str, Any] | None = None,
-           viewer: dict[str, Any] | None = None, viewer_before: dict[str, Any] | None = None) -> str:
+def _quick(value: Any) -> str:
+    return "yes" if value is True else "no" if value is False else provenance.NOT_RECORDED
+
+
+def overview(sections: dict[str, dict[str, Any]], root: Path = provenance.ROOT) -> list[str]:
+    """The table of every section shown: when, at which commit, how stale, at which load."""
+    rows = []
+    for name in SHOWN:
+        if name not in sections:
+            continue
+        p = provenance.of(sections[name])
+        commit = p.get("commit")
+        since = provenance.commits_since(commit, root) if commit else None
+        rows.append([name + (f" (revision {REFERENCE_SECTIONS[name]})" if name in REFERENCE_SECTIONS else ""),
+                     p.get("date", provenance.NOT_RECORDED), f"`{commit}`" if commit else provenance.NOT_RECORDED,
+                     provenance.NOT_RECORDED if not commit else ("not in this history" if since is None else since),
+                     p.get("loadavg_before", provenance.NOT_RECORDED),
+                     _quick(sections[name].get("quick"))])
+    return [_table(["section", "measured", "commit", "commits touching previewer/, static/, native/ since",
+                    "load average at start", "quick"], rows), ""]
+
+
+def render(sections: dict[str, dict[str, Any]], root: Path = provenance.ROOT,
+           default_cpus: int | None = None) -> str:
+    """RESULTS.md from ``sections`` (name → that section's JSON); ``root`` is the clone whose history
+    tells how stale each section is; ``default_cpus`` stands in for a file that did not record its CPUs."""
+    cpus = default_cpus or os.cpu_count() or 1
+    pixel, http, memory, request = (sections.get(k) for k in ("pixel", "http", "memory", "request"))
+    viewer, viewer_before = sections.get("viewer_fps"), sections.get("viewer_fps_before")
+
+    def stamp(name: str, label: str = "") -> list[str]:
+        return provenance.stamp(sections.get(name), cpus, root, label)
+
+    nproc = int(provenance.of(http).get("cpus") or cpus) if http else cpus
     out = ["# Benchmark results", "",
-           "Generated by `benchmarks/report.py` from `benchmarks/results/*.json`; do not edit by hand.", "",
-           f"- command: `{meta['command']}`",
-           f"- date: {meta['date']}",
-           f"- machine: {meta['nproc']} CPUs, {meta['cpu']}, {meta['memory']}",
-           f"- Orthanc {meta.get('orthanc_version', '?')}, Python {meta['python']}, numpy {meta['numpy']}, "
-           f"pydicom {meta['pydicom']}",
-           f"- load average (1, 5, 15 min) per section: "
-           + "; ".join(f"{k}: {v}" for k, v in meta["loadavg"].items()), ""]
-    if any(float(v.split()[0]) > float(meta["nproc"]) * 0.5 for v in meta["loadavg"].values()):
-        out += ["> **The machine was busy during this run** (load average above half the CPUs): "
-                "numbers are noisy, ratios less so. Re-run in a quiet moment.", ""]
-    out += ["## Targets", "", _table(["case", "target", "measured", "status", "why not met / what would meet it"],
-                                     targets(pixel, http, memory, request, int(meta["nproc"]))), ""]
+           "Generated by `benchmarks/report.py` from `benchmarks/results/*.json`; do not edit by hand. "
+           "`make bench` measures every section again except the two older revisions "
+           f"({', '.join(f'{k}: {v}' for k, v in REFERENCE_SECTIONS.items())}); see `benchmarks/README.md`. "
+           "Each section says when, at which commit, with which command and at which load it was measured; "
+           "\"not recorded\" marks what a file from before that was recorded does not say.", "",
+           *overview(sections, root),
+           "## Targets", "",
+           "Each row's figures come from the sections below (their dates and loads are given there).", "",
+           _table(["case", "target", "measured", "status", "why not met / what would meet it"],
+                  targets(pixel, http, memory, request, nproc, sections.get("request_targets"))), ""]
     if pixel:
-        out += ["## Pixel path, in process", "",
+        out += ["## Pixel path, in process", "", *stamp("pixel"),
                 "Best of repeated runs, ms. *modality* is the Modality LUT stage (with metadata); *window LUT* "
                 "builds the VOI table (window, inversion, quantisation), *output* maps the frame through it "
                 "(for colour, and float data without a table, *output* is the whole display step). *total* = "
@@ -176,7 +221,7 @@ def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: di
         if notes:
             out += ["Images:", "", *notes, ""]
     if http:
-        out += ["## HTTP, one Orthanc process", "",
+        out += ["## HTTP, one Orthanc process", "", *stamp("http"),
                 f"Python load generator (threads, keep-alive http.client, 127.0.0.1, no gzip), "
                 f"{http['duration_s']} s per point; the load generator runs on the same 2 CPUs "
                 "(its CPU per request is listed). Warm: 8 CT instances already in the cache, a new window "
@@ -227,13 +272,16 @@ def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: di
                          http["ingest_warm_on"]["instances_per_s"],
                          f"{http['ingest_warm_on']['warmup_drained_after_s']} s"]]), ""]
     if request:
-        out += request_report.section(request, _table, _load("request_before"))
-    out += viewer_report.section(viewer, viewer_before, _table)
-    out += viewer_report.sync_section(_load("viewer_sync"), _table)
-    out += viewer_report.mpr_section(viewer, _table)
+        out += request_report.section(request, _table, sections.get("request_before"), stamp("request"),
+                                      stamp("request_before", f"Revision {REFERENCE_SECTIONS['request_before']}"))
+    out += request_report.wrk_section(sections.get("request_targets"), _table, stamp("request_targets"))
+    out += viewer_report.section(viewer, viewer_before, _table, stamp("viewer_fps"),
+                                 stamp("viewer_fps_before", f"*before* ({REFERENCE_SECTIONS['viewer_fps_before']})"))
+    out += viewer_report.sync_section(sections.get("viewer_sync"), _table, stamp("viewer_sync"))
+    out += viewer_report.mpr_section(viewer, _table, stamp("viewer_fps", "The viewer_fps run"))
     if memory:
         m = memory
-        out += ["## Memory", "",
+        out += ["## Memory", "", *stamp("memory"),
                 f"CacheSizeMB {m['cache_size_mb']}; {m['duration_s']} s of mixed load at concurrency 4 "
                 f"({m['load']['requests']} requests, {m['load']['rps']} req/s, statuses {m['load']['statuses']}) "
                 f"over {m['instances']['ct']} CT, {m['instances']['cr']} CR and a 120-frame US; "
@@ -246,13 +294,23 @@ def render(pixel: dict[str, Any] | None, http: dict[str, Any] | None, memory: di
     return "\n".join(out) + "\n"
 
 
-def write(meta: dict[str, Any]) -> Path:
-    text = render(_load("pixel"), _load("http"), _load("memory"), meta, _load("request"),
-                  _load("viewer_fps"), _load("viewer_fps_before"))
-    path = HERE / "RESULTS.md"
-    path.write_text(text)
-    return path
+def write(results: Path = RESULTS, out: Path = HERE / "RESULTS.md") -> Path:
+    """Regenerate ``out`` from every section's JSON in ``results``."""
+    out.write_text(render(load_all(results)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--results", type=Path, help="print the report of this folder instead of writing RESULTS.md")
+    args = parser.parse_args(argv)
+    if args.results is None:
+        print(write())
+    else:
+        print(render(load_all(args.results)), end="")
+    return 0
 
 
 if __name__ == "__main__":
-    print(write(json.loads((RESULTS / "meta.json").read_text())))
+    sys.exit(main())

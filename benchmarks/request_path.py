@@ -20,13 +20,14 @@ from __future__ import annotations
 import http.client
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from previewer.config import Config
 
-from . import corpus
+from . import corpus, provenance
 from .http_bench import new_window, ours, upload_all
 from .server import BenchOrthanc
 
@@ -184,8 +185,6 @@ def run(quick: bool, package: Path | None = None, plugin: Path | None = None) ->
 def main(argv: list[str] | None = None) -> int:
     """``python -m benchmarks.request_path --package DIR --out FILE``: profile another revision."""
     import argparse
-    import datetime
-    import os
     parser = argparse.ArgumentParser(description=main.__doc__)
     parser.add_argument("--package", type=Path, help="folder holding the previewer package to profile")
     parser.add_argument("--plugin", type=Path, help="that revision's build of libOrthancPreviewer.so")
@@ -193,11 +192,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="results JSON to write")
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    before = " ".join(f"{v:.2f}" for v in os.getloadavg())
+    record = provenance.start(provenance.command(list(argv if argv is not None else sys.argv[1:]),
+                                                 "benchmarks.request_path"))
+    started = time.monotonic()
     data = run(args.quick, args.package, args.plugin)
-    data.update({"revision": args.revision, "loadavg_before": before,
-                 "loadavg_after": " ".join(f"{v:.2f}" for v in os.getloadavg()),
-                 "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")})
+    data.update({"revision": args.revision, "quick": args.quick, "provenance": provenance.finish(record, started)})
     args.out.write_text(json.dumps(data, indent=1) + "\n")
     return 0
 

@@ -44,8 +44,10 @@ def _ms(profile: dict[str, Any], name: str, key: str = "median_ms") -> float:
 
 
 def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str],
-            before: dict[str, Any] | None = None) -> list[str]:
-    """The markdown of the request-path section."""
+            before: dict[str, Any] | None = None, stamp: list[str] | None = None,
+            before_stamp: list[str] | None = None) -> list[str]:
+    """The markdown of the request-path section; ``stamp`` and ``before_stamp`` are the provenance lines of
+    the two runs (benchmarks/provenance.py)."""
     present = [key for key, _ in _COLUMNS if key in request]
     names = [n for n in STAGES if any(_stage(request[k], n) for k in present)]
     header = ["stage"] + [f"{label} median ms (mean)" for key, label in _COLUMNS if key in request]
@@ -68,7 +70,7 @@ def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str
         rows.append(["the same for core /rendered"] + [f"{core[k].get('page_faults_per_request', '-')}"
                                                         for k in present])
     out = [
-        "## The request path, one request at a time", "",
+        "## The request path, one request at a time", "", *(stamp or []),
         f"{request['image']}. Requests one at a time on one keep-alive connection "
         f"({request['warm']['requests']} warm, {request['cold']['requests']} cold), each of ours followed by "
         "core /rendered on the same kind of request (both then see the same moment of a machine whose speed "
@@ -81,12 +83,12 @@ def section(request: dict[str, Any], table: Callable[[list[str], list[Row]], str
         "process's minor faults (/proc/PID/stat) over the same requests.", "",
         table(header, rows), ""]
     if before is not None:
-        out += _comparison(before, request, table)
+        out += _comparison(before, request, table, before_stamp or [])
     return out
 
 
 def _comparison(before: dict[str, Any], after: dict[str, Any],
-                table: Callable[[list[str], list[Row]], str]) -> list[str]:
+                table: Callable[[list[str], list[Row]], str], stamp: list[str]) -> list[str]:
     """Medians per stage of another revision's run (``request_before.json``) beside this one's."""
     def cell(profile: dict[str, Any], name: str) -> str:
         found = _stage(profile, name)
@@ -104,10 +106,9 @@ def _comparison(before: dict[str, Any], after: dict[str, Any],
     rows.append(["page faults per request, ours"] + [f"{d[k].get('page_faults_per_request', '-')}"
                                                      for k in ("warm", "cold") for d in (before, after)])
     return [
-        f"Before and after: the same benchmark on the package of {before.get('revision') or 'another revision'} "
-        f"({before.get('date', '?')}, load average {before.get('loadavg_before', '?')} → "
-        f"{before.get('loadavg_after', '?')}), medians in ms; the machine's speed drifts between runs, the "
-        "ratios to core (measured in the same process) less.", "",
+        "### Before and after", "", *stamp,
+        f"The same benchmark on the package of {before.get('revision') or 'another revision'}, medians in ms; "
+        "the machine's speed drifts between runs, the ratios to core (measured in the same process) less.", "",
         table(["stage", "warm before", "warm after", "cold before", "cold after"], rows), ""]
 
 
@@ -188,6 +189,31 @@ def targets(http: dict[str, Any] | None, pixel: dict[str, Any] | None,
             f"{s}× ({ct['previewer_ms']['total']} vs {ct['naive_ms']['total']} ms)", s >= 2,
             f"parse {ct['previewer_ms']['parse']} ms, decode {ct['previewer_ms']['decode']} ms, modality "
             f"{ct['previewer_ms']['modality']} ms, display {ct['previewer_ms']['per_window']} ms (pixel table)")
+
+
+#: The cases of ``request_targets.json`` (``request_targets.CASES``), in table order.
+_WRK_CASES = (("warm", "concurrency 1, encoder=orthanc"), ("warm_fast", "concurrency 1, encoder=fast"),
+              ("warm_c4", "concurrency 4, encoder=orthanc"), ("warm_fast_c4", "concurrency 4, encoder=fast"))
+
+
+def wrk_section(wrk: dict[str, Any] | None, table: Callable[[list[str], list[Row]], str],
+                stamp: list[str] | None = None) -> list[str]:
+    """The request path against core /rendered with wrk (``request_targets.py``): the medians behind the
+    Targets rows, under that run's own provenance line."""
+    if not wrk:
+        return []
+    rows: list[Row] = []
+    for key, label in _WRK_CASES:
+        case = wrk["cases"].get(key)
+        if case is not None:
+            rows.append([label, case["rps"]["ours"], case["rps"]["core"], f"{case['ratio']}×",
+                         ", ".join(f"{v:g}" for v in case["rounds"]["ours"])])
+    return ["### Warm requests against core /rendered with wrk", "", *(stamp or []),
+            f"`benchmarks/request_targets.py`: {wrk.get('load_generator', 'wrk')}, a new window on a cached 512² CT "
+            f"every request, {wrk['rounds']} rounds of {wrk['seconds_per_round']} s per case, ours and core "
+            "alternating; medians of the rounds. Core has one encoder: the *fast* rows compare with core's figure "
+            "at the same concurrency.", "",
+            table(["case", "ours req/s", "core /rendered req/s", "ours / core", "ours per round"], rows), ""]
 
 
 def path_targets(wrk: dict[str, Any] | None, request: dict[str, Any] | None, add: Add) -> None:

@@ -1,101 +1,107 @@
-"""Run every benchmark, write benchmarks/results/*.json and regenerate RESULTS.md.
+"""Run the benchmarks, write benchmarks/results/<section>.json and regenerate RESULTS.md.
 
-    .venv/bin/python -m benchmarks.run [--quick] [--only pixel,http,request,memory]
+    .venv/bin/python -m benchmarks.run [--quick] [--only pixel,http,...] [--results DIR]
+
+With no --only it runs every section that RESULTS.md shows from this
+checkout (SECTIONS, in that order; `make bench`).  Each section's JSON
+carries its own provenance (benchmarks/provenance.py): date, commit, command,
+machine, software and the load average before and after.  The report is
+then regenerated from all the JSON files of the results folder, so sections
+not run keep their numbers and their own dates.
 """
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import os
-import platform
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from . import report
+from . import provenance, report
 
-RESULTS = report.RESULTS
-
-
-def _loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+Runner = Callable[[bool], dict[str, Any]]
 
 
-def _cpu() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "?"
+def _pixel(quick: bool) -> dict[str, Any]:
+    from . import pixel
+    return pixel.run(quick, Path(tempfile.mkdtemp(prefix="previewer-corpus-")))
 
 
-def _memory() -> str:
-    for line in Path("/proc/meminfo").read_text().splitlines():
-        if line.startswith("MemTotal"):
-            return f"{int(line.split()[1]) // 1024} MB RAM"
-    return "?"
+def _http(quick: bool) -> dict[str, Any]:
+    from . import http_bench
+    return http_bench.run(quick)
+
+
+def _request(quick: bool) -> dict[str, Any]:
+    from . import request_path
+    return request_path.run(quick)
+
+
+def _request_targets(quick: bool) -> dict[str, Any]:
+    from . import request_targets
+    return request_targets.run(quick)
+
+
+def _memory(quick: bool) -> dict[str, Any]:
+    from . import memory
+    return memory.run(quick)
+
+
+def _viewer_fps(quick: bool) -> dict[str, Any]:
+    from . import viewer_fps   # the viewer as it is: both renderers and the MPR layout
+    return viewer_fps.measure(3.0 if quick else 5.0)
+
+
+def _viewer_sync(quick: bool) -> dict[str, Any]:
+    from . import viewer_sync
+    return viewer_sync.run_sync(3.0 if quick else 5.0)
+
+
+#: Every section measured on this checkout, in the order a full run takes them.  RESULTS.md also shows
+#: report.REFERENCE_SECTIONS, measurements of older revisions that this command does not repeat.
+SECTIONS: dict[str, Runner] = {
+    "pixel": _pixel, "http": _http, "request": _request, "request_targets": _request_targets,
+    "memory": _memory, "viewer_fps": _viewer_fps, "viewer_sync": _viewer_sync,
+}
+
+
+def run_section(name: str, runner: Runner, quick: bool, command: str, results: Path) -> dict[str, Any]:
+    """Run one section and write ``results/<name>.json`` with its provenance."""
+    record = provenance.start(command)
+    print(f"{name} (load average {record['loadavg_before']}, commit {record['commit']})", flush=True)
+    t0 = time.monotonic()
+    data = runner(quick)
+    data["quick"] = quick
+    data["provenance"] = provenance.finish(record, t0)
+    results.mkdir(parents=True, exist_ok=True)
+    (results / f"{name}.json").write_text(json.dumps(data, indent=1) + "\n")
+    print(f"  {name}: {data['provenance']['seconds']} s", flush=True)
+    return data
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="shorter runs (about 3 minutes)")
-    parser.add_argument("--only", default="pixel,http,request,request_targets,memory,viewer_fps,viewer_sync",
-                        help="comma-separated sections to run")
+    parser.add_argument("--only", default=",".join(SECTIONS),
+                        help=f"comma-separated sections to run (default: all of {', '.join(SECTIONS)})")
+    parser.add_argument("--results", type=Path, default=report.RESULTS,
+                        help="folder of the JSON files; RESULTS.md is written only for the default folder")
     args = parser.parse_args(argv)
     sections = [s for s in args.only.split(",") if s]
-    import numpy
-    import pydicom
-    RESULTS.mkdir(exist_ok=True)
-    meta_path = RESULTS / "meta.json"
-    meta: dict[str, Any] = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-    meta.update({
-        "command": " ".join([".venv/bin/python -m benchmarks.run", *(argv if argv is not None else sys.argv[1:])]),
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(), "cpu": _cpu(), "memory": _memory(),
-        "python": platform.python_version(), "numpy": numpy.__version__, "pydicom": pydicom.__version__,
-        "quick": args.quick,
-    })
-    meta.setdefault("loadavg", {})
-    started = time.monotonic()
-    for section in sections:
-        print(f"{section} (load average {_loadavg()})", flush=True)
-        before = _loadavg()
-        t0 = time.monotonic()
-        if section == "pixel":
-            from . import pixel
-            data = pixel.run(args.quick, Path(tempfile.mkdtemp(prefix="previewer-corpus-")))
-        elif section == "http":
-            from . import http_bench
-            data = http_bench.run(args.quick)
-            meta["orthanc_version"] = data.get("orthanc_version")
-        elif section == "memory":
-            from . import memory
-            data = memory.run(args.quick)
-        elif section == "viewer_fps":
-            from . import viewer_fps
-            data = viewer_fps.measure(3.0 if args.quick else 5.0)
-        elif section == "viewer_sync":
-            from . import viewer_sync
-            data = viewer_sync.run_sync(3.0 if args.quick else 5.0)
-        elif section == "request":
-            from . import request_path
-            data = request_path.run(args.quick)
-        elif section == "request_targets":
-            from . import request_targets
-            data = request_targets.run(args.quick)
-        else:
-            parser.error(f"unknown section {section!r}")
-        data["loadavg_before"], data["loadavg_after"] = before, _loadavg()
-        data["seconds"] = round(time.monotonic() - t0, 1)
-        data["quick"] = args.quick
-        (RESULTS / f"{section}.json").write_text(json.dumps(data, indent=1) + "\n")
-        meta["loadavg"][section] = f"{before} → {data['loadavg_after']}"
-        print(f"  {section}: {data['seconds']} s", flush=True)
-    meta["seconds"] = round(time.monotonic() - started, 1)
-    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
-    print(report.write(meta))
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        parser.error(f"unknown section(s) {', '.join(map(repr, unknown))}; known: {', '.join(SECTIONS)}")
+    command = provenance.command(list(argv if argv is not None else sys.argv[1:]))
+    for name in sections:
+        run_section(name, SECTIONS[name], args.quick, command, args.results)
+    if args.results.resolve() == report.RESULTS.resolve():
+        print(report.write())
+    else:
+        print(f"results in {args.results}; RESULTS.md unchanged "
+              f"(`python -m benchmarks.report --results {args.results}` prints that folder's report)")
     return 0
 
 

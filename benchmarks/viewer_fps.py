@@ -38,7 +38,7 @@ The pre-change viewer can be measured with the same script (``--label
 before``): its PNG-per-window drag and its keydown-per-step scrolling run the
 same input.
 
-    python -m benchmarks.viewer_fps [--seconds 5] [--label after|before]
+    python -m benchmarks.viewer_fps [--seconds 5] [--label after|before] [--package DIR --plugin SO]
 
 Writes benchmarks/results/viewer_fps.json (or viewer_fps_before.json) and
 prints a summary.  Record the load average: the machine's 2 CPUs run Orthanc,
@@ -67,6 +67,7 @@ import pydicom
 from playwright.async_api import Page, async_playwright
 from pydicom.uid import generate_uid
 
+from benchmarks import provenance
 from benchmarks.server import BenchOrthanc
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -335,8 +336,12 @@ async def _measure(orthanc: BenchOrthanc, browser: Any, query: str, seconds: flo
     return result
 
 
-async def run(seconds: float, label: str) -> dict[str, Any]:
-    orthanc = BenchOrthanc(previewer={"WarmOnIngest": False})
+async def run(seconds: float, label: str, package: Path | None = None, plugin: Path | None = None) -> dict[str, Any]:
+    """The whole measurement; with ``package`` (a folder holding another revision's ``previewer``, put on
+    Orthanc's PYTHONPATH) and ``plugin`` (that revision's build of the library), of that revision's viewer."""
+    orthanc = BenchOrthanc(previewer={"WarmOnIngest": False}, plugin=plugin)
+    if package is not None:
+        orthanc.env = {"PYTHONPATH": str(package.resolve())}
     orthanc.start()
     try:
         async with async_playwright() as playwright:
@@ -359,6 +364,7 @@ async def run(seconds: float, label: str) -> dict[str, Any]:
             "chromium": version,
             "chromium_args": CHROMIUM_ARGS,
             "orthanc": orthanc.version(),
+            "package": str(package) if package is not None else "this checkout",
             "machine": {"python": platform.python_version(), "cpus": len(os.sched_getaffinity(0)),
                         "platform": platform.platform()},
             "runs": runs,
@@ -407,8 +413,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each measured drag")
     parser.add_argument("--label", default="after", choices=["after", "before"],
                         help="'before' measures a pre-change viewer (one renderer) into viewer_fps_before.json")
+    parser.add_argument("--package", type=Path, help="folder holding another revision's previewer package")
+    parser.add_argument("--plugin", type=Path, help="that revision's build of libOrthancPreviewer.so")
     args = parser.parse_args()
-    report = asyncio.run(run(args.seconds, args.label))
+    record = provenance.start(provenance.command(sys.argv[1:], "benchmarks.viewer_fps"))
+    started = time.monotonic()
+    report = asyncio.run(run(args.seconds, args.label, args.package, args.plugin))
+    report["provenance"] = provenance.finish(record, started)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / ("viewer_fps.json" if args.label == "after" else "viewer_fps_before.json")
     path.write_text(json.dumps(report, indent=2) + "\n")

@@ -61,10 +61,12 @@ def targets(after: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
-def section(after: dict[str, Any] | None, before: dict[str, Any] | None, table: Table) -> list[str]:
+def section(after: dict[str, Any] | None, before: dict[str, Any] | None, table: Table,
+            stamp: list[str] | None = None, before_stamp: list[str] | None = None) -> list[str]:
+    """The viewer section; ``stamp`` and ``before_stamp`` are the provenance lines of the two runs."""
     if not after:
         return []
-    out = ["## Viewer (headless Chromium)", "",
+    out = ["## Viewer (headless Chromium)", "", *(stamp or []),
            f"`benchmarks/viewer_fps.py`: Chromium {after['chromium']} headless (`{' '.join(after['chromium_args'])}`), "
            f"{after['viewport']['width']}×{after['viewport']['height']} window, Orthanc {after['orthanc']} "
            f"with `WarmOnIngest` off, on the same {after['machine']['cpus']} CPUs. A drag moves the mouse "
@@ -110,7 +112,7 @@ def section(after: dict[str, Any] | None, before: dict[str, Any] | None, table: 
             lambda run: f"{run['scroll']['cold']['distinct_slices_drawn']} / {run['scroll']['warm']['distinct_slices_drawn']}"),
         row("load average before → after", lambda run: f"{run['loadavg_before']} → {run['loadavg_after']}"),
     ]
-    out += ["### Before and after", "", table(header, rows), ""]
+    out += ["### Before and after", "", *((before_stamp or []) if before else []), table(header, rows), ""]
     if before:
         out += ["*before*: the viewer before the client path (commit c8857ea's `static/`), measured with the same "
                 "script and input; it asked the server for a PNG on every window change and every slice, keeping "
@@ -118,11 +120,11 @@ def section(after: dict[str, Any] | None, before: dict[str, Any] | None, table: 
     return out
 
 
-def sync_section(sync: dict[str, Any] | None, table: Table) -> list[str]:
+def sync_section(sync: dict[str, Any] | None, table: Table, stamp: list[str] | None = None) -> list[str]:
     """The 2x2 layout: four series of one frame of reference scrolled together, and window/level (viewer_sync.py)."""
     if not sync:
         return []
-    out = ["### 2×2 layout: scrolling synchronised by position, window/level (issue 22)", "",
+    out = ["### 2×2 layout: scrolling synchronised by position, window/level (issue 22)", "", *(stamp or []),
            "`benchmarks/viewer_sync.py`: the same browser and window; four series of one frame of reference in a 2×2, "
            "the first viewport active, ArrowDown held (repeats "
            f"{sync['key_hz']} times a second) until its last slice is drawn. The figure is the slowest viewport's "
@@ -168,14 +170,14 @@ def _mpr_rows(engine: str, run: dict[str, Any], load: str, second: bool) -> list
     ]
 
 
-def mpr_section(after: dict[str, Any] | None, table: Table) -> list[str]:
+def mpr_section(after: dict[str, Any] | None, table: Table, stamp: list[str] | None = None) -> list[str]:
     """The MPR layout on a 512x512x300 volume (viewer_mpr.py, run by viewer_fps.py): the viewer's own choice, then
     the WebGL2 3D texture."""
     mpr = after.get("mpr") if after else None
     if not mpr:
         return []
     load = mpr["loadavg_before"].split()[0]
-    out = ["### MPR layout: opening a 512×512×300 volume, dragging the crosshair (issue 23)", "",
+    out = ["### MPR layout: opening a 512×512×300 volume, dragging the crosshair (issue 23)", "", *(stamp or []),
            "`benchmarks/viewer_mpr.py` (run by `viewer_fps.py`): the same browser and window; a "
            f"{mpr['volume']} CT volume derived from the phantom (patient 1 resampled by numpy, "
            "`benchmarks/volume_data.py`), never viewed before, opened at `layout=mpr`. The planes are computed "

@@ -41,6 +41,7 @@ import pydicom
 from playwright.async_api import Page, async_playwright
 from pydicom.uid import generate_uid
 
+from benchmarks import provenance
 from benchmarks.server import BenchOrthanc
 from benchmarks.viewer_fps import (CHROMIUM, CHROMIUM_ARGS, CT_FILE, KEY_HZ, RESULTS, ROOT, VIEWPORT, Requests,
                                    _data_store, _drag, _loadavg, _upload)
@@ -216,7 +217,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="length of the measured drag")
     args = parser.parse_args()
+    record = provenance.start(provenance.command(sys.argv[1:], "benchmarks.viewer_sync"))
+    started = time.monotonic()
     report = asyncio.run(run(args.seconds))
+    report["provenance"] = provenance.finish(record, started)
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / "viewer_sync.json"
     path.write_text(json.dumps(report, indent=2) + "\n")
