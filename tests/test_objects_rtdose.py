@@ -22,6 +22,7 @@ DOSES = {"rtdose.dcm": RTDOSE, "rtdose_1frame.dcm": RTDOSE_1FRAME,
 
 @pytest.fixture(scope="module")
 def dose() -> Dataset:
+    """rtdose.dcm as pydicom reads it."""
     return read(RTDOSE)
 
 

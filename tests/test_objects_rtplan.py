@@ -19,6 +19,7 @@ ION_PLAN_HEADER = Path(get_testdata_file("ExplVR_LitEndNoMeta.dcm"))
 
 @pytest.fixture(scope="module")
 def plan() -> Dataset:
+    """rtplan.dcm as pydicom reads it."""
     return read(RTPLAN)
 
 

@@ -12,6 +12,7 @@ from previewer.objects.values import Values, finite_of, integer_of, label, tag_t
 
 @pytest.fixture(scope="module")
 def dose() -> Dataset:
+    """rtdose.dcm as pydicom reads it."""
     return read(RTDOSE)
 
 
