@@ -164,6 +164,17 @@ class TestThumbnailImage:
         picked = S.thumbnail_image(S.parse(ds))
         assert (picked.uid, picked.frame, picked.segments) == ("", 0, (1, 2))
 
+    def test_undefined_segments_do_not_count(self) -> None:
+        """highdicom BINARY SEG whose frames all name segment 99 (hostile_objects' unknown_segment edit): no segment shown."""
+        ds = make.segmentation("BINARY")
+        for group in ds.PerFrameFunctionalGroupsSequence:
+            group.SegmentIdentificationSequence[0].ReferencedSegmentNumber = 99
+        seg = S.parse(ds)
+        picked = S.thumbnail_image(seg)
+        assert picked.segments == () and picked.uid == IMAGES[0].SOPInstanceUID   # the first image, by frame order
+        under = _grey()
+        assert (S.thumbnail(seg, picked, under, None, None).array == 100).all()
+
 
 class TestThumbnail:
     def test_segments_opaque_over_the_image(self) -> None:

@@ -265,12 +265,14 @@ def thumbnail_image(seg: Segmentation) -> ThumbnailImage:
     groups: dict[tuple[Any, ...], list[int]] = {}
     for index in range(len(seg.refs)):
         groups.setdefault(_image_key(seg, index), []).append(index)
+    known = {segment.number for segment in seg.segments}   # a frame of an undefined segment is not drawn
     best: tuple[int, int] = (-1, -1)
     chosen: ThumbnailImage | None = None
     for key, indices in groups.items():
-        counts = {seg.refs[i][2]: 0 for i in indices}
+        counts = {seg.refs[i][2]: 0 for i in indices if seg.refs[i][2] in known}
         for i in indices:
-            counts[seg.refs[i][2]] += int(np.count_nonzero(seg.frames[i]))
+            if seg.refs[i][2] in known:
+                counts[seg.refs[i][2]] += int(np.count_nonzero(seg.frames[i]))
         shown = tuple(sorted(number for number, count in counts.items() if count))
         score = (len(shown), sum(counts.values()))
         if score > best:
