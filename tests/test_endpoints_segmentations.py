@@ -209,19 +209,27 @@ def _segments_not_a_sequence(ds: Dataset) -> None:
     ds.add_new(0x00620002, "LO", "not a sequence")
 
 
-#: The highdicom BINARY SEG with its Segment Sequence broken by pydicom, and the status it must get.
+def _frame_zero(ds: Dataset) -> None:
+    for group in ds.PerFrameFunctionalGroupsSequence:
+        group.DerivationImageSequence[0].SourceImageSequence[0].ReferencedFrameNumber = 0
+
+
+#: The highdicom BINARY SEG with its Segment Sequence (or its frames' Referenced Frame Number) broken by pydicom,
+#: and the status it must get.
 HOSTILE: dict[str, tuple[Callable[[Dataset], None], int]] = {
     "no_segment_number": (_drop_segment_number, 415),
     "empty_segment_sequence": (_empty_segments, 415),
     "text_segment_number": (_text_segment_number, 415),
     "not_a_sequence": (_segments_not_a_sequence, 415),
     "one_lab_value": (_one_lab_value, 200),   # segment 2 falls back to the palette's colour
+    "frame_zero": (_frame_zero, 200),          # CT_small has no frame 0: the segments on black
 }
 
 
 @pytest.mark.parametrize("name", sorted(HOSTILE))
 def test_hostile_segment_sequences(orthanc: OrthancProcess, stored: dict[str, Any], tmp_path: Path, name: str) -> None:
-    """A SEG whose Segment Sequence is malformed: a JSON 4xx naming the problem, or a picture; never a 5xx."""
+    """A SEG whose Segment Sequence (or frame reference) is malformed: a JSON 4xx naming the problem, or a picture;
+    never a 5xx."""
     mutate, status = HOSTILE[name]
     ds = make.segmentation("BINARY")
     mutate(ds)
@@ -235,6 +243,7 @@ def test_hostile_segment_sequences(orthanc: OrthancProcess, stored: dict[str, An
         assert answer.status_code == status, answer.text
         if status == 200:
             assert _png(answer).shape[2] == 3
+            assert name != "frame_zero" or answer.headers[HEADER].startswith("on black: image ")
         else:
             assert answer.headers["content-type"].startswith("application/json")
             assert "egment" in answer.json()["error"]

@@ -84,6 +84,8 @@ def _under(store: Store, parsed: seg.Segmentation,
     series = parsed.series_of.get(picked.uid) or (parsed.series[0] if len(parsed.series) == 1 else "")
     if not series or not parsed.study:
         return None, f"on black: the series of image {picked.uid} is not in its Referenced Series Sequence"
+    if picked.frame < 1:   # PS3.3 C.7.6.16.2.6: Referenced Frame Numbers count from 1
+        return None, f"on black: image {picked.uid} has no frame {picked.frame}"
     image_id = orthanc_instance_id(parsed.patient_id, parsed.study, series, picked.uid)
     try:
         version = instance_version(store, image_id)
@@ -110,7 +112,8 @@ def plan(store: Store, instance_id: str, version: str, frame: int, query: Mappin
     parsed: seg.Segmentation = parsed_object(store, "segmentation", instance_id)
     count = int(parsed.frames.shape[0])
     if frame >= count:
-        raise FrameNotFound(f"frame {frame} is out of range: the Segmentation has {count} frame{'' if count == 1 else 's'}")
+        plural = "" if count == 1 else "s"
+        raise FrameNotFound(f"frame {frame} is out of range: the Segmentation has {count} frame{plural}")
     picked = _picked(store, instance_id, version, parsed)
     image, note = _under(store, parsed, picked)
     shown = ", ".join(str(number) for number in picked.segments) or "none"
