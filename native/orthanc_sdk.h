@@ -154,4 +154,6 @@ void OrthancPluginCompressAndAnswerJpegImage(OrthancPluginContext*, OrthancPlugi
 void* malloc(size_t);
 /* glibc's allocator tuning (see previewer/sdk.py, set_mmap_threshold) */
 #define M_MMAP_THRESHOLD ...
+#define M_ARENA_MAX ...
 int mallopt(int, int);
+int malloc_trim(size_t);

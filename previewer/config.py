@@ -39,6 +39,7 @@ class Config:
     png_encoder: str = "orthanc"
     decode_concurrency: int = 2
     mmap_threshold_kb: int = 1024
+    memory_trim_seconds: int = 5
     core_routes: bool = False
     test_modules: tuple[str, ...] = ()
 
@@ -72,6 +73,9 @@ _OPTIONS: dict[str, Option] = {
     "mmap_threshold_kb": Option("MmapThresholdKB", int, lambda v: 0 <= v <= 32768, "an integer in 0..32768",
                                 "glibc serves blocks of this size and more with mmap, so freed frames go back "
                                 "to the system (0 leaves glibc's dynamic default)"),
+    "memory_trim_seconds": Option("MemoryTrimSeconds", int, lambda v: 0 <= v <= 3600, "an integer in 0..3600",
+                                  "while requests come, give freed heap back to the system this often, with "
+                                  "glibc's arenas bounded to 2 per CPU (0: neither)"),
     "core_routes": Option("CoreRoutes", bool, lambda v: True, "true or false",
                           "answer Orthanc's own /instances/{id}/preview and /rendered routes with the previewer's renderer"),
     "test_modules": Option("TestModules", tuple, lambda v: all(isinstance(p, str) for p in v),

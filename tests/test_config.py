@@ -18,9 +18,9 @@ class TestFromSection:
         """Each option is converted to its type."""
         config = from_section({"CacheSizeMB": 64, "MaxMegapixels": 50, "ThumbnailSize": 96,
                                "SerializeRequests": True, "WarmOnIngest": False, "PngEncoder": "fast",
-                               "DecodeConcurrency": 4, "MmapThresholdKB": 0, "CoreRoutes": True,
+                               "DecodeConcurrency": 4, "MmapThresholdKB": 0, "MemoryTrimSeconds": 0, "CoreRoutes": True,
                                "TestModules": ["/x.py"]})
-        assert config == Config(64, 50.0, 96, True, False, "fast", 4, 0, True, ("/x.py",))
+        assert config == Config(64, 50.0, 96, True, False, "fast", 4, 0, 0, True, ("/x.py",))
 
     @pytest.mark.parametrize("section, option", [
         ({"CacheSizeMB": -1}, "CacheSizeMB"),
@@ -36,6 +36,8 @@ class TestFromSection:
         ({"PngEncoder": 3}, "PngEncoder"),
         ({"DecodeConcurrency": 0}, "DecodeConcurrency"),
         ({"MmapThresholdKB": -1}, "MmapThresholdKB"),
+        ({"MemoryTrimSeconds": 3601}, "MemoryTrimSeconds"),
+        ({"MemoryTrimSeconds": 0.5}, "MemoryTrimSeconds"),
         ({"CacheSizeMb": 3}, "CacheSizeMb"),
     ])
     def test_invalid_value_names_the_option(self, section: dict[str, object], option: str) -> None:

@@ -20,7 +20,7 @@ from .. import __version__
 from ..config import SECTION, Config, ConfigError, from_section
 from ..pixels import output
 from ..pixels.params import parse_params
-from . import sdk, table, timing
+from . import memory, sdk, table, timing
 from .cache import LruCache
 from .endpoints import links, measurements, static
 from .events import EventPump, Handler
@@ -31,6 +31,7 @@ from .warmup import Warmer
 _modules: list[ModuleType] = []
 _warmers: list[Warmer] = []
 _pumps: list[EventPump] = []
+_trimmers: list[memory.Trimmer] = []
 
 
 def _read_error(instance_id: str, error: sdk.OrthancError) -> Exception:
@@ -139,6 +140,8 @@ def install(config: Config) -> Router:
         timing.mark("response")
         send(output, response)
         timing.mark("answer")
+        if _trimmers:
+            _trimmers[0].touch()
 
     # One registration for the whole table: Orthanc tests every registered
     # regex on every HTTP request (its own routes' too), and the router
@@ -171,8 +174,19 @@ def _answer_core_routes(store: Store, config: Config) -> None:
     sdk.log_warning("Orthanc Previewer: answering Orthanc's /instances/{id}/preview and /rendered (CoreRoutes)")
 
 
+def _start_trimmer(interval: int) -> None:
+    """Bound glibc's arenas and start giving freed heap back while requests come (:mod:`.memory`)."""
+    if not sdk.set_arena_max(memory.arena_count()):
+        sdk.log_warning("Orthanc Previewer: glibc refused to bound its arenas (M_ARENA_MAX)")
+    trimmer = memory.Trimmer(sdk.trim_heap, interval)
+    trimmer.start()
+    _trimmers.append(trimmer)
+
+
 def shutdown() -> None:
     """Stop the background threads (called from the plugin's Finalize)."""
+    while _trimmers:
+        _trimmers.pop().stop()
     while _pumps:
         _pumps.pop().stop()
     while _warmers:
@@ -199,6 +213,8 @@ def initialize(context: Any) -> int:
         sdk.log_warning(f"Orthanc Previewer {__version__}: {config.describe()}")
         if config.mmap_threshold_kb and not sdk.set_mmap_threshold(config.mmap_threshold_kb * 1024):
             sdk.log_warning("Orthanc Previewer: glibc refused the MmapThresholdKB setting")
+        if config.memory_trim_seconds:
+            _start_trimmer(config.memory_trim_seconds)
         output.use_gather(sdk.gather)   # the output step's table lookup in C (native/gather.c)
         output.use_window_table(sdk.window_table)   # and its window tables
         install(config)

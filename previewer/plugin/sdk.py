@@ -156,6 +156,21 @@ def set_mmap_threshold(size: int) -> bool:
     return bool(lib.mallopt(lib.M_MMAP_THRESHOLD, size))
 
 
+def set_arena_max(count: int) -> bool:
+    """Bound glibc's malloc arenas to ``count`` (M_ARENA_MAX), process-wide; False if glibc refused.
+
+    glibc gives threads up to 8 arenas per core; each keeps the fragments of
+    what its threads freed, so many HTTP threads mean memory that the heap in
+    use no longer needs but the process still holds.
+    """
+    return bool(lib.mallopt(lib.M_ARENA_MAX, count))
+
+
+def trim_heap() -> bool:
+    """Give the free pages of every glibc arena back to the system (malloc_trim(0)); True if any was."""
+    return bool(lib.malloc_trim(0))
+
+
 def check_version() -> bool:
     """True if this Orthanc is at least as new as the SDK we were built with."""
     return bool(lib.OrthancPluginCheckVersion(_context))
