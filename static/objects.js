@@ -7,6 +7,7 @@
 // the PNG), see ImagePaths.clientPath; structure sets are drawn over the
 // image by the browser (structures.js), so their toggles change no pixels.
 import { el } from './dom.js';
+import * as format from './format.js';
 
 export class ObjectsPanel {
   /**
@@ -105,7 +106,7 @@ export class ObjectsPanel {
       });
       const buttons = [item(null, 'None', 'No presentation state'),
         ...presentations.map((p) => item(p.id, p.label || p.description || 'Presentation state',
-          [p.description, p.creator, p.date].filter(Boolean).join(' · ')))];
+          [p.description, p.creator, format.date(p.date)].filter(Boolean).join(' · ')))];
       for (const button of buttons) {
         const id = button.dataset.presentation === 'none' ? null : button.dataset.presentation;
         button.addEventListener('click', () => this.choosePresentation(id));

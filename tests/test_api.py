@@ -218,6 +218,16 @@ class TestStudies:
         assert [s["id"] for s in answer["studies"]] == expected
         assert answer["total"] == 3
 
+    def test_legacy_date_is_found_and_sorted_by_the_calendar(self, orthanc: FakeOrthanc) -> None:
+        """A legacy YYYY.MM.DD StudyDate (as in pydicom's ExplVR_BigEnd.dcm) is found in every form and sorts as its date."""
+        orthanc.studies[1]["MainDicomTags"]["StudyDate"] = "2019.12.31"
+        assert [s["id"] for s in _get(api.studies, orthanc, {"q": "doe"})["studies"]] == [STUDY_CT, STUDY_OLD]
+        for query in ("2019-12-31", "20191231", "2019.12.31"):
+            assert [s["id"] for s in _get(api.studies, orthanc, {"q": query})["studies"]] == [STUDY_OLD], query
+        orthanc.studies[0]["MainDicomTags"]["StudyDate"] = "20190601"   # raw strings sort "2019.12.31" below it
+        assert [s["id"] for s in _get(api.studies, orthanc, {"q": "doe"})["studies"]] == [STUDY_OLD, STUDY_CT]
+        assert [o["id"] for o in _get(api.study, orthanc, id=STUDY_CT)["others"]] == [STUDY_OLD]
+
     def test_limit(self, orthanc: FakeOrthanc) -> None:
         """limit cuts the list and says so."""
         answer = _get(api.studies, orthanc, {"limit": "2"})

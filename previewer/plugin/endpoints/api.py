@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ...objects.dates import iso_date
 from ...pixels.errors import PixelError
 from ...series import integer, middle_image, order_instances, tag
 from ...series import kind as series_kind
@@ -76,13 +77,18 @@ def _series_fields(series: Mapping[str, Any]) -> dict[str, Any]:
 
 # --- the API -------------------------------------------------------------------
 
+def _date_key(value: str) -> str:
+    """A DA value that sorts by the calendar: YYYY-MM-DD when it is a date in either form (legacy YYYY.MM.DD too)."""
+    return iso_date(value) or value
+
+
 def _searchable(study: Mapping[str, Any]) -> str:
     date = study["date"]
-    iso = f"{date[:4]}-{date[4:6]}-{date[6:]}" if len(date) == 8 else ""
+    iso = iso_date(date) or ""
     patient = study["patient"]
     return "\n".join([
         patient["name"], patient["name"].replace("^", " "), patient["patient_id"],
-        date, iso, " ".join(study["modalities"]), study["description"],
+        date, iso, iso.replace("-", ""), " ".join(study["modalities"]), study["description"],
         study["accession"], study["study_id"], *study["series_descriptions"],
     ]).lower()
 
@@ -129,7 +135,7 @@ def studies(rest_get: RestGet, request: Request) -> Response:
         if matches(summary, query):
             found.append(summary)
     # Patients by name (nameless ones last) then ID; each patient's studies newest first.
-    found.sort(key=lambda s: (s["date"], s["time"]), reverse=True)
+    found.sort(key=lambda s: (_date_key(s["date"]), s["time"]), reverse=True)
     found.sort(key=lambda s: (not s["patient"]["name"], s["patient"]["name"].lower(),
                               s["patient"]["patient_id"], s["patient"]["id"]))
     for summary in found:
@@ -145,7 +151,7 @@ def studies(rest_get: RestGet, request: Request) -> Response:
 
 def _series_sort_key(series: Mapping[str, Any]) -> tuple[Any, ...]:
     number = series["number"]
-    return (number is None, number or 0, series["date"], series["time"], series["description"])
+    return (number is None, number or 0, _date_key(series["date"]), series["time"], series["description"])
 
 
 def _other_studies(rest_get: RestGet, study: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -169,7 +175,7 @@ def _other_studies(rest_get: RestGet, study: Mapping[str, Any]) -> list[dict[str
         modalities = {tag(s.get("MainDicomTags", {}), "Modality") for s in children}
         others.append({**_study_fields(other), "modalities": sorted(m for m in modalities if m),
                        "series": len(children)})
-    others.sort(key=lambda s: (s["date"], s["time"], s["id"]), reverse=True)
+    others.sort(key=lambda s: (_date_key(s["date"]), s["time"], s["id"]), reverse=True)
     return others
 
 
