@@ -1,16 +1,20 @@
-"""Tests of previewer.pixels.color, with pydicom.pixels as the oracle."""
+"""Tests of previewer.pixels.color, with pydicom.pixels as the oracle, and for CIELab the colour
+standards themselves (IEC 61966-2-1 sRGB, CIE 15 CIELab), computed here with numpy."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
+import pydicom
 from pixels_corpus import load, load_pydicom
+from pydicom.data import get_testdata_file
 from pydicom.pixels import apply_color_lut, convert_color_space, pixel_array
 
 from previewer.pixels.color import (
     Palette,
     apply_palette,
     expand_segmented,
+    lab_to_rgb,
     palette_from_dataset,
     to_8bit,
     ybr_to_rgb,
@@ -30,6 +34,8 @@ PALETTE_SEGMENTED_16 = "gdcm-US-ALOKA-16.dcm"
 PALETTE_SEGMENTED_16_BE = "gdcm-US-ALOKA-16_big.dcm"
 PALETTE_NO_META = "OT-PAL-8-face.dcm"
 PALETTE_EXAMPLE = "examples_palette.dcm"
+#: pydicom's Segmentation whose segment has a Recommended Display CIELab Value (0062,000D).
+SEG_WITH_CIELAB = "liver_1frame.dcm"
 
 
 class TestYbrToRgb:
@@ -165,3 +171,106 @@ class TestTo8Bit:
             128,
             255,
         ]
+
+
+# --- CIELab (PS3.3 C.10.7.1.1) -> sRGB: references computed from the standards, not from color.py ---------
+
+#: IEC 61966-2-1 (sRGB): the chromaticities (x, y) of the red, green and blue primaries and of the D65 white.
+_SRGB_PRIMARIES = np.array([[0.64, 0.33], [0.30, 0.60], [0.15, 0.06]])
+_D65 = np.array([0.3127, 0.3290])
+#: The CIELab (D65) of sRGB's black, white and primaries as commonly tabulated, to two decimals.
+_PUBLISHED_LAB = {
+    (0, 0, 0): (0.0, 0.0, 0.0),
+    (255, 255, 255): (100.0, 0.0, 0.0),
+    (255, 0, 0): (53.24, 80.09, 67.20),
+    (0, 255, 0): (87.73, -86.18, 83.18),
+    (0, 0, 255): (32.30, 79.19, -107.86),
+}
+
+
+def _xyz_of(xy: np.ndarray) -> np.ndarray:
+    """XYZ with Y = 1 of a chromaticity (x, y)."""
+    x, y = xy
+    return np.array([x / y, 1.0, (1.0 - x - y) / y])
+
+
+def _rgb_to_xyz_matrix() -> tuple[np.ndarray, np.ndarray]:
+    """IEC 61966-2-1's linear-RGB -> XYZ matrix, derived from its primaries and white; and the white's XYZ."""
+    primaries = np.stack([_xyz_of(xy) for xy in _SRGB_PRIMARIES], axis=1)
+    white = _xyz_of(_D65)
+    return primaries * np.linalg.solve(primaries, white), white
+
+
+def _reference_lab(rgb8: tuple[int, int, int]) -> np.ndarray:
+    """CIE 15 CIELab (L*, a*, b*) of an 8-bit sRGB colour: IEC 61966-2-1 decoding, then CIE 15's f()."""
+    matrix, white = _rgb_to_xyz_matrix()
+    v = np.asarray(rgb8, float) / 255.0
+    linear = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+    t = matrix @ linear / white
+    delta = 6.0 / 29.0
+    f = np.where(t > delta ** 3, np.cbrt(t), t / (3 * delta ** 2) + 4.0 / 29.0)
+    return np.array([116.0 * f[1] - 16.0, 500.0 * (f[0] - f[1]), 200.0 * (f[1] - f[2])])
+
+
+def _reference_rgb(dicom_lab: tuple[int, int, int]) -> np.ndarray:
+    """8-bit sRGB of a DICOM CIELab value: CIE 15's inverse, IEC 61966-2-1's encoding, clipped to the gamut."""
+    matrix, white = _rgb_to_xyz_matrix()
+    lab = np.asarray(dicom_lab, float) / 65535.0 * [100.0, 255.0, 255.0] - [0.0, 128.0, 128.0]
+    fy = (lab[0] + 16.0) / 116.0
+    f = np.array([fy + lab[1] / 500.0, fy, fy - lab[2] / 200.0])
+    delta = 6.0 / 29.0
+    xyz = white * np.where(f > delta, f ** 3, 3 * delta ** 2 * (f - 4.0 / 29.0))
+    linear = np.clip(np.linalg.solve(matrix, xyz), 0.0, 1.0)
+    encoded = np.where(linear <= 0.0031308, 12.92 * linear, 1.055 * linear ** (1 / 2.4) - 0.055)
+    return np.round(encoded * 255.0)
+
+
+def _encode(lab: np.ndarray) -> tuple[int, int, int]:
+    """PS3.3 C.10.7.1.1: L* 0..100 and a*, b* -128..127 scaled to 0..65535."""
+    scaled = (np.asarray(lab) + [0.0, 128.0, 128.0]) / [100.0, 255.0, 255.0] * 65535.0
+    return tuple(int(v) for v in np.clip(np.round(scaled), 0, 65535))  # type: ignore[return-value]
+
+
+class TestLabToRgb:
+    def test_reference_formulas_give_the_published_lab(self) -> None:
+        """The test's own IEC 61966-2-1 + CIE 15 computation gives the tabulated CIELab of black, white
+        and the sRGB primaries (so the references below are the standards', not color.py's)."""
+        for rgb, lab in _PUBLISHED_LAB.items():
+            assert np.abs(_reference_lab(rgb) - lab).max() < 0.01, rgb
+
+    @pytest.mark.parametrize("rgb", list(_PUBLISHED_LAB), ids=["black", "white", "red", "green", "blue"])
+    def test_published_colours(self, rgb: tuple[int, int, int]) -> None:
+        """The DICOM encoding of the tabulated CIELab of black, white and each primary is that sRGB colour."""
+        assert lab_to_rgb(_encode(np.array(_PUBLISHED_LAB[rgb]))) == rgb
+
+    def test_dicom_scaling(self) -> None:
+        """PS3.3 C.10.7.1.1: 0xFFFF is L* 100 and 0x8080 is a* = b* = 0, so (0xFFFF, 0x8080, 0x8080) is white,
+        (0, 0x8080, 0x8080) black, and mid L* a neutral grey."""
+        assert lab_to_rgb((0xFFFF, 0x8080, 0x8080)) == (255, 255, 255)
+        assert lab_to_rgb((0, 0x8080, 0x8080)) == (0, 0, 0)
+        grey = lab_to_rgb((0x8000, 0x8080, 0x8080))
+        assert grey[0] == grey[1] == grey[2] and tuple(_reference_rgb((0x8000, 0x8080, 0x8080))) == grey
+
+    def test_round_trip_of_every_corner_of_the_cube_and_greys(self) -> None:
+        """sRGB -> CIELab (the standards, here) -> DICOM encoding -> lab_to_rgb gives the colour back, for
+        the eight corners of the RGB cube and a ramp of greys."""
+        colours = [(r, g, b) for r in (0, 255) for g in (0, 255) for b in (0, 255)]
+        colours += [(v, v, v) for v in range(0, 256, 15)]
+        for rgb in colours:
+            assert lab_to_rgb(_encode(_reference_lab(rgb))) == rgb, rgb
+
+    def test_grid_matches_the_reference_within_one_level(self) -> None:
+        """Over a grid of DICOM CIELab values, out-of-gamut ones included (clipped to the sRGB cube), every
+        channel is within 1 of the reference conversion (the standard's 4-decimal matrix against the exact one)."""
+        steps = [0, 8192, 16384, 24576, 32896, 40960, 49152, 57344, 65535]
+        worst = 0
+        for lab in ((l_, a, b) for l_ in steps for a in steps for b in steps):
+            worst = max(worst, int(np.abs(np.array(lab_to_rgb(lab)) - _reference_rgb(lab)).max()))
+        assert worst <= 1
+
+    def test_a_real_segmentation_colour(self) -> None:
+        """The Recommended Display CIELab Value of pydicom's liver_1frame.dcm converts as the reference does."""
+        ds = pydicom.dcmread(get_testdata_file(SEG_WITH_CIELAB))
+        lab = tuple(int(v) for v in ds.SegmentSequence[0].RecommendedDisplayCIELabValue)
+        assert lab == (41661, 41167, 40792)
+        assert np.abs(np.array(lab_to_rgb(lab)) - _reference_rgb(lab)).max() <= 1   # type: ignore[arg-type]
