@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PLUGIN = ROOT / "build" / "libOrthancPreviewer.so"
 ORTHANC = "/usr/sbin/Orthanc"
 PROBE = Path(__file__).resolve().parent / "plugin_probe.py"
+#: Loaded with the probe: routes and a storage area that wait for the test (tests/probe_waits.py).
+WAITS = Path(__file__).resolve().parent / "probe_waits.py"
 
 
 def default_sigint() -> None:
@@ -69,7 +71,7 @@ class OrthancProcess:
         self.log_path = folder / "orthanc.log"
         section = dict(previewer or {})
         if probe:
-            section.setdefault("TestModules", []).append(str(PROBE))
+            section.setdefault("TestModules", []).extend([str(PROBE), str(WAITS)])
         self.config: dict[str, Any] = {
             "Name": "PreviewerTest",
             "HttpPort": self.http_port,

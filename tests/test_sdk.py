@@ -1,6 +1,6 @@
 """Every wrapper of previewer.plugin.sdk, driven through a real Orthanc process.
 
-The routes used here come from tests/plugin_probe.py, which the test
+The routes used here come from tests/plugin_probe.py and tests/probe_waits.py, which the test
 configuration loads into the plugin; docs/SDK_COVERAGE.md maps each SDK
 function to the tests below.
 """
@@ -11,11 +11,12 @@ import io
 import json
 import subprocess
 import threading
-import time
 from pathlib import Path
+from typing import Any
 
 import pydicom
 import pytest
+import requests
 from PIL import Image
 
 from pydicom.data import get_testdata_file
@@ -203,19 +204,36 @@ class TestAnswers:
 
 
 class TestLocking:
+    # tests/probe_waits.py: each call of /probe/waits/{locked,unlocked} waits until ``meet`` calls of its
+    # route are inside at once, or ``patience`` seconds; the route's record says who entered and left when.
+    @staticmethod
+    def _four_at_once(orthanc: OrthancProcess, route: str, meet: int, patience: float) -> list[dict[str, Any]]:
+        answers: list[dict[str, Any]] = []
+
+        def call() -> None:
+            answers.append(requests.get(f"{orthanc.url}/probe/waits/{route}",
+                                        params={"meet": str(meet), "patience": str(patience)}, timeout=120).json())
+        orthanc.get("/probe/waits/calls", params={"route": route})   # an empty record
+        threads = [threading.Thread(target=call) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return answers
+
     def test_lock_serialises_and_nolock_runs_in_parallel(self, orthanc: OrthancProcess) -> None:
-        """RegisterRestCallback runs one at a time; RegisterRestCallbackNoLock in parallel."""
-        def elapsed(route: str) -> float:
-            start = time.monotonic()
-            threads = [threading.Thread(target=orthanc.get, args=(route,), kwargs={"params": {"sleep": "0.5"}})
-                       for _ in range(4)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-            return time.monotonic() - start
-        assert elapsed("/probe/locked") >= 1.9
-        assert elapsed("/probe/unlocked") < 1.5
+        """RegisterRestCallback: four calls made at once, each waiting 0.5 s for a second one, never meet and
+        each leaves before the next enters; RegisterRestCallbackNoLock: four calls are inside together."""
+        answers = self._four_at_once(orthanc, "locked", 2, 0.5)
+        assert answers == [{"met": False, "inside": 1}] * 4
+        record = orthanc.get("/probe/waits/calls", params={"route": "locked"}).json()
+        assert [step for step, _ in record] == ["enter", "leave"] * 4
+        assert all(record[i][1] == record[i + 1][1] for i in range(0, 8, 2))
+        # Each unlocked call waits (up to 60 s) until all four are inside: all enter before any leaves.
+        answers = self._four_at_once(orthanc, "unlocked", 4, 60)
+        assert answers == [{"met": True, "inside": 4}] * 4
+        record = orthanc.get("/probe/waits/calls", params={"route": "unlocked"}).json()
+        assert [step for step, _ in record] == ["enter"] * 4 + ["leave"] * 4
 
 
 class TestStoredInstance:
