@@ -1,8 +1,11 @@
 // The text in the corners of a viewport: patient, study (with its date, so
 // that a prior is told from the current study), series, image position,
-// window, zoom and which path drew the image (not for a waveform, which has
-// none of these).  overlayLines() maps each
-// overlay element's class to its text; the viewport writes them.
+// window, zoom and which path drew the image.  Only what is true is printed:
+// the window, zoom and path lines while an image is on the canvas, nothing of
+// the image for a waveform, and no corner at all over a report or a summary
+// screen (screens.js), which name the patient, study and series themselves;
+// a PDF's page and zoom are in its own bar.  overlayLines() maps each overlay
+// element's class to its text; the viewport writes them.
 import * as format from './format.js';
 import { windowText } from './windowing.js';
 
@@ -11,11 +14,10 @@ const SERVER_REASONS = { colour: 'colour', values: 'values the client cannot tak
 const NAMES = ['ov-patient', 'ov-patient-detail', 'ov-study', 'ov-series', 'overlay-position', 'overlay-location',
   'overlay-window', 'overlay-zoom', 'overlay-path'];
 
-/** The position line: "Image 3 / 40 · #12", "Frame 2 / 10", "Page 1 / 3". */
+/** The position line: "Image 3 / 40 · #12", "Frame 2 / 10". */
 function positionText(pane, image) {
   const parts = [];
-  if (pane.element.dataset.kind === 'pdf') parts.push(`Page ${image.frame + 1} / ${image.frames}`);
-  else if (pane.series.instances.length === 1 && image.frames > 1) parts.push(`Frame ${image.frame + 1} / ${image.frames}`);
+  if (pane.series.instances.length === 1 && image.frames > 1) parts.push(`Frame ${image.frame + 1} / ${image.frames}`);
   else {
     parts.push(`Image ${pane.index + 1} / ${pane.images.length}`);
     if (image.frames > 1) parts.push(`frame ${image.frame + 1} / ${image.frames}`);
@@ -56,16 +58,24 @@ export function writeOverlay(element, lines) {
 /** {class name: text} for every overlay line of `pane` (pane.js). */
 export function overlayLines(pane) {
   const series = pane.series;
-  if (!series) return Object.fromEntries(NAMES.map((name) => [name, '']));
+  const screen = pane.element.dataset.screen || '';
+  const blank = Object.fromEntries(NAMES.map((name) => [name, '']));
+  if (!series || screen === 'report' || screen === 'summary') return blank;
   const image = pane.current;
-  // A waveform screen (waveform.js) has no window, zoom or drawing path of its own to report.
-  const imaged = pane.element.dataset.kind !== 'waveform';
+  const lines = { ...blank, ...seriesLines(series) };
+  if (screen === 'pdf') return lines;
+  if (screen === 'waveform') {   // no window, zoom or drawing path of its own to report
+    return { ...lines, 'overlay-position': image ? positionText(pane, image) : '' };
+  }
+  if (!image) return { ...lines, 'overlay-position': 'No image' };
+  if (pane.canvas.dataset.state === 'error') return lines;   // nothing drawn: nothing of an image to tell
+  lines['overlay-position'] = positionText(pane, image);
+  if (!pane.drawn) return lines;   // on its way: its window and zoom are not known yet
   return {
-    ...seriesLines(series),
-    'overlay-position': image ? positionText(pane, image) : 'No image',
-    'overlay-location': image && image.location !== null ? `Loc ${image.location.toFixed(2)} mm` : '',
-    'overlay-window': imaged ? windowText(pane.displayMeta(), pane.window, pane.isCT(), pane.invert) : '',
-    'overlay-zoom': imaged ? `Zoom ${Math.round(pane.viewport.zoom * 100)}%${pane.viewport.fitted ? ' (fit)' : ''}` : '',
-    'overlay-path': imaged ? pathText(pane) : '',
+    ...lines,
+    'overlay-location': image.location !== null ? `Loc ${image.location.toFixed(2)} mm` : '',
+    'overlay-window': windowText(pane.displayMeta(), pane.window, pane.isCT(), pane.invert),
+    'overlay-zoom': `Zoom ${Math.round(pane.viewport.zoom * 100)}%${pane.viewport.fitted ? ' (fit)' : ''}`,
+    'overlay-path': pathText(pane),
   };
 }

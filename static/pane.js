@@ -8,8 +8,11 @@
 //
 // The element carries data-viewport (its index), data-active, and
 // data-series / data-instance / data-frame: the Orthanc ids and 0-based
-// frame of the image on screen, a contract for tests and scripts.  A waveform
-// (info.kind 'waveform') is shown by waveform.js in place of the canvas.
+// frame of the image on screen, a contract for tests and scripts, and
+// data-screen: which screen shows the current instance (screens.js).  A
+// waveform is shown by waveform.js in place of the canvas, a report in a frame
+// and a PDF's page on the canvas with their bars (documents.js), and what has
+// nothing to draw by summary.js.
 import { api } from './api.js';
 import { Cine } from './cine.js';
 import { el } from './dom.js';
@@ -18,28 +21,34 @@ import { overlayLines, writeOverlay } from './overlay.js';
 import { ReferenceLayer } from './references.js';
 import { ImagePaths } from './paths.js';
 import { bindPointer } from './pointer.js';
+import { PAINTED, Screens, problemOf, screenOf } from './screens.js';
 import { SeriesModel } from './series.js';
 import { StructureLayer } from './structures.js';
 import { MeasureTools } from './tools.js';
 import { Viewport } from './viewport.js';
 import { clampIndex, viewFromParams } from './viewstate.js';
-import { WaveformView } from './waveform.js';
 import { displayMeta, effectiveWindow } from './windowing.js';
+
+// Keyboard actions for the image on the canvas only; a PDF page takes ZOOM_ACTIONS too.
+const IMAGE_ACTIONS = new Set(['play', 'auto', 'invert', 'actual', 'overlaysOrActual', 'reset', 'fit', 'zoomIn', 'zoomOut']);
+const ZOOM_ACTIONS = new Set(['fit', 'zoomIn', 'zoomOut']);
+const ZOOM_STEP = 1.25;
 
 export class Pane {
   /**
    * `template` is the <template> of a viewport; `host` gives the shared
    * parts: {store (frames.js), infos (series.js InfoCache), fps(), changed(pane, what), activate(pane),
-   * maximise(pane), prefetchBytes()}.  `what` is 'series', 'image', 'window', 'view', 'tool', 'kind' or 'objects'.
+   * maximise(pane), prefetchBytes(), tags(pane)}.  `what` is 'series', 'image', 'window', 'view', 'tool',
+   * 'kind' or 'objects'.
    */
   constructor(template, host, index) {
     this.host = host;
     this.element = template.content.firstElementChild.cloneNode(true);
     this.element.dataset.viewport = String(index);
     this.element.dataset.active = 'false';
+    this.element.dataset.screen = '';
     this.message = this.element.querySelector('.message');
-    this.report = this.element.querySelector('.report');
-    this.waveform = null;        // WaveformView, made for the first waveform shown
+    this.failure = null;         // {image, error}: the rendering of `image` failed
     this.model = null;           // SeriesModel of the series shown
     this.index = 0;              // the image wanted
     this.shownIndex = -1;        // the image on screen
@@ -53,6 +62,11 @@ export class Pane {
     this.canvas = this.paths.canvas;
     this.canvas.dataset.tool = this.tool;
     this.viewport = this.paths.viewport;
+    // The waveform, report, PDF and summary screens (screens.js), made when first needed.
+    this.screens = new Screens(this.canvas, this.element.querySelector('.report'), {
+      tags: () => host.tags(this), turnPage: (delta) => this.turnPage(delta),
+      zoomBy: (factor) => this.viewport.zoomBy(factor), fit: () => this.viewport.fit(),
+    });
     this.objectsBox = el('div', { class: 'objects-panel', hidden: true,
       'aria-label': 'Presentation states, segmentations and structure sets' });
     this.objects = new ObjectsPanel(this.objectsBox, (state, what) => this.objectsChanged(what));
@@ -67,7 +81,7 @@ export class Pane {
       choice: () => this.objects.structureChoice(),
     });
     this.canvas.addEventListener('pointerdown', (event) => {
-      if (event.button !== 0 || this.tool !== 'crosshair' || !this.shownImage || !this.viewport.dims) return;
+      if (event.button !== 0 || this.tool !== 'crosshair' || !this.imageTools || !this.shownImage || !this.viewport.dims) return;
       const point = this.tools.toImage(event.offsetX, event.offsetY);
       host.crosshair(this, point);
     });
@@ -80,7 +94,8 @@ export class Pane {
   /** What pointer.js may do to this viewport. */
   pointerHandlers() {
     return {
-      tool: () => (this.current ? this.tool : null),
+      // A PDF page has no window to set: the left button pans it.
+      tool: () => (this.current ? (this.screen === 'pdf' ? 'pan' : this.tool) : null),
       measuring: (tool) => this.tools.handles(tool) || tool === 'crosshair',
       startWindow: () => effectiveWindow(this.displayMeta(), this.window, this.isCT()),
       window: () => this.window,
@@ -172,8 +187,8 @@ export class Pane {
       return model.series;
     }
     if (view.zoom !== null) this.viewport.setView({ zoom: view.zoom, pan: view.pan });
+    this.draw();
     this.updateOverlay();
-    this.paths.render();
     return model.series;
   }
 
@@ -185,6 +200,7 @@ export class Pane {
     this.model = null;
     this.shownIndex = -1;
     this.spacing = null;
+    this.failure = null;
     this.references.set(null);
     this.references.mark(null);
     for (const name of ['series', 'instance', 'frame']) delete this.element.dataset[name];
@@ -199,7 +215,7 @@ export class Pane {
     this.close();
     this.paths.destroy();
     this.stopInfos();
-    if (this.waveform) this.waveform.destroy();
+    this.screens.destroy();
     this.element.remove();
   }
 
@@ -223,10 +239,15 @@ export class Pane {
         this.host.changed(this, 'series');
       }
     }
-    if (info && info.kind && info.kind !== 'image') this.model.forgetErrors(instanceId);   // the PNG route shows it
-    this.paths.infoArrived(instanceId, info);
-    if (this.current && this.current.instance === instanceId) {
-      this.showKind(info);
+    if (info && info.kind && info.kind !== 'image') {
+      this.model.forgetErrors(instanceId);   // the PNG route shows it
+      // The pixels route's refusal of a non-image is no failure: the PNG route or another screen shows it.
+      if (this.failure && this.failure.image.instance === instanceId) this.failure = null;
+    }
+    const current = this.current && this.current.instance === instanceId;
+    if (!current || PAINTED.has(screenOf(info, Boolean(this.currentFailure())))) this.paths.infoArrived(instanceId, info);
+    if (current) {
+      this.draw(false);
       this.updateOverlay();
       this.host.changed(this, 'kind');
     }
@@ -243,40 +264,98 @@ export class Pane {
     return Boolean(info && info.overlays && info.overlays.length);
   }
 
-  /** True when the current instance is shown as a waveform (waveform.js), not on the canvas. */
-  get showsWaveform() {
-    return Boolean(this.waveform) && !this.waveform.element.hidden;
+  /** The screen of the current instance (screens.js): 'image', 'pdf', 'report', 'waveform', 'summary' or ''. */
+  get screen() {
+    return this.element.dataset.screen || '';
   }
 
-  /** The kind of the current instance: an image, a report in its iframe, a PDF, or a waveform screen. */
+  /** True when the current instance is shown as a waveform (waveform.js), not on the canvas. */
+  get showsWaveform() {
+    return this.screen === 'waveform';
+  }
+
+  /** The waveform screen (waveform.js), once one was shown. */
+  get waveform() {
+    return this.screens.waveform;
+  }
+
+  /** True when the image tools apply: an image (or one on its way) on the canvas. */
+  get imageTools() {
+    return this.screen === 'image' || this.screen === '';
+  }
+
+  /** True when an image of the series is on the canvas (the current one, or the one before it while it comes). */
+  get drawn() {
+    return Boolean(this.shownImage) && this.canvas.dataset.state === 'ready' && Boolean(this.canvas.dataset.path);
+  }
+
+  /** The failure of the current image's rendering ({image, error}), or null. */
+  currentFailure() {
+    return this.failure && this.current && this.failure.image === this.current ? this.failure : null;
+  }
+
+  /**
+   * Show the current instance on its screen: draw it on the canvas (paths.js)
+   * when it has something to draw (`render` false: the caller draws or has
+   * drawn it), else its report or summary, with nothing asked of the paths.
+   */
+  draw(render = true) {
+    const image = this.current;
+    if (!image) return;
+    this.showKind(this.knownInfo(image.instance));
+    if (PAINTED.has(this.screen)) {
+      if (render) this.paths.render();
+      return;
+    }
+    // Nothing for the canvas: stop what it was loading, and say which instance is on screen.
+    this.paths.close();
+    this.shownIndex = this.index;
+    Object.assign(this.element.dataset, { series: this.seriesId, instance: image.instance, frame: String(image.frame) });
+    this.canvas.dataset.state = 'none';
+    this.element.dataset.state = this.currentFailure() ? 'error' : 'ready';
+    this.message.hidden = true;
+  }
+
+  /**
+   * The screen of the current instance (screens.js) from its /info answer
+   * `info` (null: not known yet; {error}: it could not be read): the canvas,
+   * a waveform, a report, a PDF's bar or the summary.
+   */
   showKind(info) {
-    const kind = info ? info.kind : null;
-    const report = kind === 'report' && info.report;
-    const waveform = kind === 'waveform' && Boolean(this.current);
-    if (waveform) {
-      if (!this.waveform) {
-        this.waveform = new WaveformView();
-        this.report.after(this.waveform.element);   // under the overlay's corners
-      }
-      this.waveform.show(this.current.instance, info);
-      this.message.hidden = true;   // the waveform screen says what failed
-    } else if (this.waveform) {
-      this.waveform.hide();
-    }
-    if (report) {
-      const src = new URL(report, location.href).href;
-      if (this.report.dataset.src !== src) {
-        this.report.dataset.src = src;
-        this.report.src = src;
-      }
-    } else if (this.report.dataset.src) {
-      this.report.removeAttribute('src');
-      delete this.report.dataset.src;
-    }
-    this.report.hidden = !report;
-    this.canvas.hidden = Boolean(report) || waveform;
-    this.element.dataset.kind = kind || '';
-    this.kindInfo = info;
+    const image = this.current;
+    const failure = this.currentFailure();
+    const screen = image ? screenOf(info, Boolean(failure)) : '';
+    const before = this.screen;
+    this.element.dataset.screen = screen;
+    this.element.dataset.kind = (info && info.kind) || '';
+    this.kindInfo = info && !info.error ? info : null;
+    this.screens.show(screen, {
+      instance: image && image.instance, info, problem: problemOf(info, failure && failure.error),
+      study: this.series && this.series.study.id, position: this.instancePosition(), pdf: this.pdfState(),
+    });
+    this.canvas.hidden = !['', 'image', 'pdf'].includes(screen);
+    if (screen !== before && (screen === 'pdf' || before === 'pdf')) this.viewport.resize();   // the bar takes the canvas' bottom
+  }
+
+  /** {index, count} of the current instance among the series' instances. */
+  instancePosition() {
+    const image = this.current;
+    const count = this.series ? this.series.instances.length : 0;
+    return { index: image ? image.instanceIndex : 0, count };
+  }
+
+  /** What the PDF bar shows (documents.js PdfBar.update): the page on screen, the zoom and the document. */
+  pdfState() {
+    const image = this.current;
+    const info = this.kindInfo;
+    return image ? { page: image.frame + 1, pages: image.frames, zoom: this.viewport.zoom, fitted: this.viewport.fitted,
+      document: info && info.document } : null;
+  }
+
+  /** The previous (-1) or next (1) page of the PDF on screen. */
+  turnPage(delta) {
+    const next = this.images[this.index + delta];
+    if (next && this.current && next.instance === this.current.instance) this.go(this.index + delta, delta);
   }
 
   /** The objects panel changed: `what` 'structures' is drawn over the image as it is, anything else renders it again. */
@@ -286,7 +365,7 @@ export class Pane {
       this.host.changed(this, 'objects');
       return;
     }
-    this.paths.reload();
+    if (PAINTED.has(this.screen)) this.paths.reload();
     this.updateOverlay();
     this.host.changed(this, 'objects');
   }
@@ -298,19 +377,45 @@ export class Pane {
     this.shownIndex = index;
     const image = this.images[index];
     if (image) Object.assign(this.element.dataset, { series: this.seriesId, instance: image.instance, frame: String(image.frame) });
+    if (this.failure && this.failure.image === image) this.failure = null;
     this.message.hidden = true;
     this.element.dataset.state = 'ready';
+    if (image && image === this.current) this.showKind(this.knownInfo(image.instance));
     this.updateOverlay();
     this.host.changed(this, 'shown');
   }
 
+  /**
+   * Image `index` cannot be shown: its summary screen names the error (once
+   * its info says what it is: a PDF or a report refused by the pixels route
+   * is then shown by its own screen).  Without `index`, the series failed.
+   */
   showError(error, index) {
     if (index !== undefined) this.shownIndex = index;
     this.paths.cleared();
-    this.message.replaceChildren(el('strong', { text: 'This image cannot be shown' }), el('span', { text: error.message }));
-    this.message.hidden = this.showsWaveform;   // its page PNG failed: the waveform screen does not need it
     this.canvas.dataset.state = 'error';
     this.element.dataset.state = 'error';
+    const image = index !== undefined ? this.images[index] : null;
+    if (image) {
+      this.failure = { image, error };
+      this.message.hidden = true;
+      Object.assign(this.element.dataset, { series: this.seriesId, instance: image.instance, frame: String(image.frame) });
+      if (image === this.current) {
+        this.showKind(this.knownInfo(image.instance));
+        if (!this.knownInfo(image.instance)) {
+          // Its info decides between the summary and another screen (an unknown info: the summary).
+          this.infoFor(image.instance).then((info) => {
+            if (this.current !== image || !this.currentFailure()) return;
+            this.showKind(info);
+            this.updateOverlay();
+            this.host.changed(this, 'kind');
+          });
+        }
+      }
+    } else {
+      this.message.replaceChildren(el('strong', { text: 'This series cannot be shown' }), el('span', { text: error.message }));
+      this.message.hidden = false;
+    }
     this.updateOverlay();
     this.host.changed(this, 'shown');
   }
@@ -324,8 +429,7 @@ export class Pane {
     this.direction = direction;
     this.index = next;
     this.references.mark(null);   // the crosshair's point lies on the image it was marked on
-    this.paths.render();
-    this.showKind(this.knownInfo(this.current.instance));
+    this.draw();
     this.paths.infoSoon(this.current.instance, this.playing || this.cine.holding);
     this.updateOverlay();
     this.host.changed(this, 'image');
@@ -337,14 +441,14 @@ export class Pane {
 
   setWindow(window) {
     this.window = window;
-    this.paths.render();
+    if (PAINTED.has(this.screen)) this.paths.render();
     this.updateOverlay();
     this.host.changed(this, 'window');
   }
 
   setInvert(invert) {
     this.invert = invert;
-    this.paths.render();
+    if (PAINTED.has(this.screen)) this.paths.render();
     this.updateOverlay();
     this.host.changed(this, 'window');
   }
@@ -359,7 +463,7 @@ export class Pane {
   /** Zoom or pan moved (viewport.js). */
   viewChanged() {
     this.updateOverlay();
-    this.paths.viewChanged();
+    if (PAINTED.has(this.screen)) this.paths.viewChanged();   // a report or summary asks for no PNG
     this.host.changed(this, 'view');
   }
 
@@ -405,12 +509,13 @@ export class Pane {
     this.tools.update();   // measurements follow the image, zoom and pan
     this.references.update();
     this.structures.update();
+    if (this.screen === 'pdf') this.screens.updatePdf(this.pdfState());
     writeOverlay(this.element, overlayLines(this));
   }
 
   /** A keyboard action (see shortcuts.js) for this viewport; true if handled. */
   handle(action) {
-    const zoomStep = 1.25;
+    const zoomStep = ZOOM_STEP;
     const actions = {
       next: () => this.step(1),
       previous: () => this.step(-1),
@@ -429,12 +534,15 @@ export class Pane {
       zoomOut: () => this.viewport.zoomBy(1 / zoomStep),
       reset: () => this.reset(),
     };
+    if (this.showsWaveform && this.waveform.handle(action)) return true;   // zoom and fit in time
+    // Tools, window, cine and inversion act on an image; a PDF page zooms; a report or summary only moves on.
+    const drawnHere = this.imageTools || (this.screen === 'pdf' && ZOOM_ACTIONS.has(action));
+    if ((action.startsWith('tool:') || action.startsWith('measure:') || IMAGE_ACTIONS.has(action)) && !drawnHere) return false;
     if (action.startsWith('tool:')) {
       this.setTool(action.slice(5));
       return true;
     }
     if (action.startsWith('measure:')) return this.tools.handle(action);
-    if (this.showsWaveform && this.waveform.handle(action)) return true;   // zoom and fit in time
     if (!actions[action]) return false;
     actions[action]();
     return true;

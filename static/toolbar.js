@@ -2,7 +2,9 @@
 // (tool, window preset, inversion, cine, overlays, the image slider), the
 // layout and the sync options.  `viewer` (viewer.js) gives the active
 // viewport, the sync group and the page-wide actions (layout, priors,
-// measurements, sharing, tags).
+// measurements, sharing, tags).  The image controls apply to an image on the
+// canvas only: a report, a PDF and a summary screen (screens.js) have their
+// own controls, and a waveform its zoom in time.
 import { el, $ } from './dom.js';
 import { presetMenu, windowOfValue } from './windowing.js';
 
@@ -40,19 +42,13 @@ export class Toolbar {
     for (const button of this.section.querySelectorAll('button[data-tool]')) {
       button.setAttribute('aria-pressed', String(button.dataset.tool === pane.tool));
     }
+    const screen = pane.element.dataset.screen || '';
+    const image = !['waveform', 'report', 'pdf', 'summary'].includes(screen);   // '' is an image on its way
     const overlays = $('#overlays', this.section);
-    overlays.hidden = !pane.hasOverlays();
+    overlays.hidden = !image || !pane.hasOverlays();
     overlays.setAttribute('aria-pressed', String(pane.objects.state.overlays));
-    const info = pane.kindInfo;
-    const link = $('#document-link', this.section);
-    if (info && info.kind === 'pdf' && info.document) {
-      link.href = new URL(info.document, location.href).href;
-      link.hidden = false;
-    } else {
-      link.hidden = true;
-      link.removeAttribute('href');
-    }
     this.section.dataset.kind = pane.element.dataset.kind || '';
+    this.section.dataset.screen = screen;
     const mpr = this.viewer.mpr;
     if (mpr) {
       $('#slab', this.section).value = String(mpr.thickness);
@@ -60,10 +56,18 @@ export class Toolbar {
       this.playButton.disabled = true;
     }
     this.fillPresets(pane);
-    // A waveform screen (waveform.js) has no window, inversion or image tools; Fit shows its whole group.
-    const waveform = pane.element.dataset.kind === 'waveform';
-    for (const control of this.section.querySelectorAll('button[data-tool], #actual, #invert')) control.disabled = waveform;
-    if (waveform) this.preset.disabled = true;
+    // Tools, window, 1:1 and inversion are an image's; a waveform keeps Fit (its whole group) and its page PNG;
+    // a report, a PDF and a summary have none of these (the PDF's zoom is in its own bar).
+    const documentScreen = ['report', 'pdf', 'summary'].includes(screen);
+    for (const control of this.section.querySelectorAll('button[data-tool], #actual, #invert')) control.disabled = !image;
+    for (const control of this.section.querySelectorAll('#fit, #copy-url, #download')) control.disabled = documentScreen;
+    if (documentScreen) {
+      this.playButton.disabled = true;
+      this.fpsInput.disabled = true;
+    } else {
+      this.fpsInput.disabled = false;
+    }
+    if (!image) this.preset.disabled = true;
   }
 
   fillPresets(pane) {

@@ -57,6 +57,10 @@ export class SeriesViewer {
       activate: (chosen) => this.activate(chosen),
       crosshair: (source, point) => this.sync.crosshair(source, point),
       maximise: (chosen) => this.layout.toggleMaximise(chosen),
+      tags: (chosen) => {   // a summary screen's Tags button: the tags of that viewport's instance
+        this.activate(chosen);
+        this.toggleTags(true);
+      },
       prefetchBytes: () => PREFETCH_BYTES / Math.max(1, this.layout.panes.filter((p) => p.model).length),
     }, index);
     const target = (on) => pane.element.classList.toggle('drop-target', on);
@@ -338,7 +342,13 @@ export class SeriesViewer {
     }, 150);
   }
 
+  /** True when the active viewport shows something a PNG URL stands for (an image, a waveform's page). */
+  get sharesPng() {
+    return !['report', 'pdf', 'summary'].includes(this.active.screen || '');
+  }
+
   copyUrl() {
+    if (!this.sharesPng) return;
     const url = this.active.paths.pngUrl();
     if (!url) return;
     $('#copy-url', this.section).dataset.url = url;
@@ -347,6 +357,7 @@ export class SeriesViewer {
 
   download() {
     const pane = this.active;
+    if (!this.sharesPng) return;
     const url = pane.paths.pngUrl();
     if (url) downloadPng(url, `${pane.series.modality || 'image'}-series${pane.series.number ?? ''}-image${pane.index + 1}.png`);
   }
@@ -386,7 +397,7 @@ export class SeriesViewer {
     else if (action === 'maximise') this.layout.toggleMaximise(pane);
     else if (action === 'sync') this.toolbar.toggleSync('position');
     else if (action.startsWith('preset:')) {
-      if (pane.isCT()) this.toolbar.choosePreset(action);
+      if (pane.isCT() && pane.imageTools !== false) this.toolbar.choosePreset(action);
     } else return pane.handle(action);
     return true;
   }

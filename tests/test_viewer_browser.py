@@ -422,16 +422,15 @@ class TestLook:
         viewer.page.mouse.up(button="right")
         assert _percent(viewer.text(".viewport .overlay-zoom")) > 100
 
-    def test_unrenderable_image_shows_the_server_message(self, viewer: Viewer) -> None:
-        """An instance without pixels shows the server's JSON error text, not a broken image."""
+    def test_object_without_pixels_shows_its_summary(self, viewer: Viewer) -> None:
+        """An instance without pixels (rtplan.dcm) shows its summary screen, not a broken image or an error."""
         viewer.allow(r"Failed to load resource: the server responded with a status of 4\d\d")
         instance = viewer.server.uploads["rtplan"]["ID"]
-        expected = requests.get(f"{viewer.server.url}/previewer/instances/{instance}/frames/0/png",
-                                timeout=30).json()["error"]
+        assert requests.get(f"{viewer.server.url}/previewer/instances/{instance}/frames/0/png", timeout=30).status_code == 415
         viewer.goto(f"#/series/{viewer.server.series('rtplan')}")
-        viewer.page.wait_for_selector(".viewport .message:not([hidden])")
-        assert expected in viewer.text(".viewport .message")
-        assert viewer.page.get_attribute(".viewport canvas", "data-state") == "error"
+        viewer.page.wait_for_selector(".viewport .summary[data-state='ready']")
+        assert viewer.text(".viewport .summary-title") == "RT Plan Storage"
+        assert viewer.page.is_hidden(".viewport .message") and viewer.page.is_hidden(".viewport canvas")
         viewer.shot("10-cannot-render")
 
 

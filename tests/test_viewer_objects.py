@@ -92,8 +92,9 @@ def test_report_shows_in_a_sandboxed_iframe(page: Page, orthanc: OrthancProcess,
     """A highdicom TID 1500 SR (objects_report) shows its HTML in an iframe whose sandbox forbids scripts."""
     report = _maker("objects_report")
     uploaded = _open_new(page, orthanc, tmp_path / "sr.dcm", report.measurement_report_bytes())
-    page.page.wait_for_selector(".viewport .report:not([hidden])")
-    assert page.page.get_attribute(".viewport .report", "sandbox") == ""
+    page.page.wait_for_selector(".viewport .report-screen:not([hidden]) .report")
+    sandbox = (page.page.get_attribute(".viewport .report", "sandbox") or "").split()
+    assert sandbox and "allow-scripts" not in sandbox   # the viewer prints it and reads its text, no script runs
     frame = page.page.frame_locator(".viewport .report")
     heading = frame.locator("h1, h2").first
     heading.wait_for()
@@ -249,21 +250,21 @@ def test_presentation_state_applies_and_removes(page: Page, orthanc: OrthancProc
 
 
 def test_pdf_pages_and_download(page: Page, orthanc: OrthancProcess, tmp_path: Path) -> None:
-    """A two-page pdf2dcm PDF (objects_pdf): page 1, then page 2 by the arrow key; the link downloads the PDF."""
+    """A two-page pdf2dcm PDF (objects_pdf): page 1, then page 2 by the arrow key; its bar's link downloads the PDF."""
     pdf = _maker("objects_pdf")
     dicom = pdf.make_pdf_dicom(tmp_path)
     original = (tmp_path / "doc.pdf").read_bytes()
     uploaded = orthanc.upload(dicom)
     page.goto(f"#/series/{uploaded['ParentSeries']}")
     _wait_path(page, "server", f"instances/{uploaded['ID']}/frames/0/png")
-    page.page.wait_for_function("() => document.querySelector('.viewport .overlay-position').textContent === 'Page 1 / 2'")
+    page.page.wait_for_function("() => document.querySelector('.viewport .pdf-page').textContent === 'Page 1 / 2'")
     first = _mean_colour(page)
     page.page.keyboard.press("ArrowRight")
     _wait_path(page, "server", f"instances/{uploaded['ID']}/frames/1/png")
-    assert page.text(".viewport .overlay-position") == "Page 2 / 2"
+    assert page.text(".viewport .pdf-page") == "Page 2 / 2"
     second = _mean_colour(page)
     assert first[0] > first[2] and second[2] > second[0]   # red page, then blue page
-    link = page.page.locator("#document-link")
+    link = page.page.locator(".viewport .pdf-download")
     assert link.is_visible()
     href = link.evaluate("a => a.href")
     assert href == f"{orthanc.url}/previewer/instances/{uploaded['ID']}/document"
