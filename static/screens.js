@@ -64,13 +64,14 @@ export function problemOf(info, failure) {
 /**
  * The screens a viewport shows in place of (or beside) its canvas, each made
  * the first time it is needed and placed after `anchor` (the canvas: under
- * the overlay's corners): the waveform screen, the report, the PDF's bar and
- * the summary.  `host`: {tags(), turnPage(delta), zoomBy(factor), fit()}.
+ * the overlay's corners): the waveform screen, the report (which takes the
+ * viewport's iframe `frame`), the PDF's bar and the summary.  `host`:
+ * {tags(), turnPage(delta), zoomBy(factor), fit()}, what their buttons do.
  */
 export class Screens {
   constructor(anchor, frame, host) {
     this.anchor = anchor;
-    this.frame = frame;   // the viewport's report iframe, which the report screen takes
+    this.frame = frame;
     this.host = host;
     this.views = {};      // screen name -> its view, once made
   }

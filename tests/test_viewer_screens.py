@@ -27,8 +27,6 @@ from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
 from test_viewer_objects import browser  # noqa: F401  (fixture reused)
 from test_viewer_structures import PHANTOM, RTSTRUCT as PHANTOM_RTSTRUCT
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 SR = Path(get_testdata_file("test-SR.dcm"))           # Comprehensive SR, OFFIS' test document
 RTSTRUCT = Path(get_testdata_file("rtstruct.dcm"))    # three ROIs on a CT that is not in Orthanc
 RTPLAN = Path(get_testdata_file("rtplan.dcm"))        # one beam, one fraction group of 30
@@ -129,6 +127,25 @@ def _texts(item: pydicom.Dataset) -> list[str]:
     return found
 
 
+def test_each_instance_gets_its_screen(page: Page, orthanc: OrthancProcess, uploads: dict[str, Any]) -> None:
+    """screens.js on the server's /info of each file: report, PDF, summary for the RT objects, image for a CT slice."""
+    infos = {name: requests.get(f"{orthanc.url}/previewer/instances/{uploads[name]['ID']}/info", timeout=10).json()
+             for name in ("sr", "pdf", "rtstruct", "rtplan", "dose", "phantom")}
+    infos["ct"] = requests.get(f"{orthanc.url}/previewer/instances/{uploads['ct']['order'][0]}/info", timeout=10).json()
+    page.goto()
+    screens = page.page.evaluate("""async (infos) => { const { screenOf } = await import('./screens.js');
+        const out = {};
+        for (const [name, info] of Object.entries(infos)) out[name] = [screenOf(info, false), screenOf(info, true)];
+        out.unknown = [screenOf(null, false), screenOf(null, true)];
+        out.unread = [screenOf({ error: 'gone' }, false), screenOf({ error: 'gone' }, true)];
+        return out; }""", infos)
+    assert screens == {
+        "sr": ["report", "report"], "pdf": ["pdf", "summary"], "rtstruct": ["summary", "summary"],
+        "rtplan": ["summary", "summary"], "dose": ["summary", "summary"], "phantom": ["summary", "summary"],
+        "ct": ["image", "summary"], "unknown": ["image", ""], "unread": ["image", "summary"],
+    }
+
+
 def test_report_has_print_copy_and_download(page: Page, orthanc: OrthancProcess, uploads: dict[str, Any]) -> None:
     """pydicom's test-SR.dcm: the report's frame with Print, Copy text and downloads; no image tool or image overlay."""
     sr = uploads["sr"]
@@ -176,7 +193,8 @@ def test_pdf_has_pages_zoom_and_download(page: Page, orthanc: OrthancProcess, up
     fitted = int(page.page.get_attribute(".viewport .pdf-zoom", "data-zoom") or 0)
     page.page.click(".viewport .pdf-zoom-in")
     assert page.page.get_attribute(".viewport .pdf-zoom", "data-fitted") == "false"
-    assert int(page.page.get_attribute(".viewport .pdf-zoom", "data-zoom") or 0) == round(fitted * 1.25)
+    zoomed = int(page.page.get_attribute(".viewport .pdf-zoom", "data-zoom") or 0)
+    assert zoomed == pytest.approx(fitted * 1.25, abs=1.2)   # both rounded to whole percents
     page.page.click(".viewport .pdf-fit")
     assert page.page.get_attribute(".viewport .pdf-zoom", "data-zoom") == str(fitted)
     page.page.click(".viewport .pdf-previous")
