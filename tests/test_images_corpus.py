@@ -32,7 +32,13 @@ REFUSED_BY_ORTHANC: dict[str, str] = {
 }
 FORMATS = ("gray8", "gray16", "signed16", "rgb24", "rgba32")
 FILES = image_files()
-_results: dict[str, str] = {}
+
+
+def _expected(name: str) -> str:
+    """What the lists say of a corpus file: 'refused' (by Orthanc), 'expected-failure' or 'rendered'."""
+    if name in REFUSED_BY_ORTHANC:
+        return "refused"
+    return "expected-failure" if name in EXPECTED_FAILURES else "rendered"
 
 
 @pytest.fixture(scope="module")
@@ -75,19 +81,19 @@ def _check_png(answer: requests.Response, what: str) -> Image.Image:
 
 @pytest.mark.parametrize(("name", "path"), FILES, ids=[name for name, _ in FILES])
 def test_renders_through_the_plugin(corpus_orthanc: OrthancProcess, name: str, path: Path) -> None:
-    """The file renders at its frames and in every format, or fails as documented."""
+    """The file renders at its frames and in every format, or fails as documented: Orthanc refuses
+    exactly the files REFUSED_BY_ORTHANC lists, and the plugin answers the EXPECTED_FAILURES with their 4xx."""
     orthanc = corpus_orthanc
     instance_id = _upload(orthanc, path)
-    if instance_id is None:
+    if instance_id is None or name in REFUSED_BY_ORTHANC:
+        assert instance_id is None, f"Orthanc stores {name} now: remove it from REFUSED_BY_ORTHANC"
         assert name in REFUSED_BY_ORTHANC, f"Orthanc refused {name}"
-        _results[name] = "refused"
         return
     base = f"/previewer/instances/{instance_id}"
     if name in EXPECTED_FAILURES:
         answer = orthanc.get(base + "/frames/0/png")
         assert 400 <= answer.status_code < 500 and answer.status_code == EXPECTED_FAILURES[name][0].status
         assert answer.json()["error"]
-        _results[name] = "expected-failure"
         return
     info = orthanc.get(base + "/info").json()
     for frame in _frames(int(info["frames"])):
@@ -103,18 +109,16 @@ def test_renders_through_the_plugin(corpus_orthanc: OrthancProcess, name: str, p
         image = _check_png(answer, f"{name} {pixel_format}")
         assert image.size == (info["columns"], info["rows"])
     assert orthanc.get(f"{base}/frames/{info['frames']}/png").status_code == 404
-    _results[name] = "rendered"
 
 
-def test_counts(corpus_orthanc: OrthancProcess, capsys: pytest.CaptureFixture[str]) -> None:
-    """Print rendered / expected-failure / total, and check Orthanc is still up."""
-    counts = {kind: sum(1 for value in _results.values() if value == kind)
+def test_counts(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every file Orthanc is listed to refuse is in the corpus; the outcomes the lists give are printed
+    (each file's test above checks its own)."""
+    names = {name for name, _ in FILES}
+    assert set(REFUSED_BY_ORTHANC) <= names
+    counts = {kind: sum(1 for name in names if _expected(name) == kind)
               for kind in ("rendered", "expected-failure", "refused")}
     with capsys.disabled():
         print(f"\nthrough Orthanc: rendered={counts['rendered']} expected-failure={counts['expected-failure']} "
               f"refused-by-orthanc={counts['refused']} total={len(FILES)}")
-    assert corpus_orthanc.get("/system").status_code == 200
-    if len(_results) == len(FILES):
-        refused = {name for name, value in _results.items() if value == "refused"}
-        assert refused == set(REFUSED_BY_ORTHANC)
-        assert counts["rendered"] == len(FILES) - len(set(EXPECTED_FAILURES) | refused)
+    assert counts["rendered"] > 150
