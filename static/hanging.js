@@ -4,6 +4,7 @@
 // modality.  And which of the patient's other studies is the prior to open:
 // the most recent one older than the current study with a series of that
 // modality.  Plain data in and out (the /api/studies answers).
+import { isoDate } from './format.js';
 
 /** Series kinds applied to the images they reference, never shown or hung themselves, with what to call them. */
 export const OBJECT_KINDS = { presentation: 'Presentation state', segmentation: 'Segmentation', rtstruct: 'Structure set' };
@@ -52,7 +53,7 @@ export function matchingSeries(study, reference) {
  * newest older one; null when there is none.
  */
 export function defaultPrior(current, modalities) {
-  const key = (study) => `${study.date || ''}${study.time || ''}`;
+  const key = (study) => `${isoDate(study.date) || study.date || ''}${study.time || ''}`;   // legacy YYYY.MM.DD too
   const older = current.others.filter((other) => key(other) < key(current));
   return older.find((other) => other.modalities.some((m) => modalities.includes(m))) || older[0] || null;
 }

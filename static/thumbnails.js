@@ -116,8 +116,7 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
       if (pictured) picture(box, thumbnailUrl(series, size), series.kind);
       else kindCard(box, series.kind);
       card.classList.add('object-series');
-      card.removeAttribute('href');
-      card.title = `${card.title} — apply it from the viewer of the series it references`;
+      card.title = `${card.title} — applied from the viewer of the series it references; opened alone, its summary`;
     } else if (series.thumbnail) {
       load(box, thumbnailUrl(series, size), label);
     } else {

@@ -55,3 +55,11 @@ def test_default_prior_is_the_newest_older_study_with_the_modality(page: Any) ->
     assert _call(page, "defaultPrior", current, ["CT"])["id"] == "ct"
     assert _call(page, "defaultPrior", current, ["US"])["id"] == "mr"
     assert _call(page, "defaultPrior", {**current, "others": current["others"][:1]}, ["CT"]) is None
+
+
+def test_default_prior_compares_legacy_dates_by_the_calendar(page: Any) -> None:  # noqa: F811
+    """A legacy YYYY.MM.DD date (as in pydicom's ExplVR_BigEnd.dcm) is newer or older by its date, not its text."""
+    current = {"date": "20200101", "time": "", "others": [
+        {"id": "newer", "date": "2020.06.01", "time": "", "modalities": ["CT"]},   # raw text sorts below 20200101
+        {"id": "older", "date": "2019.12.31", "time": "", "modalities": ["CT"]}]}
+    assert _call(page, "defaultPrior", current, ["CT"])["id"] == "older"

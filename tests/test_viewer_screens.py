@@ -299,3 +299,28 @@ def test_bad_frame_count_names_the_problem_and_prints_no_window(page: Page, orth
     assert study_date == f"{ds.StudyDate[:4]}-{ds.StudyDate[4:6]}-{ds.StudyDate[6:]}"   # formatted as elsewhere
     assert facts["Dose range"] == f"unknown: {summary['rtdose']['range_error']}"
     _opens_tags(page, ".viewport .summary-error .summary-tags", ds)
+
+
+def test_structure_set_card_opens_its_summary(page: Page, uploads: dict[str, Any]) -> None:
+    """On the phantom's study page the RTSTRUCT's card is a link: clicked, the viewer shows the set's summary."""
+    rtstruct = uploads["phantom"]
+    page.goto(f"#/study/{rtstruct['ParentStudy']}")
+    card = page.page.locator(f".series-card.object-series[data-series='{rtstruct['ParentSeries']}']")
+    card.wait_for()
+    card.click()
+    _summary(page, rtstruct["ID"])
+    assert page.text(".viewport .summary-title") == "RT Structure Set Storage"
+
+
+def test_unknown_route_is_a_json_404_naming_it(browser: Any, orthanc: OrthancProcess, uploads: dict[str, Any]) -> None:
+    """/previewer/instances/{id}/nosuchroute in the browser: a JSON 404 that names the route, not a viewer file."""
+    path = f"/previewer/instances/{uploads['sr']['ID']}/nosuchroute"
+    context = browser.new_context()
+    try:
+        response = context.new_page().goto(orthanc.url + path)
+        assert response is not None and response.status == 404
+        assert response.headers["content-type"].startswith("application/json")
+        body = response.json()
+    finally:
+        context.close()
+    assert body["route"] == path and body["error"].startswith(f"unknown route GET {path}:")
