@@ -116,7 +116,12 @@ export function seriesCards(study, { current = null, compact = false } = {}) {
       if (pictured) picture(box, thumbnailUrl(series, size), series.kind);
       else kindCard(box, series.kind);
       card.classList.add('object-series');
-      card.title = `${card.title} — applied from the viewer of the series it references; opened alone, its summary`;
+      if (series.kind === 'segmentation') {
+        card.removeAttribute('href');   // drawn over its images, from their viewer's objects panel
+        card.title = `${card.title} — apply it from the viewer of the series it references`;
+      } else {
+        card.title = `${card.title} — applied from the viewer of the series it references; opened alone, its summary`;
+      }
     } else if (series.thumbnail) {
       load(box, thumbnailUrl(series, size), label);
     } else {
