@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import struct
 import sys
 import warnings
@@ -402,6 +403,51 @@ def mutants(byte_flip_variants: int = 3) -> Iterator[Mutant]:
             name = f"{label}/byte_flips_{seed}"
             yield Mutant(name, _byte_flips(_write(_read(file_name), name), seed))
         yield Mutant(f"{label}/file_truncated", clean[: len(clean) * 2 // 3])
+
+
+#: A tag as the previewer's messages write it: (0028,0008).
+TAG = re.compile(r"\([0-9A-F]{4},[0-9A-F]{4}\)")
+#: The conditions the previewer's 4xx name when no element is at fault: the frame or page asked for, a
+#: limit, a parameter or format of the request, an object that does not apply to the image, a file or a
+#: codestream that cannot be read as a whole (each phrase is in a raise of previewer/).
+CONDITIONS = re.compile(
+    r"Frame \d+ not found|Page \d+ not found|not frame \d+|frame\(s\)|multiplex group\(s\)|megapixels|over the \d+"
+    r"|exceeds "
+    r"|[Pp]arameters? '|format=|the instance is an? |does not reference|references neither|not the same size"
+    r"|Frame of Reference|Unreadable (or truncated )?DICOM file|codestream|video bitstream|the PDF"
+    r"|not reached within|unknown (instance|series|study|route)")
+#: The words of Python's own exceptions (their type, or the text of a built-in one): a 4xx that carries
+#: them is an error of the previewer's code disguised as the file's.
+LEAKS = re.compile(
+    r"Traceback|\b(Type|Value|Key|Attribute|Index|Overflow|ZeroDivision|Recursion|Assertion|Name|Lookup)Error\b"
+    r"|NotImplementedError|'NoneType'|has no attribute|not subscriptable|unsupported operand|invalid literal"
+    r"|could not convert|object is not (iterable|callable)|index out of (range|bounds)|has no len\(\)"
+    r"|could not broadcast|cannot reshape|takes \d+ positional|unexpected keyword")
+
+
+#: Where the previewer quotes a library's own account of what it could not parse (pydicom, its pixel
+#: decoders, pdfium, PyAV), after naming what failed: the library's text may hold Python's words.
+QUOTING = re.compile(r"cannot be read: |Cannot decode frame \d+ with .*?\): |cannot be decoded: "
+                     r"|not a readable PDF: |Cannot render page \d+ of the PDF: |Unreadable DICOM file: "
+                     r"|video bitstream( of \(7FE0,0010\) Pixel Data)?( after frame \d+)?: "
+                     r"|from the encapsulated fragments: |Cannot read the video bitstream from .*?: ")
+
+
+def not_ours(status: int, message: object) -> str:
+    """'' when an error answer is one of the previewer's own: a 4xx whose message names a tag or a known
+    condition (:data:`CONDITIONS`), and whose own words (before any library text it quotes,
+    :data:`QUOTING`) are not a Python exception's (:data:`LEAKS`); else why not."""
+    if not 400 <= status < 500:
+        return f"status {status}: {str(message)[:300]}"
+    if not isinstance(message, str) or not message:
+        return f"{status} without an error message: {message!r}"
+    quoted = QUOTING.search(message)
+    leak = LEAKS.search(message[:quoted.end()] if quoted else message)
+    if leak:
+        return f"{status} carries a Python error ({leak.group(0)!r}): {message[:300]}"
+    if not TAG.search(message) and not CONDITIONS.search(message):
+        return f"{status} names neither a tag nor a known condition: {message[:300]}"
+    return ""
 
 
 def upload(process: Any, data: bytes, timeout: float = 30) -> str | None:

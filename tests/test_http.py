@@ -6,8 +6,20 @@ import re
 from typing import Any
 
 import numpy as np
+import pydicom
+import pytest
+from pydicom.data import get_testdata_file
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.tag import Tag
 
-from previewer.plugin.http import HttpError, Request, Response, Route, Router, send
+import hostile
+from previewer.objects import report
+from previewer.pixels import render
+from previewer.pixels.errors import Malformed, PixelError
+from previewer.plugin.cache import LruCache
+from previewer.plugin.endpoints import documents, images
+from previewer.plugin.http import HttpError, Request, Response, Route, Router, bind, send
+from previewer.plugin.store import Store
 
 TEMPLATE = "/previewer/instances/{id}/frames/{frame:int}/png"
 
@@ -83,6 +95,88 @@ class TestRouter:
         response = Router([Route("/x", endpoint)], print).handle("GET", "/x", {}, {})
         assert response.status == 415
         assert json.loads(response.body) == {"error": "cannot decode", "status": 415, "transfer_syntax": "1.2.3"}
+
+
+    def test_pixel_error_answers_its_status(self) -> None:
+        """A PixelError an endpoint lets through answers its own 4xx and message, unlogged."""
+        def endpoint(request: Request) -> Response:
+            raise Malformed("(0028,0008) Number of Frames '1A' is not an integer")
+        errors: list[str] = []
+        response = Router([Route("/x", endpoint)], errors.append).handle("GET", "/x", {}, {})
+        assert (response.status, json.loads(response.body)["error"], errors) == (
+            415, "(0028,0008) Number of Frames '1A' is not an integer", [])
+
+    def test_pixel_error_of_status_500_is_logged(self) -> None:
+        """A PixelError without a 4xx status of its own is a bug too: a logged 500."""
+        def endpoint(request: Request) -> Response:
+            raise PixelError("no status")
+        errors: list[str] = []
+        response = Router([Route("/x", endpoint)], errors.append).handle("GET", "/x", {}, {})
+        assert response.status == 500 and len(errors) == 1 and "PixelError: no status" in errors[0]
+
+
+CT_ID = "11111111-22222222-33333333-44444444-55555555"
+SR_ID = "aaaaaaaa-bbbbbbbb-cccccccc-dddddddd-eeeeeeee"
+PNG = "/previewer/instances/{id}/png"
+REPORT = "/previewer/instances/{id}/report"
+
+
+def _file(name: str, keyword: str = "", element: DataElement | RawDataElement | None = None) -> bytes:
+    """pydicom's test file ``name``, with ``element`` at ``keyword`` when given (unchecked)."""
+    ds = pydicom.dcmread(get_testdata_file(name))
+    if element is not None:
+        ds[keyword] = element
+    return hostile.unchecked_bytes(ds)
+
+
+class TestBugOrBadFile:
+    """A 4xx means bad input, a 500 a bug of ours: through the router, on real files."""
+
+    @staticmethod
+    def _answer(ct: bytes, sr: bytes, path: str) -> tuple[int, str, list[str]]:
+        """(status, error, logged) of ``path`` through a Router over the real PNG and report endpoints."""
+        files = {CT_ID: ct, SR_ID: sr}
+        store = Store(dicom=files.__getitem__, version=lambda instance: str(hash(files[instance])),
+                      cache=LruCache(2**24))
+        errors: list[str] = []
+        router = Router([Route(PNG, bind(images.frame_png, store)), Route(REPORT, bind(documents.report, store))],
+                        errors.append)
+        response = router.handle("GET", path.format(id=CT_ID if path == PNG else SR_ID), {}, {})
+        body = json.loads(response.body) if response.media_type == "application/json" else {}
+        return response.status, str(body.get("error", "")), errors
+
+    def test_clean_files_answer(self) -> None:
+        """pydicom's CT_small.dcm renders and test-SR.dcm's report is HTML: the routes work."""
+        ct, sr = _file("CT_small.dcm"), _file("test-SR.dcm")
+        assert self._answer(ct, sr, PNG) == (200, "", [])
+        assert self._answer(ct, sr, REPORT) == (200, "", [])
+
+    def test_malformed_image_is_415_naming_the_tag(self) -> None:
+        """CT_small.dcm with (0028,1053) Rescale Slope 'abc' (an invalid DS, synthesized): 415 naming it."""
+        slope = RawDataElement(Tag(0x00281053), "DS", 4, b"abc ", 0, False, True)
+        status, error, logged = self._answer(_file("CT_small.dcm", "RescaleSlope", slope), _file("test-SR.dcm"), PNG)
+        assert (status, logged) == (415, []) and error.startswith("(0028,1053) Rescale Slope 'abc'"), error
+
+    def test_malformed_report_is_415_naming_the_tag(self) -> None:
+        """test-SR.dcm with (0040,A073) Verifying Observer Sequence as text (synthesized): 415 naming it."""
+        text = DataElement(0x0040A073, "LO", "not a sequence")
+        status, error, logged = self._answer(_file("CT_small.dcm"), _file("test-SR.dcm", "VerifyingObserverSequence",
+                                                                          text), REPORT)
+        assert (status, logged) == (415, []) and "(0040,A073) Verifying Observer Sequence" in error, error
+
+    @pytest.mark.parametrize(("module", "helper", "path"), [(render, "rescale_for_frame", PNG),
+                                                           (report, "_header_lines", REPORT)])
+    def test_injected_bug_is_a_logged_500(self, monkeypatch: pytest.MonkeyPatch, module: Any, helper: str,
+                                          path: str) -> None:
+        """A TypeError injected into a helper of the pixel pipeline or of the report module, on a clean file:
+        a JSON 500 without the traceback, which goes to the log instead (never a 4xx 'malformed')."""
+        def bug(*args: Any, **kwargs: Any) -> Any:
+            raise TypeError("injected bug")
+        monkeypatch.setattr(module, helper, bug)
+        status, error, logged = self._answer(_file("CT_small.dcm"), _file("test-SR.dcm"), path)
+        assert status == 500 and "internal error" in error and "Traceback" not in error
+        assert len(logged) == 1 and "Traceback" in logged[0] and "TypeError: injected bug" in logged[0]
+        assert f"previewer/{module.__name__.split('.', 1)[1].replace('.', '/')}.py" in logged[0]   # the caller's frame
 
 
 class _Output:

@@ -135,7 +135,7 @@ def test_a_beam_sequence_that_is_not_a_sequence(plan: Dataset) -> None:
     del ds.BeamSequence
     ds.add_new(0x300A00B0, "LO", "Field 1")
     found, problems = rtplan.summary(ds)
-    assert found["beams"] == [] and problems == ["(300A,00B0) Beam Sequence is not a sequence"]
+    assert found["beams"] == [] and problems == ["(300A,00B0) Beam Sequence is not a sequence: it holds 'Field 1'"]
 
 
 def test_only_the_first_beams_are_listed(plan: Dataset) -> None:

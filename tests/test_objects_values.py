@@ -71,4 +71,4 @@ class TestSequences:
         assert values.sequence(ds, "StructureSetROISequence", required=True) == []
         assert values.sequence(ds, "BeamSequence") == []
         assert values.problems == ["(3006,0020) Structure Set ROI Sequence is missing",
-                                   "(300A,00B0) Beam Sequence is not a sequence"]
+                                   "(300A,00B0) Beam Sequence is not a sequence: it holds 'text'"]

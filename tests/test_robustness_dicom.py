@@ -3,7 +3,9 @@
 Every mutant of tests/hostile.py is uploaded; those Orthanc accepts are
 rendered in every format, as frame 1, as a thumbnail, and described by
 /info.  Each answer must be a correct PNG (its size is the dataset's, or the
-requested box) or a JSON error with a 4xx status; Orthanc stays up.
+requested box) or a JSON error with a 4xx status whose message is one of the
+previewer's (it names a tag or a known condition: ``hostile.not_ours``);
+Orthanc stays up.
 """
 from __future__ import annotations
 
@@ -44,7 +46,10 @@ def check_answer(answer: requests.Response, fmt: str, dims: tuple[int, int] | No
     status = answer.status_code
     if status == 200:
         if answer.headers.get("content-type", "").startswith("application/json"):
-            json.loads(answer.content)
+            info = json.loads(answer.content)
+            # /info of an image that does not decode says why, as the PNG route's error would
+            if isinstance(info, dict) and info.get("decodable") is False and info.get("reason"):
+                return hostile.not_ours(415, info["reason"])
             return ""
         try:
             image = Image.open(io.BytesIO(answer.content))
@@ -68,7 +73,7 @@ def check_answer(answer: requests.Response, fmt: str, dims: tuple[int, int] | No
         return f"status {status} without a JSON body: {answer.content[:200]!r}"
     if not isinstance(body, dict) or not body.get("error"):
         return f"status {status} with a JSON body lacking 'error': {body!r}"
-    return ""
+    return hostile.not_ours(status, body["error"])
 
 
 def _dims(data: bytes) -> tuple[int, int] | None:

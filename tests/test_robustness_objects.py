@@ -3,7 +3,8 @@
 The mutants of tests/hostile_objects.py go through a real Orthanc; every route
 that can meet them (PNG with each object parameter, /info, /report,
 /document, DICOMweb rendered) must answer a PNG, the document, or a JSON 4xx
-that names the problem, within a time bound, and Orthanc must stay up.
+that names the problem (a tag or a known condition: ``hostile.not_ours``),
+within a time bound, and Orthanc must stay up.
 """
 from __future__ import annotations
 
@@ -67,7 +68,8 @@ def _queries(kind: str, instance: str, image: str, source: str = "") -> list[str
 
 
 def check(answer: requests.Response) -> str:
-    """'' when the answer is acceptable: a PNG, HTML, PDF or JSON 200, or a JSON 4xx naming the problem."""
+    """'' when the answer is acceptable: a PNG, HTML, PDF or JSON 200, or a JSON 4xx naming the problem as the
+    previewer words it (``hostile.not_ours``)."""
     kind = answer.headers.get("content-type", "")
     if answer.status_code >= 500:
         return f"{answer.status_code}: {answer.text[:200]}"
@@ -75,7 +77,7 @@ def check(answer: requests.Response) -> str:
         if not kind.startswith("application/json"):
             return f"{answer.status_code} is not JSON: {kind}"
         body = json.loads(answer.content)
-        return "" if body.get("error") else f"{answer.status_code} without an error message"
+        return hostile.not_ours(answer.status_code, body.get("error"))
     if kind.startswith("image/png"):
         try:
             Image.open(io.BytesIO(answer.content)).load()

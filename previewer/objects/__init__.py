@@ -14,33 +14,10 @@ of this package render the kinds that are not images:
 """
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from ..pixels.errors import Unsupported
-from ..pixels.meta import text
+from ..pixels.elements import string
 from ..pixels.video import VIDEO_TRANSFER_SYNTAXES
-
-_F = TypeVar("_F", bound=Callable[..., Any])
-
-#: What a malformed element raises when a format module reads it: a value of the wrong type or VR
-#: (TypeError, AttributeError), an infinite or NaN number (OverflowError, ValueError), a short
-#: sequence (IndexError, KeyError), an unknown VR pydicom converts late (NotImplementedError).
-MALFORMED = (TypeError, ValueError, OverflowError, KeyError, AttributeError, IndexError, NotImplementedError)
-
-
-def malformed_is_415(what: str) -> Callable[[_F], _F]:
-    """Decorate a format module's entry point: a :data:`MALFORMED` error inside it is a 415 naming ``what``."""
-    def decorate(function: _F) -> _F:
-        @functools.wraps(function)
-        def wrapper(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return function(*args, **kwargs)
-            except MALFORMED as exc:
-                raise Unsupported(f"Malformed {what}: {type(exc).__name__}: {exc}"[:500]) from None
-        return wrapper  # type: ignore[return-value]
-    return decorate
 
 #: What an instance is, for the previewer.
 KINDS = ("image", "pdf", "report", "video", "presentation", "segmentation", "waveform", "rtstruct")
@@ -59,7 +36,7 @@ _OTHER_PRESENTATION_ROOT = "1.2.840.10008.5.1.4.1.1.11."
 def transfer_syntax(ds: Any) -> str:
     """The dataset's transfer syntax UID, or '' when absent or unreadable."""
     meta = getattr(ds, "file_meta", None)
-    return text(meta.get("TransferSyntaxUID")) if meta is not None else ""
+    return string(meta, "TransferSyntaxUID") if meta is not None else ""
 
 
 def kind_for(sop_class: str, transfer_syntax_uid: str) -> str:
@@ -83,11 +60,12 @@ def kind_for(sop_class: str, transfer_syntax_uid: str) -> str:
 
 def kind_of(ds: Any) -> str:
     """One of :data:`KINDS` for the dataset (a non-image that is none of them then fails as an image)."""
-    sop_class = text(ds.get("SOPClassUID")) or text(getattr(ds, "file_meta", {}).get("MediaStorageSOPClassUID"))
+    meta = getattr(ds, "file_meta", None)
+    sop_class = string(ds, "SOPClassUID") or (string(meta, "MediaStorageSOPClassUID") if meta is not None else "")
     return kind_for(sop_class, transfer_syntax(ds))
 
 
 def is_other_presentation(ds: Any) -> bool:
     """True for a presentation state the previewer does not apply (colour, blending, ...)."""
-    sop_class = text(ds.get("SOPClassUID"))
+    sop_class = string(ds, "SOPClassUID")
     return sop_class.startswith(_OTHER_PRESENTATION_ROOT) and sop_class != GRAYSCALE_PRESENTATION

@@ -19,14 +19,15 @@ tracking identifier).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..pixels.errors import BadParameter
+from ..pixels import elements
+from ..pixels.errors import BadParameter, Malformed
 
 KINDS = ("length", "angle", "cobb", "ellipse", "rectangle", "arrow")
 _POINTS = {"length": 2, "angle": 3, "cobb": 4, "ellipse": 2, "rectangle": 2, "arrow": 2}
@@ -72,23 +73,34 @@ def parse(item: Mapping[str, Any], sop_instance_uid: str) -> Measurement:
 
 def spacing_of(ds: Any) -> list[float] | None:
     """[between rows, between columns] in mm: Pixel Spacing, in a Pixel Measures Sequence or at the top
-    level, else Imager Pixel Spacing (PS3.3 10.7.1.3); None without either (measurements in pixels)."""
+    level, else Imager Pixel Spacing (PS3.3 10.7.1.3); None without either (measurements in pixels).
+    A malformed one is passed over, as absent."""
     sources = []
     for name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
-        groups = ds.get(name)
-        if groups and groups[0].get("PixelMeasuresSequence"):
-            sources.append(groups[0].PixelMeasuresSequence[0])
+        measures = _quietly(_measures, ds, name)
+        if measures is not None:
+            sources.append(measures)
     sources.append(ds)
     for source in sources:
         for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-            value = source.get(keyword)
-            try:
-                spacing = [float(value[0]), float(value[1])] if value is not None and len(value) == 2 else None
-            except (TypeError, ValueError):
-                spacing = None
-            if spacing and all(math.isfinite(v) and v > 0 for v in spacing):
-                return spacing
+            spacing = _quietly(elements.numbers, source, keyword, 2)
+            if spacing and all(v > 0 for v in spacing):
+                return list(spacing)
     return None
+
+
+def _measures(ds: Any, name: str) -> Any:
+    """The Pixel Measures Sequence item of the first item of a functional groups sequence (PS3.3 C.7.6.16.2.1)."""
+    group = elements.first(ds, name)
+    return None if group is None else elements.first(group, "PixelMeasuresSequence")
+
+
+def _quietly(read: Callable[..., Any], *args: Any) -> Any:
+    """``read(*args)``, or None when the element it reads is :class:`Malformed`."""
+    try:
+        return read(*args)
+    except Malformed:
+        return None
 
 
 # --- values ------------------------------------------------------------------------------------
@@ -204,7 +216,7 @@ def build_report(evidence: Sequence[Any], measurements: Sequence[tuple[Measureme
     groups = []
     for number, (measurement, context) in enumerate(measurements, 1):
         source = by_uid[measurement.sop_instance_uid]
-        frames = int(source.get("NumberOfFrames", 1) or 1)
+        frames = elements.integer(source, "NumberOfFrames", 1) or 1
         graphic_type, data = _scoord(measurement)
         region = hd.sr.ImageRegion(
             graphic_type=graphic_type, graphic_data=data,
@@ -250,56 +262,69 @@ def _kind(graphic_type: str, points: NDArray[np.float64], names: set[str]) -> tu
 
 
 def read_report(ds: Any) -> list[dict[str, Any]]:
-    """The image measurements of a TID 1500 report: [{kind, sop_instance_uid, frame, points, label, values}]."""
+    """The image measurements of a TID 1500 report: [{kind, sop_instance_uid, frame, points, label, values}].
+    A malformed element is :class:`Malformed`, naming it."""
     found = []
     for group in _groups(ds):
         region = _first_item(group, "SCOORD")
         if region is None:
             continue
         names = {}
-        for item in group.get("ContentSequence", []):
-            if item.get("ValueType") == "NUM" and item.get("ConceptNameCodeSequence"):
-                name = _VALUE_NAMES.get(str(item.ConceptNameCodeSequence[0].CodeValue))
-                value = item.MeasuredValueSequence[0].NumericValue if item.get("MeasuredValueSequence") else None
+        for item in _content(group):
+            code = elements.first(item, "ConceptNameCodeSequence")
+            if elements.code_string(item, "ValueType") == "NUM" and code is not None:
+                name = _VALUE_NAMES.get(elements.string(code, "CodeValue"))
+                measured = elements.first(item, "MeasuredValueSequence")
+                value = None if measured is None else elements.number(measured, "NumericValue")
                 if name and value is not None:
-                    names[name] = float(value)
-        points = np.array(region.GraphicData, dtype=np.float64).reshape(-1, 2)
-        kind = _kind(str(region.GraphicType), points, set(names))
+                    names[name] = value
+        coordinates = elements.numbers(region, "GraphicData") or ()
+        if len(coordinates) % 2:
+            raise Malformed(f"{elements.label('GraphicData')} has {len(coordinates)} values, not pairs")
+        points = np.array(coordinates, dtype=np.float64).reshape(-1, 2)
+        kind = _kind(elements.code_string(region, "GraphicType"), points, set(names))
         image = _first_item(region, "IMAGE")
-        if kind is None or image is None or not image.get("ReferencedSOPSequence"):
+        reference = None if image is None else elements.first(image, "ReferencedSOPSequence")
+        if kind is None or reference is None:
             continue
-        reference = image.ReferencedSOPSequence[0]
-        frames = reference.get("ReferencedFrameNumber")
-        frame = int(frames[0] if isinstance(frames, Sequence) and not isinstance(frames, str) else frames or 1) - 1
+        frames = elements.integers(reference, "ReferencedFrameNumber", low=1, high=(1 << 31) - 1)
         identifier = _tracking_identifier(group)
-        found.append({"kind": kind[0], "sop_instance_uid": str(reference.ReferencedSOPInstanceUID), "frame": frame,
-                      "points": kind[1], "label": identifier if kind[0] == "arrow" and not identifier.startswith("Arrow ") else "",
+        found.append({"kind": kind[0], "sop_instance_uid": elements.string(reference, "ReferencedSOPInstanceUID"),
+                      "frame": (frames[0] if frames else 1) - 1, "points": kind[1],
+                      "label": identifier if kind[0] == "arrow" and not identifier.startswith("Arrow ") else "",
                       "values": names})
     return found
 
 
+def _content(item: Any) -> Any:
+    """The items of the Content Sequence (0040,A730) of a content item (PS3.3 C.17.3)."""
+    return elements.sequence(item, "ContentSequence")
+
+
 def _first_item(item: Any, value_type: str) -> Any:
-    for child in item.get("ContentSequence", []):
-        if child.get("ValueType") == value_type:
+    for child in _content(item):
+        if elements.code_string(child, "ValueType") == value_type:
             return child
     return None
 
 
 def _tracking_identifier(group: Any) -> str:
-    for child in group.get("ContentSequence", []):
-        if child.get("ValueType") == "TEXT" and child.ConceptNameCodeSequence[0].CodeValue == "112039":
-            return str(child.TextValue)
+    for child in _content(group):
+        code = elements.first(child, "ConceptNameCodeSequence")
+        if (elements.code_string(child, "ValueType") == "TEXT" and code is not None
+                and elements.string(code, "CodeValue") == "112039"):
+            return elements.string(child, "TextValue")
     return ""
 
 
 def _groups(ds: Any) -> list[Any]:
     """The TID 1410 groups: CONTAINER items with an image region, anywhere in the tree (bounded)."""
-    groups, stack, seen = [], list(ds.get("ContentSequence", [])), 0
+    groups, stack, seen = [], list(_content(ds)), 0
     while stack and seen < 100_000:
         item = stack.pop(0)
         seen += 1
-        if item.get("ValueType") == "CONTAINER" and _first_item(item, "SCOORD") is not None:
+        if elements.code_string(item, "ValueType") == "CONTAINER" and _first_item(item, "SCOORD") is not None:
             groups.append(item)
         else:
-            stack.extend(item.get("ContentSequence", []))
+            stack.extend(_content(item))
     return groups

@@ -8,13 +8,16 @@ for its size).  pdfium is not thread-safe: every pypdfium2 call holds :data:`_LO
 
 from __future__ import annotations
 
+import math
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
-from ..pixels.errors import BadParameter, FrameNotFound, PixelError, TooLarge, Unsupported
+from ..pixels import elements
+from ..pixels.errors import BadParameter, FrameNotFound, Malformed, PixelError, TooLarge, Unsupported
 
 #: Refused above this size (413): parsing time grows with the document.
 MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
@@ -22,6 +25,7 @@ MAX_DOCUMENT_BYTES = 100 * 1024 * 1024
 DEFAULT_MAX_MEGAPIXELS = 40.0
 _DEFAULT_DPI = 150.0
 _LOCK = threading.Lock()
+_T = TypeVar("_T")
 
 
 class UnreadableDocument(PixelError):
@@ -32,22 +36,18 @@ class UnreadableDocument(PixelError):
 
 def document_bytes(ds: Any) -> bytes:
     """The PDF of (0042,0011) Encapsulated Document, trimmed to (0042,0015) when present (PS3.3 C.24.2)."""
-    mime = ds.get("MIMETypeOfEncapsulatedDocument")
-    if mime is not None and str(mime).strip().lower() != "application/pdf":
-        raise Unsupported(f"Unsupported (0042,0012) MIME Type of Encapsulated Document value {str(mime)!r}")
-    data = ds.get("EncapsulatedDocument")
-    if data is None:
-        raise Unsupported("Missing (0042,0011) Encapsulated Document")
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise Unsupported(f"(0042,0011) Encapsulated Document is not a byte value (it holds a {type(data).__name__})")
-    raw = bytes(data)
-    length = ds.get("EncapsulatedDocumentLength")
+    mime = elements.value(ds, "MIMETypeOfEncapsulatedDocument")
+    if mime is not None and elements.string(ds, "MIMETypeOfEncapsulatedDocument").lower() != "application/pdf":
+        raise Unsupported(f"Unsupported {elements.label('MIMETypeOfEncapsulatedDocument')} value "
+                          f"{elements.quoted(mime)}")
+    raw = bytes(elements.required_data(ds, "EncapsulatedDocument"))
     try:
-        # PS3.3 C.24.2: the value is padded to even length; the length gives the document's own.
-        if length is not None and 0 < int(length) <= len(raw):
-            raw = raw[: int(length)]
-    except (TypeError, ValueError, OverflowError):   # a malformed length is ignored: the value's own length holds
-        pass
+        length = elements.integer(ds, "EncapsulatedDocumentLength")
+    except Malformed:
+        length = None   # a malformed length is ignored: the value's own length holds
+    # PS3.3 C.24.2: the value is padded to even length; the length gives the document's own.
+    if length is not None and 0 < length <= len(raw):
+        raw = raw[:length]
     if len(raw) > MAX_DOCUMENT_BYTES:
         raise TooLarge(f"Encapsulated Document of {len(raw)} bytes exceeds the limit of {MAX_DOCUMENT_BYTES}")
     return raw
@@ -59,7 +59,15 @@ def _open(data: bytes) -> Any:
     try:
         return pdfium.PdfDocument(data)
     except Exception as exc:  # noqa: BLE001 - pdfium raises PdfiumError and others
-        raise UnreadableDocument(f"(0042,0011) Encapsulated Document is not a readable PDF: {exc}") from exc
+        raise UnreadableDocument(f"(0042,0011) Encapsulated Document is not a readable PDF: {elements.reason(exc)}") from exc
+
+
+def _pdfium(page: int, call: Callable[[], _T]) -> _T:
+    """``call()``, a pypdfium2 call on page ``page``: its errors are :class:`UnreadableDocument`."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - pdfium raises PdfiumError and others
+        raise UnreadableDocument(f"Cannot render page {page} of the PDF: {elements.reason(exc)}") from exc
 
 
 def page_count(ds: Any) -> int:
@@ -101,24 +109,19 @@ def render_page(ds: Any, page: int, max_width: int | None = None, max_height: in
             count = len(doc)
             if not 1 <= page <= count:
                 raise FrameNotFound(f"Page {page} not found: the document has {count} pages")
+            pdf_page = _pdfium(page, lambda: doc[page - 1])
             try:
-                pdf_page = doc[page - 1]
+                width_pt, height_pt = _pdfium(page, pdf_page.get_size)
+                if not (math.isfinite(width_pt) and math.isfinite(height_pt) and width_pt > 0 and height_pt > 0):
+                    raise UnreadableDocument(f"Page {page} has size {width_pt}x{height_pt} points")
+                scale = _scale(width_pt, height_pt, max_width, max_height, max_megapixels)
+                bitmap = _pdfium(page, lambda: pdf_page.render(scale=scale, rev_byteorder=True))
                 try:
-                    width_pt, height_pt = pdf_page.get_size()
-                    if width_pt <= 0 or height_pt <= 0:
-                        raise UnreadableDocument(f"Page {page} has size {width_pt}x{height_pt} points")
-                    scale = _scale(width_pt, height_pt, max_width, max_height, max_megapixels)
-                    bitmap = pdf_page.render(scale=scale, rev_byteorder=True)
-                    try:
-                        arr = np.array(bitmap.to_numpy(), dtype=np.uint8, copy=True)
-                    finally:
-                        bitmap.close()
+                    arr = np.array(_pdfium(page, bitmap.to_numpy), dtype=np.uint8, copy=True)
                 finally:
-                    pdf_page.close()
-            except PixelError:
-                raise
-            except Exception as exc:  # noqa: BLE001
-                raise UnreadableDocument(f"Cannot render page {page} of the PDF: {exc}") from exc
+                    bitmap.close()
+            finally:
+                pdf_page.close()
         finally:
             doc.close()
     return np.ascontiguousarray(arr[:, :, :3])

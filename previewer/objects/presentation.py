@@ -22,7 +22,8 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
 
-from ..pixels.errors import PixelError, TooLarge, Unsupported
+from ..pixels import elements
+from ..pixels.errors import Malformed, PixelError, TooLarge, Unsupported
 from ..pixels.color import lab_to_rgb
 from ..pixels.meta import Lut, Rescale, StoredWindow, modality_lut, rescale_for_frame, text, voi_for_frame
 from ..pixels.modality import apply_lut
@@ -30,7 +31,7 @@ from ..pixels.params import RenderParams, Window
 from ..pixels.render import ModalityFrame, Rendered, display
 from ..pixels.resize import resize_to_box
 from ..pixels.voi import apply_voi_lut, apply_window
-from . import GRAYSCALE_PRESENTATION, malformed_is_415
+from . import GRAYSCALE_PRESENTATION
 
 RGB = tuple[int, int, int]
 #: An image reference: (SOP Instance UID, frame numbers (1-based); empty = all frames).
@@ -121,64 +122,69 @@ class Presentation:
 def _refs(item: Any) -> tuple[Ref, ...]:
     """Referenced Image Sequence items as (SOP Instance UID, frames), PS3.3 10.3."""
     out: list[Ref] = []
-    for ref in item.get("ReferencedImageSequence") or []:
-        frames = ref.get("ReferencedFrameNumber")
-        values = [] if frames in (None, "") else (list(frames) if not isinstance(frames, int | str) else [frames])
-        out.append((text(ref.get("ReferencedSOPInstanceUID")), tuple(int(f) for f in values)))
+    for ref in elements.sequence(item, "ReferencedImageSequence"):
+        frames = elements.integers(ref, "ReferencedFrameNumber") or ()
+        out.append((elements.string(ref, "ReferencedSOPInstanceUID"), frames))
     return tuple(out)
 
 
-def _cielab_to_rgb(lab: Any) -> RGB:
-    """DICOM CIELab (PS3.3 C.10.7.1.1) to sRGB under D65: the conversion segmentations use."""
-    l_, a, b = (int(v) for v in lab)
-    return lab_to_rgb((l_, a, b))
+def _layer_color(item: Any) -> RGB | None:
+    """A Graphic Layer's colour, PS3.3 C.10.7: its CIELab recommendation, else its grayscale one (0..65535);
+    None when it has neither, or a malformed one (the layer is then drawn white)."""
+    try:
+        lab = elements.integers(item, "GraphicLayerRecommendedDisplayCIELabValue", 3, low=0, high=65535)
+        if lab is not None:
+            return lab_to_rgb((lab[0], lab[1], lab[2]))
+        grey = elements.integer(item, "GraphicLayerRecommendedDisplayGrayscaleValue", low=0, high=65535)
+    except Malformed:
+        return None
+    if grey is None:
+        return None
+    g = int(round(grey * 255 / 65535))
+    return (g, g, g)
 
 
 def _layer_colors(ds: Any) -> dict[str, RGB]:
     """Graphic Layer colours, PS3.3 C.10.7: CIELab, else grayscale (0..65535), else white."""
     colors: dict[str, RGB] = {}
-    for item in ds.get("GraphicLayerSequence") or []:
-        name = text(item.get("GraphicLayer"))
-        lab = item.get("GraphicLayerRecommendedDisplayCIELabValue")
-        grey = item.get("GraphicLayerRecommendedDisplayGrayscaleValue")
-        if lab is not None and len(lab) == 3:
-            colors[name] = _cielab_to_rgb(lab)
-        elif grey is not None:
-            g = int(round(int(grey) * 255 / 65535))
-            colors[name] = (g, g, g)
+    for item in elements.sequence(ds, "GraphicLayerSequence"):
+        color = _layer_color(item)
+        if color is not None:
+            colors[elements.string(item, "GraphicLayer")] = color
     return colors
 
 
-def _pairs(values: Any) -> tuple[tuple[float, float], ...]:
-    v = [float(x) for x in (values or [])]
+def _pairs(item: Any, keyword: str) -> tuple[tuple[float, float], ...]:
+    """(column, row) pairs of a Graphic Data, Anchor Point or corner (PS3.3 C.10.5.1); a non-finite one is
+    kept, and :func:`_draw` leaves its graphic out."""
+    v = elements.numbers(item, keyword, finite=False) or ()
     return tuple((v[i], v[i + 1]) for i in range(0, len(v) - 1, 2))
 
 
 def _graphics(item: Any, color: RGB) -> tuple[Graphic, ...]:
     """Graphic and Text Objects of one annotation item, PS3.3 C.10.5.1."""
     out: list[Graphic] = []
-    for g in item.get("GraphicObjectSequence") or []:
-        out.append(Graphic(text(g.get("GraphicType")).strip().upper(),
-                           text(g.get("GraphicAnnotationUnits")).strip().upper() or "PIXEL",
-                           _pairs(g.get("GraphicData")),
-                           text(g.get("GraphicFilled")).strip().upper() == "Y", "", color))
-    for t in item.get("TextObjectSequence") or []:
+    for g in elements.sequence(item, "GraphicObjectSequence"):
+        out.append(Graphic(elements.code_string(g, "GraphicType"),
+                           elements.code_string(g, "GraphicAnnotationUnits") or "PIXEL",
+                           _pairs(g, "GraphicData"),
+                           elements.code_string(g, "GraphicFilled") == "Y", "", color))
+    for t in elements.sequence(item, "TextObjectSequence"):
         if "AnchorPoint" in t:
-            units, pts = text(t.get("AnchorPointAnnotationUnits")), _pairs(t.get("AnchorPoint"))
+            units, pts = elements.code_string(t, "AnchorPointAnnotationUnits"), _pairs(t, "AnchorPoint")
         else:
-            units = text(t.get("BoundingBoxAnnotationUnits"))
-            pts = _pairs(list(t.get("BoundingBoxTopLeftHandCorner") or []))
-        out.append(Graphic("TEXT", units.strip().upper() or "PIXEL", pts, False,
-                           text(t.get("UnformattedTextValue")), color))
+            units = elements.code_string(t, "BoundingBoxAnnotationUnits")
+            pts = _pairs(t, "BoundingBoxTopLeftHandCorner")
+        out.append(Graphic("TEXT", units or "PIXEL", pts, False, text(t.get("UnformattedTextValue")), color))
     return tuple(out)
 
 
 def _presentation_lut(ds: Any) -> tuple[bool, Lut | None]:
     """Presentation LUT Shape or Sequence, PS3.3 C.11.6."""
-    seq = ds.get("PresentationLUTSequence")
+    seq = elements.sequence(ds, "PresentationLUTSequence")
     if seq:
-        return False, modality_lut(_renamed(ds, seq))
-    return text(ds.get("PresentationLUTShape")).strip().upper() == "INVERSE", None
+        return False, modality_lut(_renamed(ds, list(seq)))
+    return elements.code_string(ds, "PresentationLUTShape") == "INVERSE", None
 
 
 def _renamed(ds: Any, seq: Any) -> Any:
@@ -192,16 +198,20 @@ def _renamed(ds: Any, seq: Any) -> Any:
     return tmp
 
 
-def _ints(value: Any, count: int | None = None) -> tuple[int, ...] | None:
-    """Integer values of an IS/US attribute, or None when absent, malformed or not ``count`` long."""
-    if value is None or value == "":
+#: Shutter coordinates are clamped to this: a hostile 1e30 stays a number numpy and Pillow compare.
+_SHUTTER_LIMIT = 1 << 31
+
+
+def _ints(ds: Any, keyword: str, count: int | None = None) -> tuple[int, ...] | None:
+    """Integer values of an IS/US attribute of the shutter, clamped; None when absent, malformed or not
+    ``count`` long (the shape is then left out)."""
+    try:
+        values = elements.integers(ds, keyword, count)
+    except Malformed:
         return None
-    values = [value] if isinstance(value, int | float | str) else list(value)
-    try:  # clamped: a hostile 1e30 stays a number numpy and Pillow compare
-        out = tuple(max(-(1 << 31), min(1 << 31, int(v))) for v in values)
-    except (TypeError, ValueError, OverflowError):
+    if values is None:
         return None
-    return out if count is None or len(out) == count else None
+    return tuple(max(-_SHUTTER_LIMIT, min(_SHUTTER_LIMIT, v)) for v in values)
 
 
 def _shutter(ds: Any) -> Shutter | None:
@@ -210,29 +220,28 @@ def _shutter(ds: Any) -> Shutter | None:
     A shape whose attributes are missing or malformed is left out (the image
     is still shown); BITMAP (C.7.6.15) is not applied. None when no shape remains.
     """
-    raw = ds.get("ShutterShape")
-    shapes = {str(v).strip().upper() for v in ([raw] if isinstance(raw, str) else list(raw or []))}
+    shapes = {shape.upper() for shape in elements.strings(ds, "ShutterShape")}
     rectangle = circle = None
     polygon: tuple[tuple[int, int], ...] = ()
     if "RECTANGULAR" in shapes:  # (0018,1602..1608): columns of the vertical edges, rows of the horizontal
-        edges = [_ints(ds.get(k), 1) for k in ("ShutterLeftVerticalEdge", "ShutterRightVerticalEdge",
-                                                "ShutterUpperHorizontalEdge", "ShutterLowerHorizontalEdge")]
+        edges = [_ints(ds, k, 1) for k in ("ShutterLeftVerticalEdge", "ShutterRightVerticalEdge",
+                                            "ShutterUpperHorizontalEdge", "ShutterLowerHorizontalEdge")]
         if all(e is not None for e in edges):
             left, right, upper, lower = (e[0] for e in edges if e is not None)
             rectangle = (left, right, upper, lower)
     if "CIRCULAR" in shapes:  # (0018,1610) centre as row\column, (0018,1612) radius in pixels
-        centre, radius = _ints(ds.get("CenterOfCircularShutter"), 2), _ints(ds.get("RadiusOfCircularShutter"), 1)
+        centre, radius = _ints(ds, "CenterOfCircularShutter", 2), _ints(ds, "RadiusOfCircularShutter", 1)
         if centre is not None and radius is not None and radius[0] >= 0:
             circle = (centre[0], centre[1], radius[0])
     if "POLYGONAL" in shapes:  # (0018,1620) row\column pairs, at least 3 vertices
-        vertices = _ints(ds.get("VerticesOfThePolygonalShutter"))
+        vertices = _ints(ds, "VerticesOfThePolygonalShutter")
         if vertices is not None and len(vertices) >= 6 and len(vertices) % 2 == 0:
             polygon = tuple((vertices[i], vertices[i + 1]) for i in range(0, len(vertices), 2))
     if rectangle is None and circle is None and not polygon:
         return None
-    value = _ints(ds.get("ShutterPresentationValue"), 1)
-    lab = _ints(ds.get("ShutterPresentationColorCIELabValue"), 3)
-    color = _cielab_to_rgb(lab) if lab is not None and all(0 <= v <= 65535 for v in lab) else None
+    value = _ints(ds, "ShutterPresentationValue", 1)
+    lab = _ints(ds, "ShutterPresentationColorCIELabValue", 3)
+    color = lab_to_rgb((lab[0], lab[1], lab[2])) if lab is not None and all(0 <= v <= 65535 for v in lab) else None
     grey = value[0] if value is not None and 0 <= value[0] <= 65535 else 0
     return Shutter(rectangle, circle, polygon, grey, color)
 
@@ -288,7 +297,6 @@ def apply_shutter(arr: NDArray[np.uint8], shutter: Shutter | None, color: bool =
     return out
 
 
-@malformed_is_415("presentation state")
 def parse(ds: Any) -> Presentation:
     """Read a GSPS dataset into a :class:`Presentation`, PS3.3 A.33.1."""
     if text(ds.get("SOPClassUID")) != GRAYSCALE_PRESENTATION:
@@ -300,35 +308,44 @@ def parse(ds: Any) -> Presentation:
 def _parse(ds: Any) -> Presentation:
     series: list[str] = []
     images: list[Ref] = []
-    for item in ds.get("ReferencedSeriesSequence") or []:
-        series.append(text(item.get("SeriesInstanceUID")))
+    for item in elements.sequence(ds, "ReferencedSeriesSequence"):
+        series.append(elements.string(item, "SeriesInstanceUID"))
         images.extend(_refs(item))
     has_rescale = "RescaleSlope" in ds or "RescaleIntercept" in ds
     rescale = rescale_for_frame(ds, 0) if has_rescale else None
     lut = modality_lut(ds)
     vois = []
-    for item in ds.get("SoftcopyVOILUTSequence") or []:
+    for item in elements.sequence(ds, "SoftcopyVOILUTSequence"):
         windows, luts = voi_for_frame(item, 0)
         vois.append(Voi(_refs(item), windows, luts))
     inverse, plut = _presentation_lut(ds)
     colors = _layer_colors(ds)
-    annotations = [Annotation(_refs(item), _graphics(item, colors.get(text(item.get("GraphicLayer")), (255, 255, 255))))
-                   for item in ds.get("GraphicAnnotationSequence") or []]
+    annotations = [Annotation(_refs(item), _graphics(item, colors.get(elements.string(item, "GraphicLayer"),
+                                                                         (255, 255, 255))))
+                   for item in elements.sequence(ds, "GraphicAnnotationSequence")]
     areas = []
-    for item in ds.get("DisplayedAreaSelectionSequence") or []:
-        tl = [int(v) for v in item.get("DisplayedAreaTopLeftHandCorner")]
-        br = [int(v) for v in item.get("DisplayedAreaBottomRightHandCorner")]
-        areas.append(Area(_refs(item), (tl[0], tl[1]), (br[0], br[1])))
-    rotation = int(ds.get("ImageRotation", 0) or 0)
+    for item in elements.sequence(ds, "DisplayedAreaSelectionSequence"):
+        tl = _corner(item, "DisplayedAreaTopLeftHandCorner")
+        br = _corner(item, "DisplayedAreaBottomRightHandCorner")
+        areas.append(Area(_refs(item), tl, br))
+    rotation = elements.integer(ds, "ImageRotation", 0)
     if rotation not in (0, 90, 180, 270):
-        raise Unsupported(f"Invalid (0070,0042) Image Rotation {rotation!r}")
+        raise Malformed(f"{elements.label('ImageRotation')} {rotation!r} is not 0, 90, 180 or 270")
     return Presentation(
         label=text(ds.get("ContentLabel")), description=text(ds.get("ContentDescription")),
         creator=text(ds.get("ContentCreatorName")), date=text(ds.get("PresentationCreationDate")),
         series=tuple(series), images=tuple(images), rescale=rescale, lut=lut, vois=tuple(vois),
         inverse=inverse, plut=plut, annotations=tuple(annotations), rotation=rotation,
-        flip=text(ds.get("ImageHorizontalFlip")).strip().upper() == "Y", areas=tuple(areas),
+        flip=elements.code_string(ds, "ImageHorizontalFlip") == "Y", areas=tuple(areas),
         shutter=_shutter(ds))
+
+
+def _corner(item: Any, keyword: str) -> tuple[int, int]:
+    """A Displayed Area corner (PS3.3 C.10.4): 1-based column\\row, SL; both corners are required."""
+    found = elements.integers(item, keyword, 2, low=-(1 << 31), high=(1 << 31) - 1)
+    if found is None:
+        raise Malformed(f"{elements.label(keyword)} is missing")
+    return found[0], found[1]
 
 
 def summary(p: Presentation) -> dict[str, Any]:
@@ -421,10 +438,7 @@ def _draw(img: Image.Image, graphics: tuple[Graphic, ...], to_xy: Any) -> None:
         pts = [to_xy(c, r) for c, r in g.points]
         if not pts or not all(np.isfinite(v) and abs(v) <= reach for xy in pts for v in xy):
             continue
-        try:
-            _draw_one(draw, g, pts)
-        except (ValueError, OverflowError, TypeError):
-            continue   # a malformed graphic (say, a circle of one point): not drawn
+        _draw_one(draw, g, pts)
 
 
 def _draw_one(draw: ImageDraw.ImageDraw, g: Graphic, pts: list[tuple[float, float]]) -> None:

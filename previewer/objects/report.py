@@ -24,9 +24,10 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.uid import UID
 
-from ..pixels.errors import BadParameter, TooLarge, Unsupported
+from ..pixels import elements
+from ..pixels.errors import BadParameter, Malformed, TooLarge, Unsupported
 from ..pixels.meta import text
-from . import MALFORMED, kind_of, malformed_is_415
+from . import kind_of
 from .dates import INVALID_DATE, display_date, iso_date
 
 #: Content tree levels shown; deeper items are replaced by a note.
@@ -58,12 +59,8 @@ class _Step:
 
 
 def _first(item: Any, keyword: str) -> Any:
-    """The first item of a sequence attribute, or None."""
-    seq = item.get(keyword)
-    try:
-        return seq[0] if seq else None
-    except (TypeError, IndexError, KeyError):
-        return None
+    """The first item of a sequence attribute, or None; :class:`Malformed` when it is no sequence."""
+    return elements.first(item, keyword)
 
 
 def _code_meaning(code: Any) -> str:
@@ -126,13 +123,13 @@ def _num(item: Any) -> str:
 
 def _scoord(item: Any) -> str:
     """PS3.3 C.18.6 SCOORD: graphic type and point count."""
-    points = len(item.get("GraphicData") or []) // 2
+    points = len(elements.each(item, "GraphicData")) // 2
     return f"{text(item.get('GraphicType'))} of {points} point{'s' * (points != 1)}"
 
 
 def _scoord3d(item: Any) -> str:
     """PS3.3 C.18.9 SCOORD3D: graphic type, point count and frame of reference."""
-    points = len(item.get("GraphicData") or []) // 3
+    points = len(elements.each(item, "GraphicData")) // 3
     frame = text(item.get("ReferencedFrameOfReferenceUID"))
     return f"{text(item.get('GraphicType'))} of {points} point{'s' * (points != 1)} in frame of reference {frame}"
 
@@ -142,9 +139,8 @@ def _tcoord(item: Any) -> str:
     for keyword, what in (("ReferencedSamplePositions", "sample positions"),
                           ("ReferencedTimeOffsets", "time offsets"),
                           ("ReferencedDateTime", "times")):
-        values = item.get(keyword)
-        if values is not None:
-            count = len(values) if isinstance(values, (list, tuple)) or hasattr(values, "__len__") else 1
+        if keyword in item:
+            count = len(elements.each(item, keyword))
             return f"{text(item.get('TemporalRangeType'))} of {count} {what}"
     return text(item.get("TemporalRangeType"))
 
@@ -163,7 +159,7 @@ def _reference(item: Any) -> tuple[str, str]:
 
 def _by_reference(item: Any) -> str:
     """PS3.3 C.17.3.2.5 Referenced Content Item Identifier (0040,DB73) as a position '1.2.3'."""
-    return ".".join(text(v) for v in item.get("ReferencedContentItemIdentifier") or [])
+    return ".".join(text(v) for v in elements.each(item, "ReferencedContentItemIdentifier"))
 
 
 _VALUES: dict[str, Callable[[Any], str]] = {
@@ -194,11 +190,11 @@ def _value(item: Any) -> str:
 
 
 def _children(item: Any) -> list[Any]:
-    """The item's Content Sequence (0040,A730) items; [] when absent or not a sequence."""
+    """The item's Content Sequence (0040,A730) items; [] when absent or not a sequence (the item shows
+    what else it holds)."""
     try:
-        seq = item.get("ContentSequence")
-        return list(seq) if seq is not None and not isinstance(seq, (str, bytes)) else []
-    except (TypeError, ValueError, KeyError):
+        return list(elements.sequence(item, "ContentSequence"))
+    except Malformed:
         return []
 
 
@@ -233,7 +229,10 @@ def _require_report(ds: Any) -> None:
 
 def _title(ds: Any) -> str:
     """The document title: the root content item's concept name (PS3.3 C.17.3), else the SOP class."""
-    name = _concept_name(ds)
+    try:
+        name = _concept_name(ds)
+    except Malformed:   # the title falls back on the SOP class
+        name = ""
     if name:
         return name
     sop_class = text(ds.get("SOPClassUID"))
@@ -258,7 +257,7 @@ def _header_lines(ds: Any) -> list[tuple[str, str]]:
     description = text(ds.get("CompletionFlagDescription"))
     lines.append(("Completion", f"{completion} ({description})" if description else completion))
     verification = text(ds.get("VerificationFlag"))
-    observers = [_person(o.get("VerifyingObserverName")) for o in ds.get("VerifyingObserverSequence") or []]
+    observers = [_person(o.get("VerifyingObserverName")) for o in elements.sequence(ds, "VerifyingObserverSequence")]
     by = ", ".join(o for o in observers if o)
     lines.append(("Verification", f"{verification} by {by}" if by else verification))
     lines.append(("Preliminary", text(ds.get("PreliminaryFlag"))))
@@ -273,7 +272,7 @@ dl.header dt{font-weight:600}dl.header dd{margin:0}
 .item{margin:.15em 0}.children{margin-left:1.2em;border-left:1px solid #ddd;padding-left:.7em}
 .rel{color:#999;font-size:.75em;text-transform:lowercase;margin-right:.4em}
 .name{font-weight:600}.text{white-space:pre-wrap}
-.unreadable,.cut{color:#a33;font-style:italic}
+.unreadable,.cut{color:#a33;font-style:italic}.problem{color:#a33;font-size:.85em}
 h2,h3,h4,h5,h6{margin:.6em 0 .2em}h2{font-size:1.25em}h3{font-size:1.1em}h4,h5,h6{font-size:1em}
 """
 
@@ -313,11 +312,11 @@ def _item_html(item: Any, depth: int, position: str, image_link: Callable[[str],
 def _safe_item_html(item: Any, depth: int, position: str, image_link: Callable[[str], str | None]) -> str:
     try:
         return _item_html(item, depth, position, image_link)
-    except MALFORMED:  # malformed item (wrong VR, undecodable value): shown, not fatal
-        return f'<div class="item" id="item-{_e(position)}"><span class="unreadable">unreadable item</span>'
+    except Malformed as error:  # a malformed element of the item: shown, naming it, not fatal
+        return (f'<div class="item" id="item-{_e(position)}"><span class="unreadable">unreadable item</span> '
+                f'<span class="problem">{_e(error.message)}</span>')
 
 
-@malformed_is_415("structured report")
 def report_html(ds: Any, image_link: Callable[[str], str | None]) -> str:
     """PS3.3 C.17.3: the content tree as a complete HTML5 page (inline CSS, no scripts).
 
@@ -354,28 +353,29 @@ def report_html(ds: Any, image_link: Callable[[str], str | None]) -> str:
 def _sequence_uids(ds: Any) -> Iterator[str]:
     """PS3.3 C.17.2.3 Current Requested Procedure and Pertinent Other Evidence: Hierarchical SOP Instance References."""
     for keyword in ("CurrentRequestedProcedureEvidenceSequence", "PertinentOtherEvidenceSequence"):
-        for study in ds.get(keyword) or []:
-            for series in study.get("ReferencedSeriesSequence") or []:
-                for ref in series.get("ReferencedSOPSequence") or []:
+        for study in elements.sequence(ds, keyword):
+            for series in elements.sequence(study, "ReferencedSeriesSequence"):
+                for ref in elements.sequence(series, "ReferencedSOPSequence"):
                     yield text(ref.get("ReferencedSOPInstanceUID"))
 
 
-@malformed_is_415("structured report")
 def referenced_instances(ds: Any) -> list[str]:
-    """SOP Instance UIDs the report references: its evidence sequences, then its content items, each once."""
+    """SOP Instance UIDs the report references: its evidence sequences, then its content items, each once.
+    A malformed sequence references nothing readable: what it held is left out."""
     _require_report(ds)
     uids: list[str] = []
     try:
-        uids.extend(_sequence_uids(ds))
-    except (TypeError, AttributeError, KeyError):
-        pass
+        for uid in _sequence_uids(ds):
+            uids.append(uid)
+    except Malformed:
+        pass   # the evidence read up to the malformed sequence is kept
     for step in _walk(ds, MAX_DEPTH, MAX_ITEMS):
         if step.kind != "open" or step.depth == 0:
             continue
         try:
             if text(step.item.get("ValueType")) in _REFERENCE_TYPES:
                 uids.append(_reference(step.item)[1])
-        except MALFORMED:  # a malformed item references nothing readable
+        except Malformed:
             continue
     return list(dict.fromkeys(uid for uid in uids if uid))
 
@@ -388,7 +388,7 @@ def _text_lines(ds: Any, limit: int) -> list[tuple[int, str]]:
             continue
         try:
             name, value = _concept_name(step.item), _value(step.item)
-        except MALFORMED:  # malformed item: the thumbnail shows what the page shows
+        except Malformed:  # malformed item: the thumbnail shows what the page shows
             name, value = "", "unreadable item"
         line = f"{name}: {value}" if name and value else name or value
         lines.append((step.depth - 1, " ".join(line[:_THUMBNAIL_LINE_CHARS].split())))
@@ -431,7 +431,6 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font: ImageFont.FreeTypeFont | I
     return lines + ([current] if current else [])
 
 
-@malformed_is_415("structured report")
 def report_thumbnail(ds: Any, max_width: int | None, max_height: int | None) -> NDArray[np.uint8]:
     """The report's title and first lines on a white A4-portrait page fitted to the box, HxWx3 uint8."""
     _require_report(ds)

@@ -19,12 +19,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.multival import MultiValue
 
 from ..pixels.decode import PIXEL_KEYWORDS, decode_frame
-from ..pixels.errors import PixelError
-from ..pixels.meta import text
-from . import MALFORMED
+from ..pixels.elements import each
+from ..pixels.errors import Malformed, PixelError
 from .values import Values, label
 
 RT_DOSE = "1.2.840.10008.5.1.4.1.1.481.2"
@@ -43,7 +41,7 @@ def scaling(values: Values, ds: Any) -> float | None:
 
 def frame_count(values: Values, ds: Any) -> int | None:
     """Number of Frames (0028,0008), PS3.3 C.7.6.6: 1 when absent (a single plane), None when malformed."""
-    if text(ds.get("NumberOfFrames")).strip() == "":
+    if values.text(ds, "NumberOfFrames") == "":
         return 1
     count = values.integer(ds, "NumberOfFrames")
     if count is not None and count < 1:
@@ -56,8 +54,7 @@ def grid(values: Values, ds: Any) -> dict[str, Any]:
     """The dose grid: size (C.7.6.3), frames (C.7.6.6), plane (C.7.6.2) and frame offsets (C.8.8.3.2)."""
     frames = frame_count(values, ds)
     offsets = values.numbers(ds, "GridFrameOffsetVector", limit=MAX_OFFSETS)
-    stored = ds.get("GridFrameOffsetVector")
-    count = len(stored) if isinstance(stored, (MultiValue, list, tuple)) else 1
+    count = len(each(ds, "GridFrameOffsetVector")) if offsets is not None else 0
     if offsets is not None and frames is not None and frames > 1 and count != frames:
         values.problems.append(f"{label('GridFrameOffsetVector')} has {count} values for {frames} frames")
     return {"rows": values.integer(ds, "Rows"), "columns": values.integer(ds, "Columns"), "frames": frames,
@@ -75,7 +72,7 @@ def stored_range(frame: Frame, frames: int) -> tuple[float, float]:
         if values.size:
             low, high = min(low, float(values.min())), max(high, float(values.max()))
     if low > high:
-        raise ValueError("the dose grid holds no values")
+        raise Malformed(f"the dose grid holds no values: {label('PixelData')} is empty")
     return low, high
 
 
@@ -102,8 +99,6 @@ def _range(ds: Any, factor: float | None, dose_grid: dict[str, Any], problems: l
         return dose_range(*stored_range(frame, frames), factor), None
     except PixelError as error:
         return None, error.message
-    except MALFORMED as error:
-        return None, f"the dose grid cannot be decoded: {type(error).__name__}: {error}"[:500]
 
 
 def summary(ds: Any, max_megapixels: float | None = None, frame: Frame | None = None) -> tuple[dict[str, Any], list[str]]:

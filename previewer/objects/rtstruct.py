@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
-from pydicom.sequence import Sequence
 
+from ..pixels import elements
 from ..pixels.errors import BadParameter, Malformed, PixelError, TooLarge
 from ..pixels.meta import text
 from ..pixels.render import Rendered
@@ -89,24 +89,22 @@ class Plane:
     tolerance: float
 
 
-def _sequence(item: Any, keyword: str) -> list[Any]:
-    value = item.get(keyword)
-    return list(value) if isinstance(value, Sequence) else []
-
-
-def _int(value: Any) -> int | None:
+def _int(item: Any, keyword: str) -> int | None:
+    """An ROI number; None when absent or malformed (the item is then left out)."""
     try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):
+        return elements.integer(item, keyword)
+    except Malformed:
         return None
 
 
-def _color(value: Any) -> tuple[int, int, int]:
+def _color(item: Any) -> tuple[int, int, int]:
+    """ROI Display Color (3006,002A), PS3.3 C.8.8.6: three integers, clamped to 0..255; the default when
+    absent or malformed."""
     try:
-        parts = [int(v) for v in value]
-    except (TypeError, ValueError, OverflowError):
+        parts = elements.integers(item, "ROIDisplayColor", 3)
+    except Malformed:
         return DEFAULT_COLOR
-    if len(parts) != 3:
+    if parts is None:
         return DEFAULT_COLOR
     red, green, blue = (min(255, max(0, part)) for part in parts)
     return red, green, blue
@@ -114,17 +112,17 @@ def _color(value: Any) -> tuple[int, int, int]:
 
 def _points(contour: Any, budget: int) -> NDArray[np.float64] | None:
     """The contour's points, or None when they are missing or not finite; TooLarge past ``budget``."""
-    data = contour.get("ContourData")
-    if data is None or isinstance(data, (str, bytes)):
-        return None
-    count = len(data) if hasattr(data, "__len__") else 1
-    if count // 3 > budget:
+    found = elements.each(contour, "ContourData")
+    if len(found) // 3 > budget:
         raise TooLarge(f"the structure set holds more than {MAX_POINTS} contour points")
     try:
-        points = np.asarray([float(v) for v in (data if count > 1 else [data])], np.float64)
-    except (TypeError, ValueError):
+        values = elements.numbers(contour, "ContourData")
+    except Malformed:
         return None
-    if points.size < 3 or points.size % 3 or not np.isfinite(points).all():
+    if values is None:
+        return None
+    points = np.asarray(values, np.float64)
+    if points.size < 3 or points.size % 3:
         return None
     return points.reshape(-1, 3)
 
@@ -134,20 +132,21 @@ def parse(ds: Any) -> StructureSet:
     if text(ds.get("SOPClassUID")) != RT_STRUCTURE_SET:
         raise BadParameter("the instance given as 'structures' is not an RT Structure Set")
     references = _sequence(ds, "ReferencedFrameOfReferenceSequence")
-    frame_of_reference = text(references[0].get("FrameOfReferenceUID")) if references else ""
+    frame_of_reference = elements.string(references[0], "FrameOfReferenceUID") if references else ""
     series = tuple(dict.fromkeys(
-        text(s.get("SeriesInstanceUID")) for ref in references for study in _sequence(ref, "RTReferencedStudySequence")
-        for s in _sequence(study, "RTReferencedSeriesSequence") if text(s.get("SeriesInstanceUID"))))
+        elements.string(s, "SeriesInstanceUID") for ref in references
+        for study in _sequence(ref, "RTReferencedStudySequence")
+        for s in _sequence(study, "RTReferencedSeriesSequence") if elements.string(s, "SeriesInstanceUID")))
     names: dict[int, tuple[str, str]] = {}
     for item in _sequence(ds, "StructureSetROISequence"):
-        number = _int(item.get("ROINumber"))
+        number = _int(item, "ROINumber")
         if number is not None:
-            names[number] = (text(item.get("ROIName")).strip(), text(item.get("ROIGenerationAlgorithm")).strip())
-    types = {_int(o.get("ReferencedROINumber")): text(o.get("RTROIInterpretedType")).strip()
+            names[number] = (elements.string(item, "ROIName"), elements.string(item, "ROIGenerationAlgorithm"))
+    types = {_int(o, "ReferencedROINumber"): elements.string(o, "RTROIInterpretedType")
              for o in _sequence(ds, "RTROIObservationsSequence")}
     budget, skipped, rois = MAX_POINTS, 0, []
     for item in _sequence(ds, "ROIContourSequence"):
-        number = _int(item.get("ReferencedROINumber"))
+        number = _int(item, "ReferencedROINumber")
         if number is None:
             continue
         contours = []
@@ -157,13 +156,21 @@ def parse(ds: Any) -> StructureSet:
                 skipped += 1
                 continue
             budget -= len(points)
-            images = frozenset(text(ref.get("ReferencedSOPInstanceUID"))
+            images = frozenset(elements.string(ref, "ReferencedSOPInstanceUID")
                                for ref in _sequence(contour, "ContourImageSequence"))
-            kind = text(contour.get("ContourGeometricType")).strip() or _CLOSED
+            kind = elements.code_string(contour, "ContourGeometricType") or _CLOSED
             contours.append(Contour(points, kind, images - {""}))
         name = names.get(number, ("", ""))[0] or f"ROI {number}"
-        rois.append(Roi(number, name, _color(item.get("ROIDisplayColor")), types.get(number, ""), tuple(contours)))
-    return StructureSet(text(ds.get("StructureSetLabel")).strip(), frame_of_reference, series, tuple(rois), skipped)
+        rois.append(Roi(number, name, _color(item), types.get(number, ""), tuple(contours)))
+    return StructureSet(elements.string(ds, "StructureSetLabel"), frame_of_reference, series, tuple(rois), skipped)
+
+
+def _sequence(item: Any, keyword: str) -> list[Any]:
+    """The items of a sequence; [] when absent or not a sequence (what it would hold is left out)."""
+    try:
+        return list(elements.sequence(item, keyword))
+    except Malformed:
+        return []
 
 
 def select(structures: StructureSet, wanted: str | None) -> tuple[Roi, ...]:

@@ -20,12 +20,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..pixels import elements
 from ..pixels.color import lab_to_rgb
-from ..pixels.errors import BadParameter, PixelError, TooLarge, Unsupported
+from ..pixels.errors import BadParameter, Malformed, PixelError, TooLarge, Unsupported
 from ..pixels.meta import text
 from ..pixels.render import Rendered
 from ..pixels.resize import area_resize, fit_size
-from . import SEGMENTATION, malformed_is_415
+from . import SEGMENTATION
 
 #: Unpacked frames (one byte a pixel) kept at most, without a megapixel limit.
 _BUDGET_BYTES = 512 * 1024 * 1024
@@ -85,25 +86,22 @@ class ThumbnailImage:
 
 
 def _code(item: Any, keyword: str) -> str:
-    seq = item.get(keyword)
-    if not seq:
-        return ""
-    return text(seq[0].get("CodeMeaning"))
+    """The Code Meaning of a code sequence's first item (PS3.3 8.8), or ''."""
+    code = elements.first(item, keyword)
+    return "" if code is None else elements.string(code, "CodeMeaning")
 
 
 def _segment(item: Any, position: int) -> Segment:
     """A Segment Sequence item (PS3.3 C.8.20.2.1); colour from (0062,000D) or the palette."""
-    try:
-        number = int(item.SegmentNumber)
-    except (AttributeError, TypeError, ValueError, OverflowError):
-        raise Unsupported(f"Segment Sequence item {position + 1} has no valid (0062,0004) Segment Number") from None
-    lab = item.get("RecommendedDisplayCIELabValue")
+    where = f"{elements.label('SegmentSequence')} item {position + 1}: "
+    number = elements.required_integer(item, "SegmentNumber", where=where)
     color = _PALETTE[(number - 1) % len(_PALETTE)]
-    try:   # a malformed value (one number, a wrong VR) leaves the palette colour
-        if lab is not None and not isinstance(lab, (str, bytes)) and len(lab) == 3:
-            color = lab_to_rgb((int(lab[0]), int(lab[1]), int(lab[2])))
-    except (TypeError, ValueError, OverflowError):
-        pass
+    try:   # a malformed recommendation (one number, a wrong VR) leaves the palette colour
+        lab = elements.integers(item, "RecommendedDisplayCIELabValue", 3, low=0, high=65535)
+    except Malformed:
+        lab = None
+    if lab is not None:
+        color = lab_to_rgb((lab[0], lab[1], lab[2]))
     return Segment(number, text(item.get("SegmentLabel")), color,
                    _code(item, "SegmentedPropertyCategoryCodeSequence"),
                    _code(item, "SegmentedPropertyTypeCodeSequence"))
@@ -111,80 +109,77 @@ def _segment(item: Any, position: int) -> Segment:
 
 def _frame_ref(ds: Any, group: Any, index: int) -> tuple[str, int, int]:
     """(source SOP Instance UID, source frame, segment) of one frame, PS3.3 C.7.6.16.2.6 and C.8.20.3.1."""
-    try:
-        segment = int(group.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
-    except (AttributeError, IndexError, TypeError, ValueError, OverflowError):
-        raise Unsupported(f"frame {index + 1} has no (0062,000B) Referenced Segment Number") from None
+    where = f"{elements.label('PerFrameFunctionalGroupsSequence')} item {index + 1}: "
+    identification = elements.first(group, "SegmentIdentificationSequence", where=where)
+    if identification is None:
+        raise Malformed(f"{where}{elements.label('SegmentIdentificationSequence')} is missing")
+    segment = elements.required_integer(identification, "ReferencedSegmentNumber", where=where)
     uid, frame = "", 1
-    derivation = group.get("DerivationImageSequence") or ()
-    for item in derivation:
-        for source in item.get("SourceImageSequence") or ():
-            uid = text(source.get("ReferencedSOPInstanceUID"))
-            numbers = source.get("ReferencedFrameNumber")
-            if numbers is not None and numbers != "":
-                first: Any = numbers if isinstance(numbers, (int, str)) else list(numbers)[0]
-                frame = int(first)
+    for item in elements.sequence(group, "DerivationImageSequence", where=where):
+        for source in elements.sequence(item, "SourceImageSequence", where=where):
+            uid = elements.string(source, "ReferencedSOPInstanceUID")
+            numbers = elements.integers(source, "ReferencedFrameNumber", low=-(1 << 31), high=(1 << 31) - 1,
+                                        where=where)
+            if numbers:
+                frame = numbers[0]
             break
         if uid:
             break
-    if not uid and len(ds.get("ReferencedSeriesSequence") or ()) == 1:
-        instances: Any = ds.ReferencedSeriesSequence[0].get("ReferencedInstanceSequence") or ()
+    series = elements.sequence(ds, "ReferencedSeriesSequence")
+    if not uid and len(series) == 1:
+        instances = elements.sequence(series[0], "ReferencedInstanceSequence")
         if len(instances) == 1:
-            uid = text(instances[0].get("ReferencedSOPInstanceUID"))
+            uid = elements.string(instances[0], "ReferencedSOPInstanceUID")
     return uid, frame, segment
 
 
 def _frames(ds: Any, count: int, max_megapixels: float | None) -> NDArray[np.uint8]:
     """All frames unpacked to uint8 (n, rows, cols), refusing more than the budget."""
-    try:
-        rows, cols = int(ds.get("Rows", 0) or 0), int(ds.get("Columns", 0) or 0)
-    except (TypeError, ValueError, OverflowError):   # OverflowError, ValueError: an infinite or NaN FD value
-        raise Unsupported("Segmentation has an invalid (0028,0010) Rows or (0028,0011) Columns") from None
+    rows = elements.integer(ds, "Rows", 0, low=0, high=65535) or 0
+    cols = elements.integer(ds, "Columns", 0, low=0, high=65535) or 0
     if rows < 1 or cols < 1:
-        raise Unsupported(f"Segmentation has {rows} rows and {cols} columns")
+        raise Malformed(f"Segmentation has {rows} rows and {cols} columns ({elements.label('Rows')}, "
+                        f"{elements.label('Columns')})")
     budget = _BUDGET_BYTES if max_megapixels is None else min(_BUDGET_BYTES, max_megapixels * 1e6 * max(count, 1))
     if rows * cols * count > budget:
         raise TooLarge(f"Segmentation of {count} frames of {rows}x{cols} exceeds the {budget / 1e6:.0f} MB limit")
     try:
         arr = np.asarray(ds.pixel_array)
-    except Exception as exc:  # pydicom raises many types for undecodable pixel data
-        raise Unsupported(f"Segmentation pixel data cannot be decoded: {exc}") from None
+    except Exception as exc:  # noqa: BLE001 - pydicom's pixel decoders raise many types for undecodable data
+        raise Unsupported(f"Segmentation {elements.label('PixelData')} cannot be decoded: {elements.reason(exc)}") from None
     if arr.size != count * rows * cols:
-        raise Unsupported(f"Segmentation pixel data holds {arr.size} values, not {count} frames of {rows}x{cols}")
+        raise Malformed(f"Segmentation {elements.label('PixelData')} holds {arr.size} values, "
+                        f"not {count} frames of {rows}x{cols}")
     arr = arr.reshape(count, rows, cols).astype(np.uint8)
     arr.flags.writeable = False
     return arr
 
 
-@malformed_is_415("segmentation")
 def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
     """Parse a Segmentation instance (PS3.3 A.51, C.8.20.2); 415 for anything else."""
     if text(ds.get("SOPClassUID")) != SEGMENTATION:
         raise Unsupported(f"(0008,0016) SOP Class UID {text(ds.get('SOPClassUID'))!r} is not Segmentation")
-    seg_type = text(ds.get("SegmentationType")).strip().upper()
+    seg_type = elements.code_string(ds, "SegmentationType")
     if seg_type not in ("BINARY", "FRACTIONAL"):
         raise Unsupported(f"Unsupported (0062,0001) Segmentation Type {seg_type!r}")
-    segments = tuple(_segment(item, i) for i, item in enumerate(ds.get("SegmentSequence") or ()))
+    segments = tuple(_segment(item, i) for i, item in enumerate(elements.sequence(ds, "SegmentSequence")))
     if not segments:
         raise Unsupported("Segmentation has no (0062,0002) Segment Sequence")
-    try:
-        count = int(ds.get("NumberOfFrames", 1) or 1)
-    except (TypeError, ValueError, OverflowError):
-        raise Unsupported("Segmentation has an invalid (0028,0008) Number of Frames") from None
-    groups = list(ds.get("PerFrameFunctionalGroupsSequence") or ())
+    count = elements.integer(ds, "NumberOfFrames", 1, low=1) or 1
+    groups = list(elements.sequence(ds, "PerFrameFunctionalGroupsSequence"))
     # PS3.3 C.7.6.16: one item per frame.  Items beyond the frames describe none and are left out
     # (pydicom's liver_1frame.dcm keeps the three items of the three-frame liver.dcm it was cut from).
     if len(groups) < count:
-        raise Unsupported(f"Segmentation has {len(groups)} per-frame functional groups for {count} frames")
+        raise Malformed(f"Segmentation has {len(groups)} per-frame functional groups "
+                        f"({elements.label('PerFrameFunctionalGroupsSequence')}) for {count} frames "
+                        f"({elements.label('NumberOfFrames')})")
     groups = groups[:count]
-    try:
-        refs = tuple(_frame_ref(ds, group, i) for i, group in enumerate(groups))
-    except (TypeError, ValueError, OverflowError):
-        raise Unsupported("Segmentation has an invalid (0008,1160) Referenced Frame Number") from None
+    refs = tuple(_frame_ref(ds, group, i) for i, group in enumerate(groups))
     maximum = 1
     if seg_type == "FRACTIONAL":
-        maximum = int(ds.get("MaximumFractionalValue", 255) or 255)  # PS3.3 C.8.20.2.3
-    series = tuple(text(item.get("SeriesInstanceUID")) for item in ds.get("ReferencedSeriesSequence") or ())
+        # PS3.3 C.8.20.2.3: Maximum Fractional Value, at most 255 (0, which would divide by zero, as absent).
+        maximum = elements.integer(ds, "MaximumFractionalValue", 255, low=0, high=255) or 255
+    series = tuple(elements.string(item, "SeriesInstanceUID") for item in elements.sequence(ds, "ReferencedSeriesSequence"))
     return Segmentation(text(ds.get("ContentLabel")) or text(ds.get("SeriesDescription")),
                         text(ds.get("ContentDescription")), seg_type, maximum, segments,
                         series, _frames(ds, count, max_megapixels), refs,
@@ -196,23 +191,24 @@ def parse(ds: Any, max_megapixels: float | None = None) -> Segmentation:
 def _series_of(ds: Any) -> dict[str, str]:
     """SOP Instance UID -> Series Instance UID of the instances the Referenced Series Sequence lists (PS3.3 C.12.2)."""
     found: dict[str, str] = {}
-    for item in ds.get("ReferencedSeriesSequence") or ():
-        series = text(item.get("SeriesInstanceUID")).strip()
-        for instance in item.get("ReferencedInstanceSequence") or ():
-            uid = text(instance.get("ReferencedSOPInstanceUID")).strip()
+    for item in elements.sequence(ds, "ReferencedSeriesSequence"):
+        series = elements.string(item, "SeriesInstanceUID")
+        for instance in elements.sequence(item, "ReferencedInstanceSequence"):
+            uid = elements.string(instance, "ReferencedSOPInstanceUID")
             if uid and series:
                 found.setdefault(uid, series)
     return found
 
 
 def _position(group: Any) -> tuple[float, float, float] | None:
-    """A frame's (0020,0032) Image Position (Patient) in its Plane Position Sequence (PS3.3 C.7.6.16.2.3), or None."""
+    """A frame's (0020,0032) Image Position (Patient) in its Plane Position Sequence (PS3.3 C.7.6.16.2.3);
+    None when absent or malformed (the frame is then grouped alone for the thumbnail)."""
     try:
-        value = group.PlanePositionSequence[0].ImagePositionPatient
-        x, y, z = (float(v) for v in value)
-    except (AttributeError, IndexError, TypeError, ValueError, OverflowError, KeyError):
+        plane = elements.first(group, "PlanePositionSequence")
+        position = None if plane is None else elements.numbers(plane, "ImagePositionPatient", 3)
+    except Malformed:
         return None
-    return (x, y, z) if all(np.isfinite((x, y, z))) else None
+    return None if position is None else (position[0], position[1], position[2])
 
 
 def summary(seg: Segmentation) -> dict[str, Any]:

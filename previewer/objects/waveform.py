@@ -14,15 +14,13 @@ decodes one group.  :mod:`.waveform_page` draws them.
 """
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.sequence import Sequence
-
+from ..pixels import elements
 from ..pixels.errors import FrameNotFound, Malformed, TooLarge, Unsupported
 from ..pixels.meta import is_little_endian, text
 
@@ -97,46 +95,30 @@ def kind(sop_class: str) -> str:
 
 
 def _items(ds: Any) -> list[Any]:
-    items = _sequence(ds, "WaveformSequence")
+    items = list(elements.sequence(ds, "WaveformSequence"))
     if not items:
         raise Unsupported("the instance has no Waveform Sequence (5400,0100) item")
     return items
 
 
-def _sequence(item: Any, keyword: str) -> list[Any]:
-    """The items of a sequence element, or [] when absent or not a sequence."""
-    value = item.get(keyword)
-    return list(value) if isinstance(value, Sequence) else []
+def _count(item: Any, keyword: str, where: str) -> int:
+    """A count the group must give: an integer >= 1 (PS3.3 C.10.9.1)."""
+    return elements.required_integer(item, keyword, low=1, where=where)
 
 
-def _integer(item: Any, keyword: str, tag: str, low: int = 1) -> int:
-    number = item.get(keyword)
-    if isinstance(number, bool) or not isinstance(number, int) or number < low:
-        raise Malformed(f"{keyword} {tag} must be an integer >= {low}, not {str(number)[:60]!r}")
-    return number
-
-
-def _number(item: Any, keyword: str, tag: str, default: float, where: str) -> float:
+def _number(item: Any, keyword: str, default: float, where: str) -> float:
     """A finite DS value, or ``default`` when absent or empty."""
-    value = item.get(keyword)
-    if value is None or value == "":
-        return default
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise Malformed(f"{keyword} {tag} of {where} is not a number: {str(value)[:60]!r}") from None
-    if not math.isfinite(number):
-        raise Malformed(f"{keyword} {tag} of {where} must be finite, not {number}")
-    return number
+    found = elements.number(item, keyword, default, where=where)
+    assert found is not None
+    return found
 
 
 def _code(item: Any, sequence: str) -> tuple[str, str]:
     """(Code Value, Code Meaning) of the first item of a code sequence, or ('', '')."""
-    items = _sequence(item, sequence)
-    if not items:
+    code = elements.first(item, sequence)
+    if code is None:
         return "", ""
-    code = items[0]
-    return text(code.get("CodeValue")).strip(), text(code.get("CodeMeaning")).strip()
+    return elements.string(code, "CodeValue"), elements.string(code, "CodeMeaning")
 
 
 def _lead(code_value: str, meaning: str) -> str:
@@ -149,16 +131,17 @@ def _lead(code_value: str, meaning: str) -> str:
 
 
 def _group(item: Any, index: int) -> Group:
-    where = f"multiplex group {index}"
-    count = _integer(item, "NumberOfWaveformChannels", "(003A,0005)")
-    samples = _integer(item, "NumberOfWaveformSamples", "(003A,0010)")
-    frequency = _number(item, "SamplingFrequency", "(003A,001A)", math.nan, where)
-    if not frequency > 0:
-        raise Malformed(f"SamplingFrequency (003A,001A) of {where} must be a positive number of Hz")
-    described = _sequence(item, "ChannelDefinitionSequence")
+    where = f"multiplex group {index}: "
+    count = _count(item, "NumberOfWaveformChannels", where)
+    samples = _count(item, "NumberOfWaveformSamples", where)
+    frequency = elements.number(item, "SamplingFrequency", required=True, where=where)
+    if frequency is None or not frequency > 0:
+        raise Malformed(f"{where}{elements.label('SamplingFrequency')} "
+                        f"{elements.quoted(elements.value(item, 'SamplingFrequency'))} is not a positive number of Hz")
+    described = elements.sequence(item, "ChannelDefinitionSequence", where=where)
     if len(described) != count:
-        raise Malformed(f"Channel Definition Sequence (003A,0200) of {where} has {len(described)} items "
-                        f"for Number of Waveform Channels {count}")
+        raise Malformed(f"{where}{elements.label('ChannelDefinitionSequence')} has {len(described)} items "
+                        f"for {elements.label('NumberOfWaveformChannels')} {count}")
     channels = []
     for number, definition in enumerate(described, 1):
         code_value, meaning = _code(definition, "ChannelSourceSequence")
@@ -199,26 +182,26 @@ def multiplex(ds: Any, index: int) -> Multiplex:
     count = len(group.channels)
     if group.samples * count > MAX_VALUES:
         raise TooLarge(f"{where} holds {group.samples} × {count} samples, over the {MAX_VALUES} this server reads")
-    bits = _integer(item, "WaveformBitsAllocated", "(5400,1004)")
-    interpretation = text(item.get("WaveformSampleInterpretation")).strip()
+    bits = _count(item, "WaveformBitsAllocated", f"{where}: ")
+    interpretation = elements.string(item, "WaveformSampleInterpretation")
     sample_type = _SAMPLE_TYPES.get((bits, interpretation))
     if sample_type is None:
         raise Unsupported(f"Waveform Bits Allocated {bits} with Waveform Sample Interpretation "
                           f"{interpretation[:8]!r} (5400,1006) is not a sample type of PS3.3 C.10.9.1.5")
-    data = item.get("WaveformData")
+    data = elements.data(item, "WaveformData", where=f"{where}: ") or b""
     needed = group.samples * count * int(sample_type[1])
-    if not isinstance(data, bytes) or len(data) < needed:
-        raise Malformed(f"Waveform Data (5400,1010) of {where} has {len(data) if isinstance(data, bytes) else 0} "
+    if len(data) < needed:
+        raise Malformed(f"{where}: {elements.label('WaveformData')} has {len(data)} "
                         f"bytes; {group.samples} samples × {count} channels × {bits // 8} bytes need {needed}")
     order = "<" if is_little_endian(ds) else ">"
     stored = np.frombuffer(data, dtype=np.dtype(order + sample_type), count=group.samples * count)
     raw = stored.reshape(group.samples, count)
     values = _g711(interpretation)[raw] if interpretation in ("MB", "AB") else raw.astype(np.float64)
-    for column, definition in enumerate(_sequence(item, "ChannelDefinitionSequence")):
-        channel = f"channel {column + 1} of {where}"
-        sensitivity = _number(definition, "ChannelSensitivity", "(003A,0210)", 1.0, channel)
-        correction = _number(definition, "ChannelSensitivityCorrectionFactor", "(003A,0212)", 1.0, channel)
-        baseline = _number(definition, "ChannelBaseline", "(003A,0213)", 0.0, channel)
+    for column, definition in enumerate(elements.sequence(item, "ChannelDefinitionSequence")):
+        channel = f"channel {column + 1} of {where}: "
+        sensitivity = _number(definition, "ChannelSensitivity", 1.0, channel)
+        correction = _number(definition, "ChannelSensitivityCorrectionFactor", 1.0, channel)
+        baseline = _number(definition, "ChannelBaseline", 0.0, channel)
         with np.errstate(over="ignore", invalid="ignore"):   # checked below
             values[:, column] = values[:, column] * sensitivity * correction + baseline
     if not np.isfinite(values).all():

@@ -9,7 +9,8 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
-from .errors import Unsupported
+from .elements import integers, label, string
+from .errors import Malformed, Unsupported
 from .meta import is_little_endian, lut_data
 
 _CHANNELS = ("Red", "Green", "Blue")
@@ -81,15 +82,33 @@ def _ybr_rows_to_rgb(arr: NDArray[Any], photometric: str, bits: int) -> NDArray[
     return np.clip(np.rint(rgb), 0, maxval).astype(arr.dtype)
 
 
+#: Entries a Segmented Palette Color LUT may expand to: the Descriptor counts at most 2^16 (PS3.3 C.7.6.3.1.5).
+MAX_SEGMENTED_ENTRIES = 1 << 16
+
+
 def expand_segmented(words: NDArray[Any]) -> NDArray[Any]:
     """Expand Segmented Palette Color LUT Data, PS3.3 C.7.9.2.
 
     Opcode 0 discrete, 1 linear (from the previous last value, rounded),
-    2 indirect (copy segments starting at a 32-bit word offset).
+    2 indirect (copy segments starting at a 32-bit word offset).  A segment
+    that runs past the data, or data that expands beyond 2^16 entries, is
+    :class:`Malformed`.
     """
     out: list[float] = []
     _expand_into(words.tolist(), 0, len(words), out, depth=0)
     return np.rint(np.asarray(out, np.float64)).astype(np.int64)
+
+
+def _words(w: list[int], pos: int, count: int, end: int) -> list[int]:
+    """``count`` words of a segment from ``pos``; :class:`Malformed` when the data ends first."""
+    if count < 0 or pos + count > min(end, len(w)):
+        raise Malformed(f"Segmented Palette Color LUT Data: a segment at word {pos} runs past the data")
+    return w[pos:pos + count]
+
+
+def _grow(out: list[float], count: int) -> None:
+    if len(out) + count > MAX_SEGMENTED_ENTRIES:
+        raise Malformed(f"Segmented Palette Color LUT Data expands beyond {MAX_SEGMENTED_ENTRIES} entries")
 
 
 def _expand_into(
@@ -100,19 +119,21 @@ def _expand_into(
             "Nested indirect segments in Segmented Palette Color LUT Data"
         )
     while pos < end:
-        opcode, length = w[pos], w[pos + 1]
+        opcode, length = _words(w, pos, 2, end)
         if opcode == 0:  # PS3.3 C.7.9.2.1 discrete segment
-            out.extend(w[pos + 2 : pos + 2 + length])
+            _grow(out, length)
+            out.extend(_words(w, pos + 2, length, end))
             pos += 2 + length
         elif opcode == 1:  # PS3.3 C.7.9.2.2 linear segment
             if not out:
                 raise Unsupported("Segmented LUT starts with a linear segment")
-            y0, y1 = out[-1], w[pos + 2]
+            _grow(out, length)
+            y0, y1 = out[-1], _words(w, pos + 2, 1, end)[0]
             out.extend(y0 + (y1 - y0) * (i + 1) / length for i in range(length))
             pos += 3
         elif opcode == 2:  # PS3.3 C.7.9.2.3 indirect segment
-            offset = w[pos + 2] | (w[pos + 3] << 16)
-            _expand_count(w, offset, length, out, depth + 1)
+            low, high = _words(w, pos + 2, 2, end)
+            _expand_count(w, low | (high << 16), length, out, depth + 1)
             pos += 4
         else:
             raise Unsupported(f"Unknown Segmented Palette Color LUT opcode {opcode}")
@@ -123,14 +144,14 @@ def _expand_count(
 ) -> None:
     for _ in range(count):
         start = pos
-        opcode = w[pos]
-        pos += {0: 2 + w[pos + 1], 1: 3, 2: 4}.get(opcode, 2)
+        opcode, length = _words(w, pos, 2, len(w))
+        pos += {0: 2 + length, 1: 3, 2: 4}.get(opcode, 2)
         _expand_into(w, start, pos, out, depth)
 
 
 def palette_from_dataset(ds: Dataset) -> Palette | None:
     """Read the Palette Color LUTs of a PALETTE COLOR image, PS3.3 C.7.9."""
-    if ds.get("PhotometricInterpretation") != "PALETTE COLOR":
+    if string(ds, "PhotometricInterpretation") != "PALETTE COLOR":
         return None
     channels: list[NDArray[Any]] = []
     first = 0
@@ -138,37 +159,33 @@ def palette_from_dataset(ds: Dataset) -> Palette | None:
     little = is_little_endian(ds)
     for name in _CHANNELS:
         desc_tag, data_tag, seg_tag = _LUT_TAGS[name]
-        desc = ds.get(f"{name}PaletteColorLookupTableDescriptor")
-        if desc is None or len(desc) != 3:
-            raise Unsupported(
-                f"Missing or invalid {desc_tag} {name} Palette Color LUT Descriptor"
-            )
+        keyword = f"{name}PaletteColorLookupTableDescriptor"
+        desc = integers(ds, keyword, 3, low=-(1 << 15), high=(1 << 16) - 1)
+        if desc is None:
+            raise Malformed(f"{label(keyword)} is missing")
         # PS3.3 C.7.6.3.1.5: 0 entries means 2^16.
-        entries = int(desc[0]) or 65536
-        first, bits = int(desc[1]), int(desc[2])
+        entries = desc[0] or 65536
+        first, bits = desc[1], desc[2]
         if not 1 <= bits <= 16:
             # PS3.3 C.7.6.3.1.5: palette entries have 8 or 16 bits.
-            raise Unsupported(f"Invalid {desc_tag} {name} Palette Color LUT bits value {bits}")
-        if f"Segmented{name}PaletteColorLookupTableData" in ds:
+            raise Malformed(f"Invalid {desc_tag} {name} Palette Color LUT bits value {bits}")
+        segmented = f"Segmented{name}PaletteColorLookupTableData"
+        plain = f"{name}PaletteColorLookupTableData"
+        if segmented in ds:
             # PS3.3 C.7.9.2: segmented data is always 16-bit words.
-            words = lut_data(
-                ds, f"Segmented{name}PaletteColorLookupTableData", None, 16, little
-            )
-            data = expand_segmented(words)
-        elif f"{name}PaletteColorLookupTableData" in ds:
-            data = lut_data(
-                ds, f"{name}PaletteColorLookupTableData", entries, bits, little
-            )
+            data = expand_segmented(lut_data(ds, segmented, None, 16, little))
+        elif plain in ds:
+            data = lut_data(ds, plain, entries, bits, little)
         else:
             raise Unsupported(
                 f"Missing {data_tag} / {seg_tag} {name} Palette Color LUT Data"
             )
+        if data.size == 0:
+            raise Malformed(f"{label(segmented if segmented in ds else plain)} is empty")
         if bits <= 8:
             data = data & 0xFF
         channels.append(data[:entries])
     size = min(len(c) for c in channels)
-    if size == 0:
-        raise Unsupported("Empty Palette Color LUT Data")
     lut = np.stack([c[:size] for c in channels], axis=-1)
     dtype = np.uint8 if bits <= 8 else np.uint16
     return Palette(first, np.ascontiguousarray(lut.astype(dtype)), bits)

@@ -9,7 +9,7 @@ Compression.  Colour frames are returned as RGB (PS3.3 C.7.6.3.1.2).
 from __future__ import annotations
 
 import zlib
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,7 +21,8 @@ from pydicom.uid import UID, RLELossless
 
 from . import warn
 from .color import ybr_to_rgb
-from .errors import FrameNotFound, TooLarge, Unsupported
+from .elements import data, integer, label, reason, required_data, required_integer, single_string, string
+from .errors import FrameNotFound, Malformed, TooLarge, Unsupported
 from .video import VIDEO_TRANSFER_SYNTAXES
 
 #: PS3.5 A.4.13 Deflated Image Frame Compression (not in pydicom 3.0).
@@ -38,44 +39,33 @@ _YBR_TO_CONVERT = ("YBR_FULL", "YBR_FULL_422", "YBR_ICT", "YBR_RCT")
 
 
 def frame_count(ds: Dataset) -> int:
-    """Value of (0028,0008) Number of Frames, 1 when absent."""
+    """Value of (0028,0008) Number of Frames (PS3.3 C.7.6.6), 1 when absent."""
     with warn.silenced():  # invalid IS values are reported below
-        raw = ds.get("NumberOfFrames")
-    if raw is None or raw == "":
-        return 1
-    try:
-        count = int(raw)
-    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite FD value
-        raise Unsupported(
-            f"Invalid (0028,0008) Number of Frames value {raw!r}"
-        ) from None
-    if count < 1:
-        raise Unsupported(f"Invalid (0028,0008) Number of Frames value {raw!r}")
+        count = integer(ds, "NumberOfFrames", 1, low=1)
+    assert count is not None
     return count
 
 
 def _pixel_keyword(ds: Dataset) -> str:
+    """The pixel data element present (PS3.3 C.7.6.3, C.7.6.24); one that is empty or not bytes is Malformed."""
     for keyword in PIXEL_KEYWORDS:
         if keyword in ds:
+            if not data(ds, keyword):   # pydicom reads an empty OB or OW as None
+                raise Malformed(f"{label(keyword)} is empty")
             return keyword
     raise Unsupported("No (7FE0,0010) Pixel Data, Float or Double Float Pixel Data")
 
 
-def _required_int(ds: Dataset, keyword: str, tag: str) -> int:
-    value = ds.get(keyword)
-    if value is None:
-        raise Unsupported(f"Missing required {tag} {keyword}")
-    try:
-        return int(value)
-    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite FD value
-        raise Unsupported(f"Invalid {tag} {keyword} value {value!r}") from None
+def _size(ds: Dataset) -> tuple[int, int]:
+    """(0028,0010) Rows and (0028,0011) Columns: US, PS3.3 C.7.6.3."""
+    return (required_integer(ds, "Rows", low=0, high=65535),
+            required_integer(ds, "Columns", low=0, high=65535))
 
 
 def check_size(ds: Dataset, max_megapixels: float | None) -> None:
     """Raise :class:`TooLarge` when Rows*Columns*Samples exceeds the limit."""
-    rows = _required_int(ds, "Rows", "(0028,0010)")
-    cols = _required_int(ds, "Columns", "(0028,0011)")
-    samples = _required_int(ds, "SamplesPerPixel", "(0028,0002)") if ds.get("SamplesPerPixel") else 1
+    rows, cols = _size(ds)
+    samples = integer(ds, "SamplesPerPixel", 1, low=0, high=65535) or 1
     if max_megapixels is not None and rows * cols * samples > max_megapixels * 1e6:
         raise TooLarge(
             f"Frame of {rows}x{cols}x{samples} samples exceeds the limit "
@@ -141,20 +131,21 @@ def check_codestream(
     corrupt header, or a decompression bomb) raises :class:`Unsupported`;
     one within Rows x Columns but above the limit raises :class:`TooLarge`.
     """
+    count = frame_count(ds)
+    pixels = required_data(ds, "PixelData")
     try:
-        frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
-    except Exception:  # noqa: BLE001 - a broken encapsulation is the decoder's 415
+        frame = get_frame(cast(bytes, pixels), index, number_of_frames=count)
+    except Exception:  # noqa: BLE001 - pydicom's encapsulation parser: a broken one is the decoder's 415
         return
     claimed = codestream_size(frame[:65536])
     if claimed is None:
         return
-    rows = _required_int(ds, "Rows", "(0028,0010)")
-    cols = _required_int(ds, "Columns", "(0028,0011)")
+    rows, cols = _size(ds)
     area = claimed[0] * claimed[1]
-    # A codestream larger than Rows x Columns is corrupt whatever its size (415);
-    # the limit applies to what remains (413).
-    if area > rows * cols:
-        raise Unsupported(
+    # A codestream of another size than Rows x Columns is corrupt whatever its size (415):
+    # decoders fill an array of Rows x Columns with it (PS3.5 8.2); the limit applies to what remains (413).
+    if claimed != (rows, cols):
+        raise Malformed(
             f"The codestream of frame {index} claims {claimed[0]}x{claimed[1]} pixels "
             f"but (0028,0010)/(0028,0011) give {rows}x{cols} ({tsyntax.name})"
         )
@@ -165,25 +156,27 @@ def check_codestream(
         )
 
 
-def _transfer_syntax(ds: Dataset) -> UID:
-    tsyntax = ds.file_meta.get("TransferSyntaxUID")
-    if tsyntax is None:
-        raise Unsupported("Missing (0002,0010) Transfer Syntax UID")
-    return UID(tsyntax)
+def transfer_syntax(ds: Dataset) -> UID:
+    """(0002,0010) Transfer Syntax UID of the File Meta Information (PS3.10 7.1)."""
+    meta = getattr(ds, "file_meta", None)
+    uid = single_string(meta, "TransferSyntaxUID") if meta is not None else ""
+    if not uid:
+        raise Unsupported(f"Missing {label('TransferSyntaxUID')}")
+    return UID(uid)
 
 
 def _unpack_native(buf: bytes, ds: Dataset) -> NDArray[Any]:
     """Unpack one natively encoded little-endian frame (1 sample)."""
-    rows, cols = int(ds.Rows), int(ds.Columns)
-    bits = int(ds.BitsAllocated)
+    rows, cols = _size(ds)
+    bits = required_integer(ds, "BitsAllocated")
     if bits == 1:
         flat = np.unpackbits(np.frombuffer(buf, np.uint8), bitorder="little")
         if flat.size < rows * cols:
             raise Unsupported("Pixel data of the frame is shorter than Rows x Columns")
         return flat[: rows * cols].reshape(rows, cols)
-    if bits not in (8, 16, 32) or int(ds.get("SamplesPerPixel", 1)) != 1:
+    if bits not in (8, 16, 32) or integer(ds, "SamplesPerPixel", 1) != 1:
         raise Unsupported(f"Unsupported (0028,0100) Bits Allocated value {bits} here")
-    signed = int(ds.get("PixelRepresentation", 0)) == 1
+    signed = integer(ds, "PixelRepresentation", 0) == 1
     dtype = np.dtype(f"<{'i' if signed else 'u'}{bits // 8}")
     need = rows * cols * dtype.itemsize
     if len(buf) < need:
@@ -211,9 +204,22 @@ def _packbits(segment: bytes) -> bytes:
     return bytes(out)
 
 
+def _encapsulated_frame(ds: Dataset, index: int) -> bytes:
+    """The bytes of frame ``index`` of encapsulated Pixel Data (PS3.5 A.4)."""
+    count = frame_count(ds)
+    pixels = required_data(ds, "PixelData")
+    try:
+        return bytes(get_frame(cast(bytes, pixels), index, number_of_frames=count))
+    except Exception as exc:  # noqa: BLE001 - pydicom's encapsulation parser raises many types
+        raise Malformed(f"{label('PixelData')}: frame {index} cannot be read from the encapsulated "
+                        f"fragments: {reason(exc)}") from exc
+
+
 def _rle_1bit_frame(ds: Dataset, index: int) -> NDArray[Any]:
-    """RLE Lossless frame with Bits Allocated 1: one segment of packed bits."""
-    frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
+    """RLE Lossless frame with Bits Allocated 1: one segment of packed bits (PS3.5 G.5)."""
+    frame = _encapsulated_frame(ds, index)
+    if len(frame) < 64:
+        raise Malformed(f"{label('PixelData')}: the RLE header of frame {index} is {len(frame)} bytes, not 64")
     n_segments = int(np.frombuffer(frame, "<u4", 1)[0])
     if n_segments != 1:
         raise Unsupported(f"RLE frame with 1 bit allocated has {n_segments} segments")
@@ -223,7 +229,7 @@ def _rle_1bit_frame(ds: Dataset, index: int) -> NDArray[Any]:
 
 def _deflated_frame(ds: Dataset, index: int) -> NDArray[Any]:
     """PS3.5 A.4.13: each frame is a raw deflate stream of native pixels."""
-    frame = get_frame(ds.PixelData, index, number_of_frames=frame_count(ds))
+    frame = _encapsulated_frame(ds, index)
     try:
         buf = zlib.decompressobj(-zlib.MAX_WBITS).decompress(frame)
     except zlib.error as exc:
@@ -255,12 +261,12 @@ def _native_frame(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any] | None:
             or not (0 < rows < 65536 and 0 < cols < 65536)
             or ds.get("PhotometricInterpretation") not in _GREY_OR_INDICES):
         return None
-    data = ds.PixelData
+    pixels = data(ds, "PixelData")
     dtype = np.dtype(f"<{'ui'[signed]}{allocated // 8}")
     size = rows * cols * dtype.itemsize
-    if data is None or len(data) < size * frame_count(ds):
+    if pixels is None or len(pixels) < size * frame_count(ds):
         return None
-    arr = np.frombuffer(data, dtype, rows * cols, index * size).reshape(rows, cols).copy()
+    arr = np.frombuffer(pixels, dtype, rows * cols, index * size).reshape(rows, cols).copy()
     if stored < allocated:
         # PS3.5 8.1.1: the bits above Bits Stored have no defined value.
         shift = allocated - stored
@@ -283,23 +289,33 @@ def _decode_with_pydicom(ds: Dataset, index: int, tsyntax: UID) -> NDArray[Any]:
         )
     try:
         with warn.silenced():
-            arr, meta = decoder.as_array(
-                ds, index=index, validate=True, raw=True, **as_pixel_options(ds)
-            )
-    except (KeyboardInterrupt, SystemExit):
-        raise
-    except BaseException as exc:  # noqa: BLE001 - decoder plugins raise assorted
-        # exceptions, and a Rust decoder's panic (pyo3 PanicException) is a
-        # BaseException: all are an undecodable frame.
+            options = as_pixel_options(ds)
+            arr, meta = decoder.as_array(ds, index=index, validate=True, raw=True, **options)
+    except BaseException as exc:  # noqa: BLE001 - pydicom's decoders and their plugins raise assorted types
+        if not isinstance(exc, Exception) and not _is_panic(exc):
+            raise   # KeyboardInterrupt, SystemExit, GeneratorExit
         raise Unsupported(
             f"Cannot decode frame {index} with (0002,0010) Transfer Syntax UID "
-            f"{tsyntax} ({tsyntax.name}): {exc}"
+            f"{tsyntax} ({tsyntax.name}): {reason(exc)}"
         ) from exc
     photometric = str(meta.get("photometric_interpretation", ""))
     if arr.ndim == 3 and photometric in _YBR_TO_CONVERT:
         # PS3.3 C.7.6.3.1.2: YBR_* colour is shown as RGB.
-        arr = ybr_to_rgb(arr, photometric, int(ds.get("BitsStored", ds.BitsAllocated)))
+        arr = ybr_to_rgb(arr, photometric, _bits_stored(ds))
     return arr
+
+
+def _is_panic(error: BaseException) -> bool:
+    """A Rust decoder's panic (pylibjpeg-rle's pyo3 ``PanicException``), which derives from BaseException."""
+    return type(error).__name__ == "PanicException"
+
+
+def _bits_stored(ds: Dataset) -> int:
+    """(0028,0101) Bits Stored, else (0028,0100) Bits Allocated (PS3.3 C.7.6.3)."""
+    allocated = required_integer(ds, "BitsAllocated", low=1, high=64)
+    stored = integer(ds, "BitsStored", allocated, low=1, high=64)
+    assert stored is not None
+    return stored
 
 
 def decode_frame(
@@ -317,18 +333,14 @@ def decode_frame(
             f"Frame {index} not found: the instance has {count} frame(s)"
         )
     check_size(ds, max_megapixels)
-    if str(getattr(ds, "file_meta", {}).get("TransferSyntaxUID", "")) in VIDEO_TRANSFER_SYNTAXES:
+    tsyntax = transfer_syntax(ds)
+    if tsyntax in VIDEO_TRANSFER_SYNTAXES:
         # PS3.5 8.2.5-8.2.7: a video bitstream, decoded to RGB (8 bits) by PyAV.
         from .video import decode_frame as decode_video_frame
         return decode_video_frame(ds, index, max_megapixels)
-    for keyword_required, tag in (
-        ("BitsAllocated", "(0028,0100)"),
-        ("PhotometricInterpretation", "(0028,0004)"),
-    ):
-        if keyword_required not in ds:
-            raise Unsupported(f"Missing required {tag} {keyword_required}")
-    tsyntax = _transfer_syntax(ds)
-    bits = _required_int(ds, "BitsAllocated", "(0028,0100)")
+    if not string(ds, "PhotometricInterpretation"):
+        raise Malformed(f"{label('PhotometricInterpretation')} is missing")
+    bits = required_integer(ds, "BitsAllocated")
     if keyword == "PixelData" and tsyntax == DEFLATED_IMAGE_FRAME:
         arr = _deflated_frame(ds, index)
     elif keyword == "PixelData" and tsyntax == RLELossless and bits == 1:
@@ -341,7 +353,7 @@ def decode_frame(
         arr = native if native is not None else _decode_with_pydicom(ds, index, tsyntax)
     if arr.ndim == 3 and arr.dtype.itemsize > 2:
         # Colour is delivered as at most 16 bits per sample.
-        shift = max(0, int(ds.get("BitsStored", bits)) - 16)
+        shift = max(0, _bits_stored(ds) - 16)
         arr = (arr >> shift).astype(np.uint16)
     if not arr.dtype.isnative:
         arr = arr.astype(arr.dtype.newbyteorder("="))

@@ -17,7 +17,9 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
-from .meta import is_little_endian, text
+from .elements import code_string, integer, integers, string, value
+from .errors import Malformed
+from .meta import is_little_endian
 from .output import luma
 
 #: PS3.5 7.6: the Overlay Plane repeating groups, 6000-601E (even).
@@ -64,47 +66,47 @@ class _Plane:
     data: bytes
 
 
-def _value(ds: Dataset, group: int, element: int) -> Any:
-    elem = ds.get((group, element))
-    return None if elem is None else elem.value
-
-
-def _int(value: Any, default: int) -> int:
-    """``value`` as an int; ``default`` when absent or not a finite number (text, several values, inf)."""
-    try:
-        return default if value is None or value == "" else int(value)
-    except (TypeError, ValueError, OverflowError):
-        return default
-
-
 def _plane(ds: Dataset, group: int) -> _Plane | None:
     """The plane of ``group``, or None when absent, embedded or malformed."""
     try:
-        data = _value(ds, group, 0x3000)
-        if not isinstance(data, (bytes, bytearray, memoryview)):
-            return None  # PS3.3 C.9.2: no (60xx,3000): absent or embedded in Pixel Data
-        rows = _int(_value(ds, group, 0x0010), 0)
-        columns = _int(_value(ds, group, 0x0011), 0)
-        # PS3.3 C.9.2.1.1: Overlay Bits Allocated is 1 for (60xx,3000) data (others are retired embedding).
-        if _int(_value(ds, group, 0x0100), 1) != 1 or rows <= 0 or columns <= 0:
-            return None
-        origin = _value(ds, group, 0x0050)
-        # PS3.3 C.9.2.1.2: Overlay Origin is two values, row\\column; one that is not (inf, text) is malformed.
-        origin_rc = (1, 1) if origin is None else (int(origin[0]), int(origin[1]))
-        # PS3.3 C.9.3: Number of Frames in Overlay, required only for several frames.
-        frames = _int(_value(ds, group, 0x0015), 1)
-        frame_origin_value = _value(ds, group, 0x0051)
-        frame_origin = None if frame_origin_value in (None, "") else _int(frame_origin_value, 1)
-        raw = bytes(data)
-        if frames < 1 or len(raw) * 8 < frames * rows * columns:
-            return None
-        if not is_little_endian(ds) and ds[(group, 0x3000)].VR == "OW":
-            raw = _swap_words(raw)  # PS3.5 7.3: OW words in big endian byte order
-        kind = text(_value(ds, group, 0x0040)).strip().upper() or "G"
-        return _Plane(group, rows, columns, origin_rc, frames, frame_origin, kind,
-                      text(_value(ds, group, 0x1500)).strip(), text(_value(ds, group, 0x0022)).strip(), raw)
-    except (TypeError, ValueError, OverflowError, IndexError, KeyError, AttributeError):
+        return _read_plane(ds, group)
+    except Malformed:
+        return None   # a malformed overlay plane is left out: the image renders without it
+
+
+def _optional(ds: Dataset, tag: int) -> int | None:
+    """An optional integer of the plane; None when absent or malformed."""
+    try:
+        return integer(ds, tag)
+    except Malformed:
         return None
+
+
+def _read_plane(ds: Dataset, group: int) -> _Plane | None:
+    """The plane of ``group``; None when absent or embedded, :class:`Malformed` when an element is."""
+    data = value(ds, group << 16 | 0x3000)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        return None  # PS3.3 C.9.2: no (60xx,3000): absent or embedded in Pixel Data
+    rows = integer(ds, group << 16 | 0x0010, 0) or 0
+    columns = integer(ds, group << 16 | 0x0011, 0) or 0
+    # PS3.3 C.9.2.1.1: Overlay Bits Allocated is 1 for (60xx,3000) data (others are retired embedding).
+    if integer(ds, group << 16 | 0x0100, 1) != 1 or rows <= 0 or columns <= 0:
+        return None
+    # PS3.3 C.9.2.1.2: Overlay Origin is two values, row\\column (signed: SS).
+    origin = integers(ds, group << 16 | 0x0050, 2) or (1, 1)
+    # PS3.3 C.9.3: Number of Frames in Overlay and Image Frame Origin, required only for several
+    # frames: a malformed one counts as absent.
+    count = _optional(ds, group << 16 | 0x0015)
+    frames = 1 if count is None else count
+    frame_origin = _optional(ds, group << 16 | 0x0051)
+    raw = bytes(data)
+    if frames < 1 or len(raw) * 8 < frames * rows * columns:
+        return None
+    if not is_little_endian(ds) and ds[(group, 0x3000)].VR == "OW":
+        raw = _swap_words(raw)  # PS3.5 7.3: OW words in big endian byte order
+    kind = code_string(ds, group << 16 | 0x0040) or "G"
+    return _Plane(group, rows, columns, (origin[0], origin[1]), frames, frame_origin, kind,
+                  string(ds, group << 16 | 0x1500), string(ds, group << 16 | 0x0022), raw)
 
 
 def _swap_words(raw: bytes) -> bytes:

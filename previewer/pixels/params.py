@@ -122,12 +122,12 @@ def _positive_int(name: str, text: str) -> int:
     return value
 
 
-def _check_width(width: float, function: str) -> None:
+def _check_width(width: float, function: str, name: str) -> None:
     # PS3.3 C.11.2.1.2.1: LINEAR needs width >= 1; C.11.2.1.3: others > 0.
     if function == "LINEAR" and width < 1:
-        raise BadParameter(f"Window width must be >= 1 for linear, got {width!r}")
+        raise BadParameter(f"Parameter '{name}': the window width must be >= 1 for linear, got {width!r}")
     if width <= 0:
-        raise BadParameter(f"Window width must be > 0, got {width!r}")
+        raise BadParameter(f"Parameter '{name}': the window width must be > 0, got {width!r}")
 
 
 def _parse_window(query: Mapping[str, str]) -> Window | None:
@@ -135,7 +135,7 @@ def _parse_window(query: Mapping[str, str]) -> Window | None:
     if "window" in query:
         if has_split:
             raise BadParameter(
-                "Give either 'window' or 'window-center'+'window-width', not both"
+                "Parameters 'window' and 'window-center'+'window-width': give either, not both"
             )
         parts = query["window"].split(",")
         if len(parts) not in (2, 3):
@@ -149,7 +149,7 @@ def _parse_window(query: Mapping[str, str]) -> Window | None:
     elif has_split:
         if "window-center" not in query or "window-width" not in query:
             raise BadParameter(
-                "'window-center' and 'window-width' must be given together"
+                "Parameters 'window-center' and 'window-width' must be given together"
             )
         center = _number("window-center", query["window-center"])
         width = _number("window-width", query["window-width"])
@@ -158,10 +158,10 @@ def _parse_window(query: Mapping[str, str]) -> Window | None:
         return None
     if fname not in WINDOW_FUNCTIONS:
         raise BadParameter(
-            f"Window function must be one of {'|'.join(WINDOW_FUNCTIONS)}, got {fname!r}"
+            f"Parameter 'window': the window function must be one of {'|'.join(WINDOW_FUNCTIONS)}, got {fname!r}"
         )
     function = WINDOW_FUNCTIONS[fname]
-    _check_width(width, function)
+    _check_width(width, function, "window" if "window" in query else "window-width")
     return Window(center, width, function)
 
 
@@ -206,7 +206,7 @@ def parse_params(query: Mapping[str, str]) -> RenderParams:
     max_h: int | None = None
     if "size" in query:
         if "width" in query or "height" in query:
-            raise BadParameter("Give either 'size' or 'width'/'height', not both")
+            raise BadParameter("Parameters 'size' and 'width'/'height': give either, not both")
         max_w = max_h = _positive_int("size", query["size"])
     if "width" in query:
         max_w = _positive_int("width", query["width"])

@@ -12,8 +12,11 @@ not know, an encoding that disagrees with the transfer syntax, a truncated
 element, deep nesting) is read by pydicom's own reader instead.
 
 Either way the needed elements are converted before :func:`read_dataset`
-returns, so that a malformed one is :class:`Unsupported` (415) here rather
-than a later error; elements the pipeline never reads are never converted.
+returns, so that a malformed one is :class:`Malformed` (415) here, naming
+its tag, rather than a later error; elements the pipeline never reads are
+never converted.  Only pydicom's own calls (its reader, its value
+conversion) are guarded: their errors become :class:`Unsupported` or
+:class:`Malformed`; an error of the walker itself is a bug and is not caught.
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from pydicom.uid import (
 )
 
 from . import warn
-from .errors import Unsupported
+from .elements import label, reason
+from .errors import Malformed, Unsupported
 
 #: Every attribute the pipeline reads, at the top level or inside the items of
 #: the sequences listed here (functional groups, LUT sequences).
@@ -79,6 +83,10 @@ _PIXEL_TAGS = frozenset({0x7FE00008, 0x7FE00009, 0x7FE00010})
 _ITEM, _ITEM_END, _SEQUENCE_END = 0xFFFEE000, 0xFFFEE00D, 0xFFFEE0DD
 _UNDEFINED = 0xFFFFFFFF
 _MAX_DEPTH = 32
+#: Sequences nested deeper than this in a whole file (:func:`read_full`) are refused.
+MAX_NESTING = 200
+#: (0002,0010) Transfer Syntax UID: the File Meta Information element the pipeline reads.
+_SYNTAX = frozenset({0x00020010})
 _ITEM_HEADER = struct.Struct("<HHL")
 _EXPLICIT = struct.Struct("<HH2sH")
 _U16 = struct.Struct("<H")
@@ -202,19 +210,31 @@ def _walked(view: memoryview) -> Dataset | None:
     encoding: Any = default_encoding
     charset = keep.get(BaseTag(0x00080005))
     if charset is not None:
-        encoding = convert_encodings(convert_raw_data_element(charset).value)
+        try:
+            encoding = convert_encodings(convert_raw_data_element(charset).value)
+        except Exception as exc:  # noqa: BLE001 - pydicom's value conversion raises many types
+            raise Malformed(f"{label('SpecificCharacterSet')} cannot be read: {reason(exc)}") from exc
     ds.set_original_encoding(implicit, True, encoding)
     return ds
 
 
-def _with_pydicom(data: bytes | memoryview) -> Dataset:
-    """pydicom's own reader, with or without preamble and File Meta Information."""
+def _dcmread(data: bytes | memoryview) -> Dataset:
+    """pydicom's own reader, with or without preamble and File Meta Information; :class:`Unsupported` when
+    it cannot parse the file."""
     buffer = io.BytesIO(data if isinstance(data, bytes) else bytes(data))
     try:
-        ds = pydicom.dcmread(buffer)
-    except InvalidDicomError:
-        buffer.seek(0)
-        ds = pydicom.dcmread(buffer, force=True)
+        try:
+            return pydicom.dcmread(buffer)
+        except InvalidDicomError:
+            buffer.seek(0)
+            return pydicom.dcmread(buffer, force=True)
+    except Exception as exc:  # noqa: BLE001 - pydicom's parser raises many types for a broken file
+        raise Unsupported(f"Unreadable DICOM file: {reason(exc)}") from exc
+
+
+def _with_pydicom(data: bytes | memoryview) -> Dataset:
+    """:func:`_dcmread`, and the transfer syntax it detected recorded in the File Meta Information."""
+    ds = _dcmread(data)
     if "TransferSyntaxUID" not in ds.file_meta:
         # Record the syntax pydicom detected while reading.
         implicit, little = ds.original_encoding
@@ -224,10 +244,18 @@ def _with_pydicom(data: bytes | memoryview) -> Dataset:
     return ds
 
 
+def _converted(ds: Dataset, tag: int) -> Any:
+    """The value of element ``tag``, converted by pydicom now: :class:`Malformed` naming it when that fails."""
+    try:
+        return ds[tag].value
+    except Exception as exc:  # noqa: BLE001 - pydicom's value conversion (and sequence reading) raises many types
+        raise Malformed(f"{label(tag)} cannot be read: {reason(exc)}") from exc
+
+
 def _convert(ds: Dataset, tags: Iterable[int], depth: int = 0) -> None:
     """Convert the needed elements present, in sequence items too."""
     for tag in tags:
-        value = ds[tag].value
+        value = _converted(ds, tag)
         if isinstance(value, Sequence) and depth < _MAX_DEPTH:
             for item in value:
                 _convert(item, NEEDED.intersection(item.keys()), depth + 1)
@@ -242,47 +270,45 @@ def read_dataset(data: bytes | memoryview) -> Dataset:
     the syntax pydicom detected while reading is recorded there.
     """
     view = memoryview(data).toreadonly()
-    try:
-        with warn.recorded() as caught:
-            try:
-                ds = _walked(view)  # walked: at least one element
-            except _Irregular:
-                ds = None
-            elements = 1
-            if ds is None:
-                ds = _with_pydicom(data)
-                elements = len(ds)
-            _convert(ds, NEEDED.intersection(ds.keys()))
-            ds.file_meta.get("TransferSyntaxUID")
-    except Exception as exc:  # pydicom raises many exception types
-        raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
+    with warn.recorded() as caught:
+        try:
+            ds = _walked(view)  # walked: at least one element
+        except _Irregular:
+            ds = None
+        elements = 1
+        if ds is None:
+            ds = _with_pydicom(data)
+            elements = len(ds)
+        _convert(ds, NEEDED.intersection(ds.keys()))
+        _convert(ds.file_meta, _SYNTAX.intersection(ds.file_meta.keys()))
     truncated = [message for message in caught if "End of file" in message]
     if elements == 0 or (truncated and not any(tag in ds for tag in _PIXEL_TAGS)):
-        reason = truncated[0] if truncated else "no data element could be parsed"
-        raise Unsupported(f"Unreadable or truncated DICOM file: {reason}")
+        why = truncated[0] if truncated else "no data element could be parsed"
+        raise Unsupported(f"Unreadable or truncated DICOM file: {why}")
     return ds
 
 
 def read_full(data: bytes | memoryview) -> Dataset:
     """Every element of a DICOM file, through pydicom's reader: for reports, documents and
     presentation states, whose content the pixel pipeline never reads.  Unreadable: :class:`Unsupported`."""
-    try:
-        with warn.recorded():
-            ds = _with_pydicom(data)
-            _convert_all(ds)
-            return ds
-    except Exception as exc:  # pydicom raises many exception types
-        raise Unsupported(f"Unreadable DICOM file: {exc}") from exc
+    with warn.recorded():
+        ds = _with_pydicom(data)
+        _convert_all(ds)
+        _convert(ds.file_meta, _SYNTAX.intersection(ds.file_meta.keys()))
+        return ds
 
 
-def _convert_all(ds: Dataset) -> None:
+def _convert_all(ds: Dataset, depth: int = 0) -> None:
     """Convert every element now, nested ones too: pydicom reads sequences and converts values only
     when they are first used, so a malformed element deep in the file (an unknown VR, a sequence
     that ends early) would otherwise fail later, anywhere in a format module, instead of here."""
-    for element in ds:   # iterating converts each raw element
-        if element.VR == "SQ":
-            for item in element.value:
-                _convert_all(item)
+    if depth > MAX_NESTING:
+        raise Malformed(f"the file nests sequences deeper than {MAX_NESTING} levels")
+    for tag in list(ds.keys()):
+        value = _converted(ds, tag)
+        if isinstance(value, Sequence):
+            for item in value:
+                _convert_all(item, depth + 1)
 
 
 def release(ds: Dataset) -> None:

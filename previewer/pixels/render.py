@@ -13,7 +13,8 @@ from pydicom.uid import UID
 
 from .color import Palette, apply_palette, palette_from_dataset, to_8bit
 from .decode import PIXEL_KEYWORDS, decode_frame, frame_count
-from .errors import BadParameter, PixelError
+from .elements import Key, first, integer, numbers, single_string, string
+from .errors import BadParameter, Malformed, PixelError
 from .meta import (
     Lut,
     Rescale,
@@ -122,7 +123,7 @@ def modality_frame(
 ) -> ModalityFrame:
     """Decode frame ``index`` and apply the Modality LUT stage (PS3.3 C.11.1)."""
     stored = decode_frame(ds, index, max_megapixels=max_megapixels)
-    photometric = str(ds.get("PhotometricInterpretation", "")).strip()
+    photometric = string(ds, "PhotometricInterpretation")
     palette = palette_from_dataset(ds) if stored.ndim == 2 else None
     rescale = rescale_for_frame(ds, index)
     windows: tuple[StoredWindow, ...] = ()
@@ -143,7 +144,7 @@ def modality_frame(
                                overwrite=bool(stored.flags.owndata))
         identity = lut is None and rescale.slope == 1.0 and rescale.intercept == 0.0
         value_range = stored_range if identity else _value_range(array)
-    bits = int(ds.get("BitsStored", ds.get("BitsAllocated", 8)) or 8)
+    bits = integer(ds, "BitsStored") or integer(ds, "BitsAllocated") or 8
     array.flags.writeable = False
     return ModalityFrame(
         index=index,
@@ -253,28 +254,34 @@ def render(
 
 
 def _pixel_spacing(ds: Dataset) -> list[float] | None:
+    """Pixel Spacing of the functional groups (PS3.3 C.7.6.16.2.1), else of the image (C.7.6.2), else
+    Imager Pixel Spacing (C.8.11.1.1.1); a malformed one is passed over, as absent."""
     sources: list[Dataset] = []
     for name in ("SharedFunctionalGroupsSequence", "PerFrameFunctionalGroupsSequence"):
-        seq = ds.get(name)
-        if seq and "PixelMeasuresSequence" in seq[0] and seq[0].PixelMeasuresSequence:
-            sources.append(seq[0].PixelMeasuresSequence[0])
+        group = _quietly(first, ds, name)
+        measures = None if group is None else _quietly(first, group, "PixelMeasuresSequence")
+        if measures is not None:
+            sources.append(measures)
     sources.append(ds)
     for source in sources:
         for keyword in ("PixelSpacing", "ImagerPixelSpacing"):
-            value = source.get(keyword)
-            if value is not None and len(value) == 2:
-                try:
-                    return [float(value[0]), float(value[1])]
-                except (TypeError, ValueError):
-                    continue
+            spacing = _quietly(numbers, source, keyword, 2)
+            if spacing is not None:
+                return list(spacing)
     return None
 
 
-def _int_or_none(value: Any) -> int | None:
+def _quietly(read: Callable[..., Any], *args: Any) -> Any:
+    """``read(*args)``, or None when the element it reads is :class:`Malformed`: /info describes what it can."""
     try:
-        return None if value is None or value == "" else int(value)
-    except (TypeError, ValueError, OverflowError):   # OverflowError: an infinite FD value
+        return read(*args)
+    except Malformed:
         return None
+
+
+def _int_or_none(ds: Dataset, key: Key) -> int | None:
+    found: int | None = _quietly(integer, ds, key)
+    return found
 
 
 def info(ds: Dataset, *, max_megapixels: float | None = None,
@@ -284,22 +291,19 @@ def info(ds: Dataset, *, max_megapixels: float | None = None,
     ``first_frame`` gives frame 0 of ``ds`` after the Modality LUT (from a
     cache, say); by default it is decoded here.
     """
-    tsyntax = (
-        ds.file_meta.get("TransferSyntaxUID") if hasattr(ds, "file_meta") else None
-    )
-    if not isinstance(tsyntax, str):
-        tsyntax = None  # a corrupt (0002,0010) value is reported as absent
+    meta = getattr(ds, "file_meta", None)
+    # A corrupt (0002,0010) value is reported as absent.
+    tsyntax = (_quietly(single_string, meta, "TransferSyntaxUID") if meta is not None else None) or None
     result: dict[str, Any] = {
-        "rows": _int_or_none(ds.get("Rows")),
-        "columns": _int_or_none(ds.get("Columns")),
+        "rows": _int_or_none(ds, "Rows"),
+        "columns": _int_or_none(ds, "Columns"),
         "frames": None,
-        "photometric_interpretation": str(ds.get("PhotometricInterpretation", ""))
-        or None,
-        "bits_allocated": _int_or_none(ds.get("BitsAllocated")),
-        "bits_stored": _int_or_none(ds.get("BitsStored")),
-        "pixel_representation": _int_or_none(ds.get("PixelRepresentation")),
-        "samples_per_pixel": _int_or_none(ds.get("SamplesPerPixel")),
-        "modality": str(ds.get("Modality", "")) or None,
+        "photometric_interpretation": string(ds, "PhotometricInterpretation") or None,
+        "bits_allocated": _int_or_none(ds, "BitsAllocated"),
+        "bits_stored": _int_or_none(ds, "BitsStored"),
+        "pixel_representation": _int_or_none(ds, "PixelRepresentation"),
+        "samples_per_pixel": _int_or_none(ds, "SamplesPerPixel"),
+        "modality": string(ds, "Modality") or None,
         "transfer_syntax_uid": str(tsyntax) if tsyntax else None,
         "transfer_syntax_name": UID(tsyntax).name if tsyntax else None,
         "pixel_data": next((k for k in PIXEL_KEYWORDS if k in ds), None),

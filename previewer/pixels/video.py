@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from .elements import data, label, reason, string
 from .errors import FrameNotFound, PixelError, TooLarge
 
 #: MPEG-2 (PS3.5 §8.2.5), MPEG-4 AVC/H.264 (§8.2.6) and HEVC/H.265 (§8.2.7) transfer syntaxes.
@@ -76,15 +77,27 @@ class VideoTimeLimit(PixelError):
     status = 413
 
 
-def _bitstream(ds: Any) -> bytes:
+def _pixel_data(ds: Any) -> bytes:
+    """(7FE0,0010) Pixel Data as stored: the fragments with their item headers (PS3.5 A.4)."""
+    stored = data(ds, "PixelData")
+    if stored is None:
+        raise UndecodableVideo(f"Cannot read the video bitstream: {label('PixelData')} is missing")
+    return bytes(stored)
+
+
+def _bitstream(pixels: bytes) -> bytes:
+    """The fragments of encapsulated Pixel Data, concatenated (PS3.5 8.2.5-8.2.7)."""
     from pydicom.encaps import generate_fragments
 
-    return b"".join(generate_fragments(bytes(ds.PixelData)))
+    try:
+        return b"".join(generate_fragments(pixels))
+    except Exception as exc:  # noqa: BLE001 - pydicom's encapsulation parser raises many types
+        raise UndecodableVideo(f"Cannot read the video bitstream from {label('PixelData')}: {reason(exc)}") from exc
 
 
-def _key(ds: Any) -> tuple[str, bytes]:
+def _key(ds: Any, pixels: bytes) -> tuple[str, bytes]:
     """SOP Instance UID and SHA-256 of the Pixel Data as stored (the fragments with their item headers)."""
-    return str(ds.get("SOPInstanceUID", "")), hashlib.sha256(memoryview(bytes(ds.PixelData))).digest()
+    return string(ds, "SOPInstanceUID"), hashlib.sha256(memoryview(pixels)).digest()
 
 
 class _Decoder:
@@ -125,6 +138,32 @@ class _Decoder:
         self.container = av.open(io.BytesIO(self.data), mode="r")
         self.frames = iter(self.container.decode(video=0))
 
+    def _failed(self, exc: Exception) -> UndecodableVideo:
+        """Remember that the stream fails after the current position; the error naming why."""
+        position = self.position
+        self.close()
+        self.end = position + 1
+        where = f" after frame {position}" if position >= 0 else ""
+        said = getattr(exc, "strerror", None) or reason(exc)  # an FFmpegError's text without its errno
+        self.error = UndecodableVideo(f"Cannot decode the video bitstream of {label('PixelData')}{where}: {said}")
+        return self.error
+
+    def _next(self) -> Any:
+        """The next decoded frame, or None at the end of the stream (opening it if needed)."""
+        try:
+            if self.frames is None:
+                self._open()
+            assert self.frames is not None
+            return next(self.frames, None)
+        except Exception as exc:  # noqa: BLE001 - PyAV/FFmpeg raise many types for a broken stream
+            raise self._failed(exc) from exc
+
+    def _rgb(self, frame: Any) -> NDArray[np.uint8]:
+        try:
+            return np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
+        except Exception as exc:  # noqa: BLE001 - PyAV's conversion of a broken frame
+            raise self._failed(exc) from exc
+
     def frame(self, index: int, max_megapixels: float | None, deadline: float) -> NDArray[np.uint8]:
         """Frame ``index`` as HxWx3 RGB, continuing from the current position when it is not past it."""
         if self.end is not None and index >= self.end:
@@ -133,56 +172,44 @@ class _Decoder:
             raise FrameNotFound(f"Frame {index} not found: the video bitstream has {self.end} frame(s)")
         if index == self.position and self.last is not None:
             return self.last.copy()
-        try:
-            if self.frames is None or index < self.position:
-                self._open()
-            assert self.frames is not None
-            while True:
-                if time.monotonic() > deadline:
-                    raise VideoTimeLimit(
-                        f"Frame {index} of the video not reached within {TIME_LIMIT_SECONDS:g} s "
-                        f"(decoded up to frame {self.position})")
-                frame = next(self.frames, None)
-                if frame is None:
-                    self.end = self.position + 1
-                    self.close()
-                    raise FrameNotFound(f"Frame {index} not found: the video bitstream has {self.end} frame(s)")
-                self.position += 1
-                if max_megapixels is not None and frame.width * frame.height > max_megapixels * 1e6:
-                    raise TooLarge(f"Video frame of {frame.width}x{frame.height} exceeds {max_megapixels} MP")
-                if self.position == index:
-                    self.last = np.ascontiguousarray(frame.to_ndarray(format="rgb24"))
-                    return self.last.copy()
-        except PixelError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - PyAV/FFmpeg errors
-            position = self.position
-            self.close()
-            self.end = position + 1
-            where = f" after frame {position}" if position >= 0 else ""
-            reason = getattr(exc, "strerror", None) or exc  # an FFmpegError's text without its errno
-            self.error = UndecodableVideo(f"Cannot decode the video bitstream{where}: {reason}")
-            raise self.error from exc
+        if index < self.position:
+            self.close()   # not seekable: from the start again
+        while True:
+            if time.monotonic() > deadline:
+                raise VideoTimeLimit(
+                    f"Frame {index} of the video not reached within {TIME_LIMIT_SECONDS:g} s "
+                    f"(decoded up to frame {self.position})")
+            frame = self._next()
+            if frame is None:
+                self.end = self.position + 1
+                self.close()
+                raise FrameNotFound(f"Frame {index} not found: the video bitstream has {self.end} frame(s)")
+            self.position += 1
+            if max_megapixels is not None and frame.width * frame.height > max_megapixels * 1e6:
+                raise TooLarge(f"Video frame of {frame.width}x{frame.height} exceeds {max_megapixels} MP")
+            if self.position == index:
+                self.last = self._rgb(frame)
+                return self.last.copy()
 
 
 _LOCK = threading.Lock()
 _CACHE: collections.OrderedDict[tuple[str, bytes], _Decoder] = collections.OrderedDict()
 
 
-def _acquire(key: tuple[str, bytes], ds: Any) -> _Decoder:
-    """The cached decoder of ``key`` (made from ``ds`` when absent), counted as used; evicts past the bounds."""
+def _acquire(key: tuple[str, bytes], pixels: bytes) -> _Decoder:
+    """The cached decoder of ``key`` (made from ``pixels`` when absent), counted as used; evicts past the bounds."""
     with _LOCK:
         entry = _CACHE.get(key)
         if entry is not None:
             _CACHE.move_to_end(key)
             entry.users += 1
             return entry
-    data = _bitstream(ds)  # outside the lock: a copy of the whole stream
+    stream = _bitstream(pixels)  # outside the lock: a copy of the whole stream
     closing = []
     with _LOCK:
         entry = _CACHE.get(key)
         if entry is None:
-            entry = _CACHE[key] = _Decoder(data)
+            entry = _CACHE[key] = _Decoder(stream)
         _CACHE.move_to_end(key)
         entry.users += 1
         total = sum(len(e.data) for e in _CACHE.values())
@@ -224,11 +251,8 @@ def decode_frame(ds: Any, index: int, max_megapixels: float | None = None) -> ND
     deadline = time.monotonic() + TIME_LIMIT_SECONDS
     if index >= MAX_DECODED_FRAMES:
         raise FrameNotFound(f"Frame {index} not found: video frames past {MAX_DECODED_FRAMES} are not decoded")
-    try:
-        key = _key(ds)
-        entry = _acquire(key, ds)
-    except Exception as exc:  # noqa: BLE001 - no Pixel Data, or not encapsulated
-        raise UndecodableVideo(f"Cannot read the video bitstream from (7FE0,0010) Pixel Data: {exc}") from exc
+    pixels = _pixel_data(ds)
+    entry = _acquire(_key(ds, pixels), pixels)
     try:
         if not entry.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
             raise VideoTimeLimit(

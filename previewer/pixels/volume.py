@@ -19,7 +19,9 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import PixelError
+from . import elements
+from .elements import first, integer, numbers, string
+from .errors import Malformed, PixelError
 
 #: Orientation vectors this far from unit length are refused rather than normalised.
 _UNIT_TOLERANCE = 1e-2
@@ -185,40 +187,39 @@ def sample(volume: Volume, frames: Sequence[NDArray[Any]], points: NDArray[np.fl
     return out.reshape(shape)
 
 
-def _floats(value: Any, count: int) -> tuple[float, ...] | None:
+def _floats(item: Any, keyword: str, count: int) -> tuple[float, ...] | None:
+    """``count`` finite numbers, or None when absent or malformed: volume_of() then refuses the slice, naming it."""
     try:
-        floats = tuple(float(v) for v in value)
-    except (TypeError, ValueError):
+        return numbers(item, keyword, count)
+    except Malformed:
         return None
-    return floats if len(floats) == count else None
 
 
 def _item(ds: Any, group: str, sequence: str, index: int | None = None) -> Any:
     """The first item of ``sequence`` in the per-frame (``index``) or shared functional groups, or None."""
-    groups = ds.get(group)
+    groups = elements.sequence(ds, group)
     if not groups:
         return None
     one = groups[index if index is not None and index < len(groups) else 0]
-    items = one.get(sequence)
-    return items[0] if items else None
+    return first(one, sequence)
 
 
 def slices_of(ds: Any, key: Any) -> list[Slice]:
     """The slices of one instance: one for a single-frame image, one per frame for an enhanced one
     (PS3.3 C.7.6.16: Plane Position, Plane Orientation and Pixel Measures, per frame or shared).
     Attributes that are missing give slices that volume_of() refuses, with the reason."""
-    frames = int(ds.get("NumberOfFrames", 1) or 1) if str(ds.get("NumberOfFrames", "1")).strip().isdigit() else 1
-    common = dict(rows=int(ds.get("Rows", 0) or 0), columns=int(ds.get("Columns", 0) or 0),
-                  frame_of_reference=str(ds.get("FrameOfReferenceUID", "") or ""),
-                  samples=int(ds.get("SamplesPerPixel", 1) or 1))
+    frames = integer(ds, "NumberOfFrames", 1, low=1) or 1
+    common = dict(rows=integer(ds, "Rows", 0, low=0, high=65535), columns=integer(ds, "Columns", 0, low=0, high=65535),
+                  frame_of_reference=string(ds, "FrameOfReferenceUID"),
+                  samples=integer(ds, "SamplesPerPixel", 1, low=0, high=65535))
     out = []
-    for index in range(max(1, frames)):
+    for index in range(frames):
         def find(sequence: str, keyword: str, count: int) -> tuple[float, ...] | None:
             for group, at in (("PerFrameFunctionalGroupsSequence", index), ("SharedFunctionalGroupsSequence", None)):
                 item = _item(ds, group, sequence, at)
                 if item is not None and keyword in item:
-                    return _floats(item.get(keyword), count)
-            return _floats(ds.get(keyword), count)
+                    return _floats(item, keyword, count)
+            return _floats(ds, keyword, count)
         position = find("PlanePositionSequence", "ImagePositionPatient", 3)
         orientation = find("PlaneOrientationSequence", "ImageOrientationPatient", 6)
         spacing = find("PixelMeasuresSequence", "PixelSpacing", 2)

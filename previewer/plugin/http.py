@@ -20,6 +20,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from ..pixels.errors import PixelError
+
 #: Where every route of the plugin lives.
 PREFIX = "/previewer"
 
@@ -208,14 +210,29 @@ class Router:
 
     def handle(self, method: str, path: str, query: Mapping[str, str],
                headers: Mapping[str, str], body: bytes = b"") -> Response:
-        """The response for one request; never raises."""
+        """The response for one request; never raises.
+
+        Only the errors that name what is wrong with the request or the file
+        answer their own status: :class:`HttpError`, and a
+        :class:`~previewer.pixels.errors.PixelError` an endpoint left as it
+        is.  Any other exception is a bug of the previewer: a JSON 500, and
+        its traceback in Orthanc's log.
+        """
         try:
             return self._handle(method, path, query, headers, body)
         except HttpError as error:
             return Response.error(error.status, error.message, **error.details)
+        except PixelError as error:
+            if error.status < 500:
+                return Response.error(error.status, error.message)
+            return self._internal_error(method, path)
         except Exception:  # noqa: BLE001 - logged, answered as a JSON 500
-            self._log_error(f"Orthanc Previewer: error answering {method} {path}:\n{traceback.format_exc()}")
-            return Response.error(500, "internal error in the previewer; the traceback is in Orthanc's log")
+            return self._internal_error(method, path)
+
+    def _internal_error(self, method: str, path: str) -> Response:
+        """The JSON 500 of the exception being handled, its traceback logged."""
+        self._log_error(f"Orthanc Previewer: error answering {method} {path}:\n{traceback.format_exc()}")
+        return Response.error(500, "internal error in the previewer; the traceback is in Orthanc's log")
 
     def _handle(self, method: str, path: str, query: Mapping[str, str],
                 headers: Mapping[str, str], body: bytes) -> Response:

@@ -113,13 +113,7 @@ def opened(store: Store, instance_id: str) -> Iterator[Any]:
     """The instance's dataset as the pixel pipeline reads it, valid inside the block only:
     its pixel data may be a view of the store's buffer, which is dropped on exit."""
     with _file(store, instance_id) as data:
-        try:
-            ds = reader.read_dataset(data)
-        except PixelError:
-            raise
-        except Exception as error:  # noqa: BLE001 - an unreadable file is the client's 415
-            raise HttpError(415, f"the instance is not a readable DICOM file: {error}",
-                            instance=instance_id) from None
+        ds = reader.read_dataset(data)   # an unreadable file is Unsupported (415), a malformed element Malformed
         try:
             yield ds
         finally:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...objects import measurements as sr
+from ...pixels.decode import frame_count
 from ...pixels.errors import BadParameter, PixelError
 from ..http import HttpError, Request, Response, check_id, check_query
 from ..store import RestGet, Store, UnknownResource, full_dataset, instance_version, modality_frame, pixel_error
@@ -97,7 +98,7 @@ def save(rest_get: RestGet, rest_post: RestPost | None, store: Store, request: R
                         del ds.PixelData   # the SR needs the headers only
                     evidence[instance_id] = ds
             ds = evidence[instance_id]
-            if measurement.frame >= int(ds.get("NumberOfFrames", 1) or 1):
+            if measurement.frame >= frame_count(ds):
                 raise HttpError(400, f"instance '{instance_id}' has no frame {measurement.frame}")
             spacing = sr.spacing_of(ds)
             frame = None
@@ -134,8 +135,8 @@ def read(rest_get: RestGet, store: Store, request: Request) -> Response:
             try:
                 with full_dataset(store, instance_id) as ds:
                     found = sr.read_report(ds)
-            except (PixelError, HttpError, AttributeError, KeyError, ValueError, TypeError):
-                continue   # not a report we can read: an older one may be
+            except (PixelError, HttpError):
+                continue   # not a report we can read (malformed, unreadable, gone): an older one may be
             found = [{**m, "instance": by_uid[m["sop_instance_uid"]]} for m in found if m["sop_instance_uid"] in by_uid]
             if found:
                 return Response.json({"report": {"id": instance_id, "series": one["ID"]}, "measurements": found})

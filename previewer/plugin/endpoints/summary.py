@@ -21,7 +21,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from ...objects import MALFORMED, rtdose, rtplan
+from ...objects import rtdose, rtplan
 from ...objects import summary as objects
 from ...pixels.errors import PixelError
 from ..http import Request, Response, check_id, check_query
@@ -38,11 +38,13 @@ _UID = re.compile(r"[0-9.]{1,64}")
 
 
 def _guarded(problems: list[str], what: str, compute: Callable[[], Any], default: Any) -> Any:
-    """``compute()``, or ``default`` with a problem when a malformed element breaks it."""
+    """``compute()``, or ``default`` with a problem naming why when the file cannot give it (a
+    :class:`PixelError`: a malformed element, an undecodable dose grid).  Any other error is a bug of
+    ours, and the router answers it as a 500."""
     try:
         return compute()
-    except MALFORMED as error:
-        problems.append(f"the {what} could not be read: {type(error).__name__}: {error}"[:500])
+    except PixelError as error:
+        problems.append(f"the {what} could not be read: {error.message}"[:500])
         return default
 
 
