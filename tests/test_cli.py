@@ -1,13 +1,16 @@
 """The `previewer` command: serve (and how it stops), plugin-path and config."""
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -54,10 +57,8 @@ class TestSamples:
         http_port, dicom_port = free_port(), free_port()
         out_path = tmp_path / "serve.out"
         with open(out_path, "wb") as out:
-            process = subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port",
-                                                    str(dicom_port), "--storage", str(storage)],
-                                       stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                       preexec_fn=default_sigint)
+            process = spawn_serve(["--http-port", str(http_port), "--dicom-port", str(dicom_port),
+                                   "--storage", str(storage)], stdout=out, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{http_port}"
         try:
             deadline = time.monotonic() + 300
@@ -98,8 +99,12 @@ class TestSamples:
                 time.sleep(0.2)
             assert (storage / "orthanc.log").read_text(errors="replace").count("Bad file format") == logged_before
         finally:
-            os.killpg(process.pid, signal.SIGINT)
-            process.wait(timeout=60)
+            try:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGINT)
+                process.wait(timeout=60)
+            finally:
+                kill_all(process, set())   # what a failed or timed-out stop left running
         assert process.returncode == 0, out_path.read_text()[-2000:]
 
     def test_sample_list_covers_the_corpora(self) -> None:
@@ -115,10 +120,9 @@ class TestServe:
     def test_serves_and_stops_on_ctrl_c(self, tmp_path: Path, plugin_path: Path) -> None:
         """serve runs Orthanc with the plugin in the foreground; SIGINT stops it cleanly."""
         http_port, dicom_port = free_port(), free_port()
-        process = subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port",
-                                                str(dicom_port), "--storage", str(tmp_path), "--no-samples"],
-                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                                   preexec_fn=default_sigint)
+        process = spawn_serve(["--http-port", str(http_port), "--dicom-port", str(dicom_port),
+                               "--storage", str(tmp_path), "--no-samples"],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         url = f"http://127.0.0.1:{http_port}"
         try:
             deadline = time.monotonic() + 60
@@ -135,26 +139,52 @@ class TestServe:
             answer = requests.get(url + "/previewer/instances/none/png", timeout=10)
             assert answer.status_code == 404 and answer.json()["instance"] == "none"
         finally:
-            # Ctrl-C in a terminal signals the whole foreground process group.
-            import os
-            os.killpg(process.pid, signal.SIGINT)
-            output = process.communicate(timeout=60)[0].decode(errors="replace")
+            try:
+                # Ctrl-C in a terminal signals the whole foreground process group.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGINT)
+                output = process.communicate(timeout=60)[0].decode(errors="replace")
+            finally:
+                kill_all(process, set())   # what a failed or timed-out stop left running
         assert process.returncode == 0, output
         assert not (tmp_path / cli.SAMPLES_MARKER).exists()
 
 
 # --------------------------------------------------------------------------- stopping serve
 # Helpers shared with tests/test_cluster.py (names without test_ so pytest does not collect them twice).
+# Every test that starts `previewer serve` ends with kill_all() in a `finally`, so that serve and all it
+# started are gone however the test ends (passed, failed, or a wait that timed out).
+
+#: In the environment of each serve a test starts, with a value of that serve's own: every process serve
+#: starts inherits it, so kill_all() finds them even once they have left serve's process tree (pg_ctl's
+#: PostgreSQL daemon, a child whose parent died).
+SERVE_MARK = "PREVIEWER_TEST_SERVE"
+_marks: dict[int, str] = {}          # serve's PID -> its mark
+_started_at: dict[int, int] = {}     # PID -> start time, of every process descendants() has seen
+
+
+def serve_env(serve: subprocess.Popen[Any] | None = None) -> dict[str, str]:
+    """The environment for a serve: ours with a new mark, or with the mark of ``serve`` (whose kill_all()
+    then stops what this one leaves)."""
+    mark = _marks[serve.pid] if serve is not None else f"{os.getpid()}-{uuid.uuid4().hex}"
+    return {**os.environ, SERVE_MARK: mark}
+
+
+def spawn_serve(arguments: list[str], **popen: Any) -> subprocess.Popen[Any]:
+    """`previewer serve ARGUMENTS` in a session of its own, with SIGINT at its default, and a mark of its own."""
+    env = serve_env()
+    process = subprocess.Popen(PREVIEWER + ["serve", *arguments], env=env, start_new_session=True,
+                               preexec_fn=default_sigint, **popen)
+    _marks[process.pid] = env[SERVE_MARK]
+    return process
 
 
 def start_serve(folder: Path, http_port: int, dicom_port: int, *extra: str, log: str = "serve.log"
                 ) -> subprocess.Popen[bytes]:
     """`previewer serve` in a session of its own, its output (and Orthanc's) in ``folder/../log``."""
     with open(folder.parent / f"{folder.name}-{log}", "ab") as out:
-        return subprocess.Popen(PREVIEWER + ["serve", "--http-port", str(http_port), "--dicom-port", str(dicom_port),
-                                             "--storage", str(folder), "--no-samples", *extra],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=default_sigint)
+        return spawn_serve(["--http-port", str(http_port), "--dicom-port", str(dicom_port),
+                            "--storage", str(folder), "--no-samples", *extra], stdout=out, stderr=subprocess.STDOUT)
 
 
 def serve_log(folder: Path, log: str = "serve.log") -> str:
@@ -176,8 +206,10 @@ def wait_answering(process: subprocess.Popen[bytes], urls: list[str], timeout: f
 
 
 def descendants(pid: int) -> set[int]:
-    """Every living descendant of ``pid``, from the parent PIDs in /proc/*/stat."""
+    """Every living descendant of ``pid``, from the parent PIDs in /proc/*/stat (their start times are
+    remembered, for kill_all)."""
     parents: dict[int, int] = {}
+    started: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             fields = stat.read_text().rsplit(")", 1)[1].split()
@@ -185,11 +217,27 @@ def descendants(pid: int) -> set[int]:
             continue
         if fields[0] != "Z":
             parents[int(stat.parent.name)] = int(fields[1])
+            started[int(stat.parent.name)] = int(fields[19])
     found: set[int] = set()
     frontier = {pid}
     while frontier:
         frontier = {child for child, parent in parents.items() if parent in frontier} - found
         found |= frontier
+    _started_at.update((child, started[child]) for child in found)
+    return found
+
+
+def marked(mark: str) -> set[int]:
+    """The living processes whose environment carries ``SERVE_MARK=mark``."""
+    entry = f"{SERVE_MARK}={mark}".encode()
+    found = set()
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            variables = environ.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if entry in variables:
+            found.add(int(environ.parent.name))
     return found
 
 
@@ -205,14 +253,23 @@ def wait_gone(pids: set[int], timeout: float) -> set[int]:
     return alive
 
 
-def kill_all(process: subprocess.Popen[bytes], pids: set[int]) -> None:
-    """Whatever a failed test left running: serve's session and the PIDs it had started."""
-    for pid in {process.pid, *pids}:
-        try:
+def kill_all(process: subprocess.Popen[Any], pids: set[int]) -> None:
+    """SIGKILL for whatever a test's serve left running, and a wait until it is gone: serve itself, its
+    descendants, every process that carries its mark, and those of ``pids`` (PIDs descendants() gave)
+    that are still the same processes.  Nothing else: a PID another process has since taken is left."""
+    from previewer.serve.supervise import start_time
+
+    mark = _marks.get(process.pid)
+    left = marked(mark) if mark is not None else set()
+    if process.poll() is None:   # not reaped: its PID and the tree below it are still serve's
+        left |= {process.pid} | descendants(process.pid)
+    left |= {pid for pid in pids if pid in _started_at and start_time(pid) == _started_at[pid]}
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     process.wait()
+    still = wait_gone(left - {process.pid}, STOP_BOUND)
+    assert not still, f"still running after SIGKILL: {sorted(still)}"
 
 
 def upload(url: str, path: Path) -> str:
@@ -284,14 +341,14 @@ class TestInUse:
             orthanc = next(iter(started))
             same_folder = subprocess.run(PREVIEWER + ["serve", "--http-port", str(free_port()), "--dicom-port",
                                                       str(free_port()), "--storage", str(folder), "--no-samples"],
-                                         capture_output=True, text=True, timeout=30)
+                                         capture_output=True, text=True, timeout=60, env=serve_env(serve))
             assert same_folder.returncode == 3
             assert same_folder.stdout == ""
             assert same_folder.stderr == f"previewer: the storage folder {folder} is in use by previewer serve " \
                                          f"(PID {serve.pid})\n"
             same_port = subprocess.run(PREVIEWER + ["serve", "--http-port", str(free_port()), "--dicom-port",
                                                     str(dicom_port), "--storage", str(other), "--no-samples"],
-                                       capture_output=True, text=True, timeout=30)
+                                       capture_output=True, text=True, timeout=60, env=serve_env(serve))
             assert same_port.returncode == 3
             assert same_port.stderr == f"previewer: port {dicom_port} (DICOM) is in use by PID {orthanc} (Orthanc)\n"
             assert not (other / "orthanc.json").exists()
