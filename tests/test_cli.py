@@ -155,9 +155,10 @@ class TestServe:
 # Every test that starts `previewer serve` ends with kill_all() in a `finally`, so that serve and all it
 # started are gone however the test ends (passed, failed, or a wait that timed out).
 
-#: In the environment of each serve a test starts, with a value of that serve's own: every process serve
-#: starts inherits it, so kill_all() finds them even once they have left serve's process tree (pg_ctl's
-#: PostgreSQL daemon, a child whose parent died).
+#: In the environment of each serve a test starts, with a value of that serve's own: the processes serve
+#: starts inherit it, so kill_all() finds them even once they have left serve's process tree (pg_ctl's
+#: PostgreSQL daemon, an Orthanc whose serve died).  nginx clears its environment: it is found as serve's
+#: descendant (and has serve's parent-death signal); PostgreSQL's backends end with their postmaster.
 SERVE_MARK = "PREVIEWER_TEST_SERVE"
 _marks: dict[int, str] = {}          # serve's PID -> its mark
 _started_at: dict[int, int] = {}     # PID -> start time, of every process descendants() has seen
