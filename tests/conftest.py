@@ -1,8 +1,17 @@
-"""Shared fixtures: a real Orthanc process with the plugin, and corpus files."""
+"""Shared fixtures: a real Orthanc process with the plugin, and corpus files; the external tools.
+
+`make test` installs every tool the suite uses (`make setup`: Debian's dcmtk, dicom3tools and
+chromium, and Playwright in .venv), so a missing one fails the tests that need it, naming what
+installs it; it never skips them.
+"""
 from __future__ import annotations
 
+import importlib
+import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydicom.data import get_testdata_file
@@ -13,6 +22,34 @@ CT_SMALL = Path(get_testdata_file("CT_small.dcm"))
 MR_SMALL = Path(get_testdata_file("MR_small.dcm"))
 RGB_FILE = Path(get_testdata_file("SC_rgb.dcm"))
 MULTIFRAME_RGB = Path(get_testdata_file("SC_rgb_2frame.dcm"))
+#: Debian's Chromium, which the browser tests drive through Playwright.
+CHROMIUM = "/usr/bin/chromium"
+_INSTALLED_BY = "`make setup` installs (`make test` runs it)"
+
+
+def tool(name: str, package: str) -> str:
+    """The path of the command ``name`` from Debian's ``package``; the test fails when it is missing."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} is missing: it comes with Debian's {package}, which {_INSTALLED_BY}", pytrace=False)
+    return path
+
+
+def chromium() -> str:
+    """:data:`CHROMIUM`; the test fails when it is missing."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: it is Debian's chromium, which {_INSTALLED_BY}", pytrace=False)
+    return CHROMIUM
+
+
+def sync_playwright() -> Any:
+    """Playwright's ``sync_playwright()`` context manager; the test fails when Playwright is missing."""
+    try:
+        api = importlib.import_module("playwright.sync_api")
+    except ImportError as error:
+        pytest.fail(f"Playwright is missing ({error}): it is in the project's [test] extra, which "
+                    f"{_INSTALLED_BY} into .venv", pytrace=False)
+    return api.sync_playwright()
 
 
 @pytest.fixture(scope="session")

@@ -9,11 +9,9 @@ import pydicom
 import pytest
 from pydicom.data import get_testdata_file
 
+from conftest import chromium, sync_playwright
 from orthanc_process import ROOT, OrthancProcess, orthanc_version
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "links"
@@ -37,8 +35,8 @@ def page(orthanc: OrthancProcess) -> Iterator[Any]:
     """One Chromium page; the console must stay free of errors."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
         context = browser.new_context(viewport={"width": 1200, "height": 800})
         tab = context.new_page()
         tab.set_default_timeout(15000)

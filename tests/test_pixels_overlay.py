@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -19,6 +18,7 @@ import numpy as np
 import pydicom
 import pydicom.data
 import pytest
+from conftest import tool
 from objects_overlay import (
     FRAME_ORIGIN,
     MULTIFRAME_ORIGIN,
@@ -35,9 +35,6 @@ from previewer.pixels.params import RenderParams, parse_params
 from previewer.pixels.render import display, info, modality_frame
 from previewer.pixels.resize import area_resize
 
-DCMJ2PNM = shutil.which("dcmj2pnm")
-DCMCONV = shutil.which("dcmconv")
-needs_dcmtk = pytest.mark.skipif(DCMJ2PNM is None or DCMCONV is None, reason="dcmtk not installed")
 #: emri_small's frames shown with this window (it has none stored).
 MF_WINDOW = "300,500"
 
@@ -54,10 +51,10 @@ def multiframe() -> bytes:
 
 def _dcmj2pnm(tmp: Path, data: bytes, *args: str) -> np.ndarray:
     """dcmj2pnm's 8-bit PGM of ``data`` as an array."""
-    assert DCMJ2PNM is not None
     src, out = tmp / "in.dcm", tmp / "out.pgm"
     src.write_bytes(data)
-    subprocess.run([DCMJ2PNM, "-q", "+op", *args, str(src), str(out)], check=True, capture_output=True)
+    subprocess.run([tool("dcmj2pnm", "dcmtk"), "-q", "+op", *args, str(src), str(out)], check=True,
+                   capture_output=True)
     with Image.open(out) as image:
         return np.asarray(image).astype(np.int64)
 
@@ -116,12 +113,10 @@ class TestFrameOverlays:
             else:
                 assert 0x6000 not in found
 
-    @needs_dcmtk
     def test_big_endian(self, multiframe: bytes, tmp_path: Path) -> None:
         """dcmconv +tb (explicit big endian) gives the same bitmaps (OW words swapped back)."""
-        assert DCMCONV is not None
         (tmp_path / "le.dcm").write_bytes(multiframe)
-        subprocess.run([DCMCONV, "+tb", str(tmp_path / "le.dcm"), str(tmp_path / "be.dcm")], check=True)
+        subprocess.run([tool("dcmconv", "dcmtk"), "+tb", str(tmp_path / "le.dcm"), str(tmp_path / "be.dcm")], check=True)
         le, be = read_dataset(multiframe), read_dataset((tmp_path / "be.dcm").read_bytes())
         a, b = frame_overlays(le, 4, (64, 64)), frame_overlays(be, 4, (64, 64))
         assert len(a) == len(b) == 2
@@ -171,7 +166,6 @@ class TestFrameOverlays:
 
 
 class TestDisplay:
-    @needs_dcmtk
     def test_siemens_against_dcmtk(self, siemens: bytes, tmp_path: Path) -> None:
         """Default rendering is within 1 of dcmj2pnm's (overlays burned white); overlays=0 of dcmj2pnm -O."""
         frame = modality_frame(read_dataset(siemens), 0)
@@ -183,7 +177,6 @@ class TestDisplay:
         assert np.abs(off - _dcmj2pnm(tmp_path, siemens, "-O", "+Wi", "1")).max() <= 1
         assert not np.array_equal(on.array, off)
 
-    @needs_dcmtk
     @pytest.mark.parametrize("number", [1, 4, 5, 6, 7])
     def test_multiframe_against_dcmtk(self, multiframe: bytes, tmp_path: Path, number: int) -> None:
         """Each frame is within 1 of dcmj2pnm +F n +Omr (planes in Replace mode)."""

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import tool
 from pixels_corpus import find, load, load_pydicom
 from pydicom.pixels import apply_modality_lut
 
@@ -24,11 +24,6 @@ from previewer.pixels.render import (
     render,
 )
 from previewer.pixels.voi import window_linear
-
-DCMJ2PNM = shutil.which("dcmj2pnm")
-needs_dcmtk = pytest.mark.skipif(
-    DCMJ2PNM is None, reason="dcmtk dcmj2pnm not installed"
-)
 
 CT_SMALL = "CT_small.dcm"
 CT_PADDED = "693_UNCR.dcm"
@@ -69,9 +64,8 @@ DCMTK_EXPLICIT_WINDOW = (
 
 def _dcmj2pnm(path: Path, *args: str) -> np.ndarray:
     """dcmtk's 8-bit rendering (overlays off) as a 2-D uint8 array."""
-    assert DCMJ2PNM is not None
     out = subprocess.run(
-        [DCMJ2PNM, "-q", "-O", "+op", *args, str(path)], check=True, capture_output=True
+        [tool("dcmj2pnm", "dcmtk"), "-q", "-O", "+op", *args, str(path)], check=True, capture_output=True
     ).stdout
     fields: list[bytes] = []
     pos = 0
@@ -94,7 +88,6 @@ def _dcmj2pnm(path: Path, *args: str) -> np.ndarray:
 
 
 class TestAgainstDcmtk:
-    @needs_dcmtk
     @pytest.mark.parametrize(("name", "number"), DCMTK_STORED_WINDOW)
     def test_stored_window(self, name: str, number: int) -> None:
         """gray8 with voi=K and overlays=0 is within 1 level of dcmj2pnm +Wi K+1 (which has overlays off)."""
@@ -102,7 +95,6 @@ class TestAgainstDcmtk:
         got = render(load(name), 0, parse_params({"voi": str(number - 1), "overlays": "0"})).array
         assert np.abs(got.astype(np.int64) - expected).max() <= 1
 
-    @needs_dcmtk
     @pytest.mark.parametrize(("name", "center", "width"), DCMTK_EXPLICIT_WINDOW)
     def test_explicit_window(self, name: str, center: float, width: float) -> None:
         """gray8 with window=C,W and overlays=0 is within 1 level of dcmj2pnm +Ww C W."""
@@ -112,7 +104,6 @@ class TestAgainstDcmtk:
         got = render(load(name), 0, parse_params({"window": f"{center},{width}", "overlays": "0"})).array
         assert np.abs(got.astype(np.int64) - expected).max() <= 1
 
-    @needs_dcmtk
     def test_fractional_rescale_narrow_window(self) -> None:
         """dcmtk floors fractional modality values; with that, a narrow window agrees within 1."""
         name, center, width = "MR2_UNCR.dcm", 1234.5, 77.0

@@ -25,14 +25,12 @@ import requests
 from PIL import Image
 from pydicom.uid import generate_uid
 
-from conftest import CT_SMALL, MR_SMALL, RGB_FILE, replacing_orthanc
+from conftest import CT_SMALL, MR_SMALL, RGB_FILE, chromium, replacing_orthanc, sync_playwright
 from orthanc_process import OrthancProcess
 from previewer.plugin.endpoints import pixels as frame_pixels
-from test_images_corpus import _upload
-from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
+from test_images_corpus import REFUSED_BY_ORTHANC, _upload
+from test_viewer_browser import CHROMIUM_ARGS, VIEWPORT
 from pixels_corpus import grey_corpus
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 RENDERERS = ("canvas", "webgl2")
 SERIES_SLICES = 60
@@ -77,15 +75,15 @@ def uploads(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -
 
 @pytest.fixture(scope="module")
 def playwright() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as running:
+    with sync_playwright() as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def browser(playwright: Any) -> Iterator[Any]:
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-    yield chromium
-    chromium.close()
+    launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+    yield launched
+    launched.close()
 
 
 class Page:
@@ -213,13 +211,27 @@ def _choices(head: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
     return pairs
 
 
+#: Per renderer, one row per view compared: printed at the end of the comparisons (each asserts its own).
 _results: dict[str, list[dict[str, Any]]] = {name: [] for name in RENDERERS}
 #: sha256 of the /pixels bodies of an image already compared -> its corpus name.
 _compared: dict[str, str] = {}
 
 
+def _print_equivalence_summary(config: pytest.Config) -> None:
+    """Per renderer, how many images and views were compared and the largest difference found."""
+    writer = config.get_terminal_writer()
+    for renderer, rows in _results.items():
+        if rows:
+            images = {row["image"] for row in rows}
+            differing = sum(row["differing"] for row in rows)
+            writer.line(f"\n{renderer}: {len(images)} corpus images, {len(rows)} views compared with the server's "
+                        f"PNG; max difference {max(row['max'] for row in rows)} grey level(s); {differing} of "
+                        f"{sum(row['pixels'] for row in rows)} pixels differ")
+
+
 @pytest.fixture(scope="module")
-def corpus_pages(browser: Any, orthanc: OrthancProcess) -> Iterator[dict[str, Page]]:
+def corpus_pages(browser: Any, orthanc: OrthancProcess, request: pytest.FixtureRequest) -> Iterator[dict[str, Page]]:
+    """A page per renderer for the comparisons; at the end, the summary of what they compared."""
     pages = {name: Page(browser, orthanc, name) for name in RENDERERS}
     for page in pages.values():
         page.goto()
@@ -227,6 +239,7 @@ def corpus_pages(browser: Any, orthanc: OrthancProcess) -> Iterator[dict[str, Pa
     yield pages
     for page in pages.values():
         page.close()
+    _print_equivalence_summary(request.config)
 
 
 @pytest.mark.parametrize(("name", "path"), GREY, ids=[name for name, _ in GREY])
@@ -237,6 +250,7 @@ def test_client_pixels_match_the_server_png(corpus_pages: dict[str, Page], ortha
     LINEAR_EXACT and SIGMOID windows: within 1 grey level of the server's gray8 PNG of the same view."""
     instance = _upload(orthanc, path)
     if instance is None:
+        assert name in REFUSED_BY_ORTHANC, f"Orthanc refused {name}"
         pytest.skip("Orthanc refuses this file (see test_images_corpus.REFUSED_BY_ORTHANC)")
     info = orthanc.get(f"/previewer/instances/{instance}/info").json()
     frames = sorted({0, int(info["frames"]) - 1})
@@ -271,22 +285,6 @@ def test_client_pixels_match_the_server_png(corpus_pages: dict[str, Page], ortha
                                            "pixels": int(diff.size)})
                 assert diff.max() <= 1, f"{renderer} {name} frame {frame} {query}: max difference {diff.max()}"
     assert not any(page.errors for page in corpus_pages.values()), [page.errors for page in corpus_pages.values()]
-
-
-def test_equivalence_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    """Print, per renderer, how many images and views were compared and the largest difference found."""
-    with capsys.disabled():
-        for renderer, rows in _results.items():
-            if not rows:
-                continue
-            images = {row["image"] for row in rows}
-            worst = max(row["max"] for row in rows)
-            differing = sum(row["differing"] for row in rows)
-            total = sum(row["pixels"] for row in rows)
-            print(f"\n{renderer}: {len(images)} corpus images, {len(rows)} views compared with the server's PNG; "
-                  f"max difference {worst} grey level(s); {differing} of {total} pixels differ")
-    for rows in _results.values():
-        assert all(row["max"] <= 1 for row in rows)
 
 
 # --- the viewer on the client path -------------------------------------------------------------
@@ -433,9 +431,9 @@ def test_auto_choice_in_headless_chromium_is_canvas(browser: Any, orthanc: Ortha
 
 def test_without_webgl_the_2d_path_draws(playwright: Any, orthanc: OrthancProcess, uploads: dict[str, Any]) -> None:
     """A browser without WebGL (--disable-3d-apis): even ?renderer=webgl2 falls back to canvas 2D."""
-    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--disable-3d-apis"],
-                                          headless=True)
-    page = Page(chromium, orthanc, "webgl2")
+    without_webgl = playwright.chromium.launch(executable_path=chromium(), args=[*CHROMIUM_ARGS, "--disable-3d-apis"],
+                                               headless=True)
+    page = Page(without_webgl, orthanc, "webgl2")
     try:
         assert page.page.evaluate("() => document.createElement('canvas').getContext('webgl2')") is None
         page.open_series(uploads["ct"]["ParentSeries"])
@@ -443,7 +441,7 @@ def test_without_webgl_the_2d_path_draws(playwright: Any, orthanc: OrthancProces
         assert page.text(".viewport .overlay-path") == "Client · canvas 2D"
     finally:
         page.close()
-        chromium.close()
+        without_webgl.close()
     assert page.errors == []
 
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS
+from conftest import chromium, sync_playwright
+from test_viewer_browser import CHROMIUM_ARGS
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow   # a browser
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -20,8 +20,8 @@ ORIGIN = "http://viewstate.test"
 @pytest.fixture(scope="module")
 def page() -> Iterator[Any]:
     """A page whose origin serves static/ (ES modules need http, not file:)."""
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page()
         page.route(f"{ORIGIN}/**", lambda route: route.fulfill(
             status=200, content_type="text/javascript" if route.request.url.endswith(".js") else "text/html",
