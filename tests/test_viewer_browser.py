@@ -23,12 +23,9 @@ from PIL import Image
 from pydicom.data import get_testdata_file
 from pydicom.uid import generate_uid
 
-from conftest import CT_SMALL, MR_SMALL, RGB_FILE
+from conftest import CT_SMALL, MR_SMALL, RGB_FILE, chromium, sync_playwright
 from orthanc_process import ROOT, OrthancProcess, redirect_status
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run", "--disable-sync"]
 ARTIFACTS = ROOT / "test-artifacts" / "viewer"
@@ -100,10 +97,10 @@ def browser() -> Iterator[Any]:
     if ARTIFACTS.exists():
         shutil.rmtree(ARTIFACTS)
     ARTIFACTS.mkdir(parents=True)
-    with playwright_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
 
 
 # Pixel statistics of the canvas: mean, range, distinct grey levels and a hash.  Read through a 2D

@@ -22,8 +22,6 @@ from test_objects_dates import DATES
 from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
 from test_viewer_objects import browser  # noqa: F401  (fixture reused)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 LEGACY = Path(get_testdata_file("ExplVR_BigEnd.dcm"))
 INVALID = "19971332"
 

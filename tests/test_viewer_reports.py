@@ -21,11 +21,10 @@ import requests
 from pydicom.pixels import apply_modality_lut
 from pydicom.sr.codedict import codes
 
-from conftest import CT_SMALL, MR_SMALL
+from conftest import CT_SMALL, MR_SMALL, tool
 from orthanc_process import OrthancProcess
 from test_viewer_tools import NO_SPACING, Page, drag, open_one_to_one, page, results  # noqa: F401  (the fixture)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = pytest.mark.slow
 
 from test_viewer_browser import browser  # noqa: E402,F401  (the fixture)
@@ -66,7 +65,7 @@ def _file(orthanc: OrthancProcess, instance: str, folder: Path) -> Path:
 
 
 def _dciodvfy_errors(path: Path) -> list[str]:
-    answer = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, check=False)
+    answer = subprocess.run([tool("dciodvfy", "dicom3tools"), str(path)], capture_output=True, text=True, check=False)
     return [line for line in (answer.stdout + answer.stderr).splitlines() if line.startswith("Error")]
 
 

@@ -24,8 +24,6 @@ from test_viewer_objects import browser  # noqa: F401  (fixture reused)
 
 import objects_segmentation as make
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 #: What Chromium logs for the hostile SEG's picture, which the server refuses (415).
 REFUSED = "Failed to load resource: the server responded with a status of 415 (Unsupported Media Type)"
 

@@ -27,10 +27,9 @@ from pydicom.uid import generate_uid
 
 from conftest import CT_SMALL, MR_SMALL, RGB_FILE
 from orthanc_process import ROOT, OrthancProcess
-from test_viewer_browser import CHROMIUM, CHROMIUM_ARGS
+from conftest import chromium, sync_playwright
+from test_viewer_browser import CHROMIUM_ARGS
 from test_viewer_client import Page
-
-playwright_api = pytest.importorskip("playwright.sync_api")
 
 NO_SPACING = Path(get_testdata_file("emri_small.dcm"))        # MR, 10 frames, no spacing, no Rescale Type
 RESCALE_TYPE = ROOT.parent / "shared" / "dicom" / "extra" / "JPEGLossless_1s_1f_u_16_12.dcm"   # MR, Rescale Type US
@@ -81,10 +80,10 @@ def files(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -> 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as running:
-        chromium = running.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
+    with sync_playwright() as running:
+        launched = running.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS, headless=True)
+        yield launched
+        launched.close()
 
 
 @pytest.fixture

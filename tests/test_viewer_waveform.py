@@ -14,8 +14,6 @@ from orthanc_process import OrthancProcess
 from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
 from test_viewer_objects import browser, page  # noqa: F401  (fixtures reused: a 415 only from /pixels)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 ECG = Path(get_testdata_file("waveform_ecg.dcm"))   # 12 leads, RHYTHM 10 s and MEDIAN BEAT 1.2 s at 1000 Hz
 READY = """() => { const w = document.querySelector('.viewport .waveform');
   return w && !w.hidden && w.dataset.state === 'ready' && document.querySelector('.waveform-traces').dataset.strip; }"""
