@@ -224,7 +224,7 @@ def _walk(ds: Any, max_depth: int, max_items: int) -> Iterator[_Step]:
 
 def _require_report(ds: Any) -> None:
     if kind_of(ds) != "report":
-        raise Unsupported(f"SOP Class UID {text(ds.get('SOPClassUID'))!r} is not a Structured Report")
+        raise Unsupported(f"(0008,0016) SOP Class UID {text(ds.get('SOPClassUID'))[:64]!r} is not a Structured Report")
 
 
 def _title(ds: Any) -> str:

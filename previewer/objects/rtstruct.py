@@ -130,7 +130,8 @@ def _points(contour: Any, budget: int) -> NDArray[np.float64] | None:
 def parse(ds: Any) -> StructureSet:
     """The structure set's ROIs and contours (TooLarge over :data:`MAX_POINTS` points)."""
     if text(ds.get("SOPClassUID")) != RT_STRUCTURE_SET:
-        raise BadParameter("the instance given as 'structures' is not an RT Structure Set")
+        raise BadParameter(f"parameter 'structures': the instance is not an RT Structure Set "
+                           f"((0008,0016) SOP Class UID {text(ds.get('SOPClassUID'))[:64]!r})")
     references = _sequence(ds, "ReferencedFrameOfReferenceSequence")
     frame_of_reference = elements.string(references[0], "FrameOfReferenceUID") if references else ""
     series = tuple(dict.fromkeys(

@@ -359,7 +359,7 @@ def parsed_object(store: Store, name: str, object_id: str) -> Any:
     def parse() -> Any:
         with full_dataset(store, object_id) as ds:
             if kind_of(ds) != _OBJECT_KINDS[name][0]:
-                raise BadParameter(f"instance {object_id} given as '{name}' is not {_OBJECT_KINDS[name][1]}")
+                raise BadParameter(f"parameter '{name}': instance {object_id} is not {_OBJECT_KINDS[name][1]}")
             if name == "presentation":
                 from ..objects import presentation
                 return presentation.parse(ds)
