@@ -13,8 +13,7 @@ import requests
 
 from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
-from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
-from test_viewer_objects import browser  # noqa: F401  (fixture reused)
+from test_viewer_client import Page, browser, playwright  # noqa: F401  (fixtures reused)
 
 #: The Radiomics Digital Phantom's patient 1 (PyPI's pycerr 2.5.1, `make testdata`): 60 CT slices 3 mm apart and
 #: DCM_RS_00060.dcm, an RT Structure Set with one ROI, GTV-1 in [0, 230, 0], 26 contours placed by position only.

@@ -19,8 +19,7 @@ from pydicom.uid import generate_uid
 
 from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
-from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
-from test_viewer_objects import browser  # noqa: F401  (fixture reused)
+from test_viewer_client import Page, browser, playwright  # noqa: F401  (fixtures reused)
 
 import objects_segmentation as make
 
