@@ -21,7 +21,7 @@ from PIL import Image
 
 from pydicom.data import get_testdata_file
 
-from conftest import CT_SMALL, MR_SMALL
+from conftest import CT_SMALL, MR_SMALL, tool
 from orthanc_process import OrthancProcess, orthanc_version, redirect_status
 
 LIVER_1FRAME = Path(get_testdata_file("liver_1frame.dcm"))  # has an AccessionNumber
@@ -256,7 +256,7 @@ class TestStoredInstance:
     def test_remote_aet_from_storescu(self, orthanc: OrthancProcess, tmp_path: Path) -> None:
         """GetInstanceRemoteAet names the AET of dcmtk's storescu."""
         source = _with_new_uid(MR_SMALL, tmp_path)
-        subprocess.run(["storescu", "-aet", "PROBESCU", "-aec", "ORTHANC", "127.0.0.1",
+        subprocess.run([tool("storescu", "dcmtk"), "-aet", "PROBESCU", "-aec", "ORTHANC", "127.0.0.1",
                         str(orthanc.dicom_port), str(source)], check=True, capture_output=True, timeout=60)
         uid = pydicom.dcmread(source, stop_before_pixels=True).SOPInstanceUID
         instance_id = orthanc.get("/probe/lookup/instance", params={"value": uid}).json()["id"]
