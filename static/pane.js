@@ -12,7 +12,9 @@
 // data-screen: which screen shows the current instance (screens.js).  A
 // waveform is shown by waveform.js in place of the canvas, a report in a frame
 // and a PDF's page on the canvas with their bars (documents.js), and what has
-// nothing to draw by summary.js.
+// nothing to draw by summary.js.  An RT Dose opens on its summary; one that
+// decodes may be switched to the image screen and back (choose()), a choice
+// of this viewport kept while the same instance is on screen.
 import { api } from './api.js';
 import { Cine } from './cine.js';
 import { el } from './dom.js';
@@ -21,7 +23,7 @@ import { overlayLines, writeOverlay } from './overlay.js';
 import { ReferenceLayer } from './references.js';
 import { ImagePaths } from './paths.js';
 import { bindPointer } from './pointer.js';
-import { PAINTED, Screens, problemOf, screenOf } from './screens.js';
+import { PAINTED, Screens, picturedFrame, problemOf, screenOf, switchable } from './screens.js';
 import { SeriesModel } from './series.js';
 import { StructureLayer } from './structures.js';
 import { MeasureTools } from './tools.js';
@@ -48,7 +50,15 @@ export class Pane {
     this.element.dataset.active = 'false';
     this.element.dataset.screen = '';
     this.message = this.element.querySelector('.message');
+    // On the image screen of an RT Dose, the corner's Summary button goes back to its summary.
+    this.summaryButton = this.element.querySelector('.screen-summary');
+    this.summaryButton.addEventListener('click', (event) => {
+      event.currentTarget.blur();   // hidden on the summary: the keys go back to the viewport
+      this.choose('summary');
+    });
+    this.summaryButton.addEventListener('dblclick', (event) => event.stopPropagation());   // no maximise
     this.failure = null;         // {image, error}: the rendering of `image` failed
+    this.choice = null;          // {instance, screen}: the screen chosen for an RT Dose, while it is on screen
     this.model = null;           // SeriesModel of the series shown
     this.index = 0;              // the image wanted
     this.shownIndex = -1;        // the image on screen
@@ -66,6 +76,7 @@ export class Pane {
     this.screens = new Screens(this.canvas, this.element.querySelector('.report'), {
       tags: () => host.tags(this), turnPage: (delta) => this.turnPage(delta),
       zoomBy: (factor) => this.viewport.zoomBy(factor), fit: () => this.viewport.fit(),
+      showImage: (frame) => this.choose('image', frame),
     });
     this.objectsBox = el('div', { class: 'objects-panel', hidden: true,
       'aria-label': 'Presentation states, segmentations and structure sets' });
@@ -201,6 +212,7 @@ export class Pane {
     this.shownIndex = -1;
     this.spacing = null;
     this.failure = null;
+    this.choice = null;
     this.references.set(null);
     this.references.mark(null);
     for (const name of ['series', 'instance', 'frame']) delete this.element.dataset[name];
@@ -245,7 +257,7 @@ export class Pane {
       if (this.failure && this.failure.image.instance === instanceId) this.failure = null;
     }
     const current = this.current && this.current.instance === instanceId;
-    if (!current || PAINTED.has(screenOf(info, Boolean(this.currentFailure())))) this.paths.infoArrived(instanceId, info);
+    if (!current || PAINTED.has(this.screenFor(info))) this.paths.infoArrived(instanceId, info);
     if (current) {
       this.draw(false);
       this.updateOverlay();
@@ -267,6 +279,36 @@ export class Pane {
   /** The screen of the current instance (screens.js): 'image', 'pdf', 'report', 'waveform', 'summary' or ''. */
   get screen() {
     return this.element.dataset.screen || '';
+  }
+
+  /** The screen (screens.js) of the current instance for its /info answer `info`, with this viewport's choice. */
+  screenFor(info) {
+    const image = this.current;
+    const chosen = image && this.choice && this.choice.instance === image.instance ? this.choice.screen : null;
+    return screenOf(info, Boolean(this.currentFailure()), { chosen, modality: this.model && this.model.modality });
+  }
+
+  /** True when the current instance is an RT Dose that may be shown on its summary or its image screen. */
+  get switchable() {
+    const image = this.current;
+    return Boolean(image) && switchable(this.knownInfo(image.instance), Boolean(this.currentFailure()));
+  }
+
+  /**
+   * Show the current RT Dose on `screen` ('image' or 'summary'), kept while this instance is on
+   * screen; `frame`: the frame of it to go to (the one its summary pictures).
+   */
+  choose(screen, frame = null) {
+    const image = this.current;
+    if (!image || !this.switchable) return;
+    this.choice = { instance: image.instance, screen };
+    const at = frame === null ? -1 : this.images.findIndex((i) => i.instance === image.instance && i.frame === frame);
+    if (at >= 0 && at !== this.index) this.go(at, Math.sign(at - this.index));
+    else {
+      this.draw();
+      this.updateOverlay();
+    }
+    this.host.changed(this, 'kind');
   }
 
   /** True when the current instance is shown as a waveform (waveform.js), not on the canvas. */
@@ -309,11 +351,14 @@ export class Pane {
     }
     // Nothing for the canvas: stop what it was loading, and say which instance is on screen.
     this.paths.close();
+    // An RT Dose on its summary before its info is known: the info says whether it is pictured.
+    if (!this.knownInfo(image.instance)) this.infoFor(image.instance);
     this.shownIndex = this.index;
     Object.assign(this.element.dataset, { series: this.seriesId, instance: image.instance, frame: String(image.frame) });
     this.canvas.dataset.state = 'none';
     this.element.dataset.state = this.currentFailure() ? 'error' : 'ready';
     this.message.hidden = true;
+    this.host.changed(this, 'shown');   // on screen, as a drawn image is (the strip may load now)
   }
 
   /**
@@ -324,7 +369,8 @@ export class Pane {
   showKind(info) {
     const image = this.current;
     const failure = this.currentFailure();
-    const screen = image ? screenOf(info, Boolean(failure)) : '';
+    if (this.choice && (!image || this.choice.instance !== image.instance)) this.choice = null;   // another instance
+    const screen = image ? this.screenFor(info) : '';
     const before = this.screen;
     this.element.dataset.screen = screen;
     this.element.dataset.kind = (info && info.kind) || '';
@@ -332,6 +378,7 @@ export class Pane {
     this.screens.show(screen, {
       instance: image && image.instance, info, problem: problemOf(info, failure && failure.error),
       study: this.series && this.series.study.id, position: this.instancePosition(), pdf: this.pdfState(),
+      picture: picturedFrame(info, Boolean(failure)),
     });
     this.canvas.hidden = !['', 'image', 'pdf'].includes(screen);
     if (screen !== before && (screen === 'pdf' || before === 'pdf')) this.viewport.resize();   // the bar takes the canvas' bottom
@@ -510,6 +557,7 @@ export class Pane {
     this.references.update();
     this.structures.update();
     if (this.screen === 'pdf') this.screens.updatePdf(this.pdfState());
+    this.summaryButton.hidden = !(this.screen === 'image' && this.switchable);
     writeOverlay(this.element, overlayLines(this));
   }
 

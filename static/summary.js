@@ -5,13 +5,16 @@
 // (docs/API.md): the title and kind, the problem in an error box, the main
 // attributes, the kind's own block (an RTSTRUCT's ROIs, an RT Plan's beams
 // and fraction groups, an RT Dose's grid and dose range), the references with
-// links to what is in this Orthanc, and a Tags button.
+// links to what is in this Orthanc, and a Tags button.  An RT Dose that
+// decodes is pictured too (its middle frame, a server PNG loaded by an <img>),
+// with a "Show as image" button that puts the viewport on its image screen.
 //
 // Contract for tests and scripts: `.summary` carries data-state (loading,
 // ready, error: the summary could not be read), data-instance and data-kind;
 // `.summary-error` holds the problem; each ROI row is tr[data-roi]; each
-// reference li[data-relation][data-level][data-uid], its link a[data-target].
-import { api, failure } from './api.js';
+// reference li[data-relation][data-level][data-uid], its link a[data-target];
+// a dose's picture is img.summary-picture[data-frame], its button .summary-show-image.
+import { api, failure, pngUrl } from './api.js';
 import { el } from './dom.js';
 import * as format from './format.js';
 import { imagesOf } from './series.js';
@@ -29,6 +32,7 @@ const PERSON_NAMES = new Set(['PatientName', 'ReferringPhysicianName', 'Performi
 const SHOWN_REFERENCES = 20;   // more are folded under a <details>
 const LOOKED_UP_SERIES = 40;   // series of the study searched for the instances a summary names
 const KEPT = 64;               // summaries kept per view
+const PICTURE_SIZE = 256;      // the box of a dose's picture, in pixels (the PNG route's size=)
 
 /** An attribute's value as shown: dates and times in the viewer's formats, person names readable. */
 export function attributeText(attribute) {
@@ -87,7 +91,7 @@ function facts(pairs) {
 }
 
 export class SummaryView {
-  /** `host`: {tags() opens the tags panel of the instance shown}. */
+  /** `host`: {tags() opens the tags panel of the instance shown, showImage(frame) shows it on the image screen at `frame`}. */
   constructor(host) {
     this.host = host;
     this.element = el('div', { class: 'summary', hidden: true, dataset: { state: 'empty' } });
@@ -98,16 +102,18 @@ export class SummaryView {
 
   /**
    * Show instance `instanceId`: `problem` is the error to name (the rendering's, or null),
-   * `study` the id of its study (to find the images and series it names).
+   * `study` the id of its study (to find the images and series it names), `picture` the
+   * 0-based frame of an RT Dose to picture with its "Show as image" button (null: none).
    */
-  show(instanceId, { problem = null, study = null } = {}) {
+  show(instanceId, { problem = null, study = null, picture = null } = {}) {
     this.element.hidden = false;
-    const key = `${instanceId}|${problem || ''}`;
+    const key = `${instanceId}|${problem || ''}|${picture ?? ''}`;
     if (key === this.key && this.element.dataset.state !== 'error') return;   // an unread summary is asked again
     this.key = key;
     this.instance = instanceId;
     this.study = study;
     this.problem = problem;
+    this.picture = picture;
     this.load(instanceId);
   }
 
@@ -186,7 +192,7 @@ export class SummaryView {
     const blocks = [this.head(summary), this.errorBox(summary), this.attributes(summary.attributes || [])];
     if (summary.rtstruct) blocks.push(this.structures(summary.rtstruct));
     if (summary.rtplan) blocks.push(this.plan(summary.rtplan));
-    if (summary.rtdose) blocks.push(this.dose(summary.rtdose));
+    if (summary.rtdose) blocks.push(this.dose(summary.rtdose, this.pictureOf(summary)));
     blocks.push(this.references(summary.references || []));
     const problems = summary.problems || [];
     if (problems.length) {
@@ -248,15 +254,34 @@ export class SummaryView {
     return section('rtplan', 'Plan', ...parts.filter(Boolean));
   }
 
-  /** An RT Dose's units, scaling, grid and dose range (or why it is unknown). */
-  dose(rtdose) {
+  /**
+   * The picture of an RT Dose with its "Show as image" button, or null: only when the viewport
+   * asked for one (the dose decodes) and neither the server nor the rendering names a problem.
+   */
+  pictureOf(summary) {
+    if (!Number.isInteger(this.picture) || this.currentProblem(summary)) return null;
+    const frame = this.picture;
+    const frames = summary.rtdose.grid && Number.isInteger(summary.rtdose.grid.frames) ? summary.rtdose.grid.frames : null;
+    const where = frames && frames > 1 ? `frame ${frame + 1} of ${frames}` : 'its frame';
+    // The <img> loads the server's PNG itself: the server's default window, the box PICTURE_SIZE.
+    const img = el('img', { class: 'summary-picture', src: pngUrl(this.instance, frame, { size: PICTURE_SIZE }),
+      alt: `The dose grid, ${where}`, width: PICTURE_SIZE, height: PICTURE_SIZE, dataset: { frame: String(frame) } });
+    const button = el('button', { type: 'button', class: 'summary-show-image', text: 'Show as image',
+      title: `Show this dose on the image screen, at ${where} (window, zoom and frame scrolling)`,
+      onclick: () => this.host.showImage(frame) });
+    return el('figure', { class: 'summary-figure' }, img,
+      el('figcaption', {}, el('span', { class: 'status', text: frames && frames > 1 ? `Frame ${frame + 1} / ${frames}` : '' }), button));
+  }
+
+  /** An RT Dose's units, scaling, grid and dose range (or why it is unknown), after its picture when it has one. */
+  dose(rtdose, picture = null) {
     const grid = rtdose.grid || {};
     const offsets = Array.isArray(grid.offsets) ? grid.offsets : null;
     const more = offsets && offsets.length > 6 ? ` … (${offsets.length})` : '';
     const range = Array.isArray(rtdose.range) && rtdose.range.length === 2
       ? `${number(rtdose.range[0])} – ${number(rtdose.range[1])} ${rtdose.units || ''}`.trim()
       : `unknown: ${rtdose.range_error || 'not given'}`;
-    return section('rtdose', 'Dose', facts([
+    return section('rtdose', 'Dose', picture, facts([
       ['Units', rtdose.units], ['Type', rtdose.type], ['Summation', rtdose.summation],
       ['Dose Grid Scaling', Number.isFinite(rtdose.scaling) ? String(rtdose.scaling) : '–'],
       ['Grid', `${grid.columns ?? '?'} × ${grid.rows ?? '?'} × ${grid.frames ?? '?'} (columns × rows × frames)`],

@@ -1,12 +1,15 @@
 """The viewer's screens for what is not an image, in Chromium against a real Orthanc with the plugin
 (static/screens.js, documents.js, summary.js): a report and a PDF with their own controls, the summary
-screen of an RT Structure Set, RT Plan or RT Dose opened alone, and the error screen of an image that
-cannot be drawn, with no window, zoom or location printed over nothing.
+screen of an RT Structure Set, RT Plan or RT Dose opened alone (a dose that decodes pictured, and switched
+to its image and back), and the error screen of an image that cannot be drawn, with no window, zoom or
+location printed over nothing.
 
 Real files: pydicom's test-SR.dcm (a Comprehensive SR), rtstruct.dcm (an RTSTRUCT whose CT is not in
-Orthanc), rtplan.dcm, badVR.dcm (an RT Dose whose Number of Frames is '1A'), and the Radiomics Digital
-Phantom's CT with its RTSTRUCT (`make testdata`).  No PDF is among pydicom's or the shared files: the PDF
-is tests/objects_pdf.py's two-page PDF (Pillow) wrapped by dcmtk's pdf2dcm.
+Orthanc), rtplan.dcm, rtdose.dcm (a 15-frame RT Dose), badVR.dcm (that dose with Number of Frames '1A'),
+and the Radiomics Digital Phantom's CT with its RTSTRUCT (`make testdata`).  badVR.dcm and rtdose.dcm share
+their study, series and SOP Instance UIDs, so rtdose.dcm is stored with new ones (pixels_corpus.fresh_copy),
+every other element as in the file.  No PDF is among pydicom's or the shared files: the PDF is
+tests/objects_pdf.py's two-page PDF (Pillow) wrapped by dcmtk's pdf2dcm.
 """
 from __future__ import annotations
 
@@ -15,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pydicom
 import pytest
 import requests
@@ -23,6 +27,7 @@ from pydicom.data import get_testdata_file
 import objects_pdf
 from conftest import replacing_orthanc
 from orthanc_process import OrthancProcess
+from pixels_corpus import fresh_copy
 from test_viewer_client import Page, playwright  # noqa: F401  (fixture reused)
 from test_viewer_objects import browser  # noqa: F401  (fixture reused)
 from test_viewer_structures import PHANTOM, RTSTRUCT as PHANTOM_RTSTRUCT
@@ -31,6 +36,7 @@ SR = Path(get_testdata_file("test-SR.dcm"))           # Comprehensive SR, OFFIS'
 RTSTRUCT = Path(get_testdata_file("rtstruct.dcm"))    # three ROIs on a CT that is not in Orthanc
 RTPLAN = Path(get_testdata_file("rtplan.dcm"))        # one beam, one fraction group of 30
 BAD_FRAMES = Path(get_testdata_file("badVR.dcm"))     # an RT Dose whose Number of Frames is '1A'
+RTDOSE = Path(get_testdata_file("rtdose.dcm"))        # the same dose, 15 frames of 10 x 10, that decodes
 
 #: The toolbar's image controls, which a report, a PDF and a summary screen do not have.
 IMAGE_CONTROLS = ["button[data-tool='window']", "button[data-tool='pan']", "button[data-tool='zoom']", "#invert",
@@ -54,6 +60,9 @@ def uploads(orthanc: OrthancProcess, tmp_path_factory: pytest.TempPathFactory) -
     """Each file in Orthanc once: Orthanc's answer by name, and the phantom's CT series in viewing order."""
     found = {name: orthanc.upload(path) for name, path in
              (("sr", SR), ("rtstruct", RTSTRUCT), ("rtplan", RTPLAN), ("dose", BAD_FRAMES))}
+    copy = tmp_path_factory.mktemp("rtdose") / "rtdose.dcm"
+    copy.write_bytes(fresh_copy(RTDOSE))   # new UIDs: badVR.dcm has the same ones
+    found["rtdose"] = orthanc.upload(copy)
     folder = tmp_path_factory.mktemp("pdf")
     found["pdf"] = orthanc.upload(objects_pdf.make_pdf_dicom(folder))
     found["pdf"]["original"] = (folder / "doc.pdf").read_bytes()   # the PDF that pdf2dcm wrapped
@@ -130,19 +139,23 @@ def _texts(item: pydicom.Dataset) -> list[str]:
 def test_each_instance_gets_its_screen(page: Page, orthanc: OrthancProcess, uploads: dict[str, Any]) -> None:
     """screens.js on the server's /info of each file: report, PDF, summary for the RT objects, image for a CT slice."""
     infos = {name: requests.get(f"{orthanc.url}/previewer/instances/{uploads[name]['ID']}/info", timeout=10).json()
-             for name in ("sr", "pdf", "rtstruct", "rtplan", "dose", "phantom")}
+             for name in ("sr", "pdf", "rtstruct", "rtplan", "dose", "rtdose", "phantom")}
     infos["ct"] = requests.get(f"{orthanc.url}/previewer/instances/{uploads['ct']['order'][0]}/info", timeout=10).json()
     page.goto()
     screens = page.page.evaluate("""async (infos) => { const { screenOf } = await import('./screens.js');
         const out = {};
         for (const [name, info] of Object.entries(infos)) out[name] = [screenOf(info, false), screenOf(info, true)];
+        for (const name of ['rtdose', 'dose', 'ct']) out[name].push(screenOf(infos[name], false, { chosen: 'image' }));
         out.unknown = [screenOf(null, false), screenOf(null, true)];
+        out.unknownDose = [screenOf(null, false, { modality: 'RTDOSE' }), screenOf(null, false, { modality: 'RTDOSE', chosen: 'image' })];
         out.unread = [screenOf({ error: 'gone' }, false), screenOf({ error: 'gone' }, true)];
         return out; }""", infos)
     assert screens == {
         "sr": ["report", "report"], "pdf": ["pdf", "summary"], "rtstruct": ["summary", "summary"],
-        "rtplan": ["summary", "summary"], "dose": ["summary", "summary"], "phantom": ["summary", "summary"],
-        "ct": ["image", "summary"], "unknown": ["image", ""], "unread": ["image", "summary"],
+        "rtplan": ["summary", "summary"], "dose": ["summary", "summary", "summary"],
+        "rtdose": ["summary", "summary", "image"], "phantom": ["summary", "summary"],
+        "ct": ["image", "summary", "image"], "unknown": ["image", ""], "unknownDose": ["summary", "image"],
+        "unread": ["image", "summary"],
     }
 
 
@@ -298,7 +311,50 @@ def test_bad_frame_count_names_the_problem_and_prints_no_window(page: Page, orth
     study_date = page.text(".viewport .summary dd[data-keyword='StudyDate']")
     assert study_date == f"{ds.StudyDate[:4]}-{ds.StudyDate[4:6]}-{ds.StudyDate[6:]}"   # formatted as elsewhere
     assert facts["Dose range"] == f"unknown: {summary['rtdose']['range_error']}"
+    assert page.page.locator(".viewport .summary-picture, .viewport .summary-show-image").count() == 0
+    assert page.page.is_hidden(".viewport .screen-summary")
     _opens_tags(page, ".viewport .summary-error .summary-tags", ds)
+
+
+def _shown(value: float) -> str:
+    """A number as summary.js prints it: 4 significant digits, no trailing zeros."""
+    return f"{float(f'{value:.4g}'):g}"
+
+
+def test_rtdose_opens_on_its_summary_and_switches_to_its_image(page: Page, uploads: dict[str, Any]) -> None:
+    """pydicom's rtdose.dcm: its summary (grid, units, range as numpy finds it, a picture), Show as image, Summary."""
+    ds = _read(RTDOSE)
+    dose = ds.pixel_array * float(ds.DoseGridScaling)
+    instance, middle = uploads["rtdose"]["ID"], int(ds.NumberOfFrames) // 2
+    page.goto(f"#/series/{uploads['rtdose']['ParentSeries']}")
+    _summary(page, instance)
+    facts = dict(page.page.evaluate("""() => [...document.querySelectorAll('.viewport .summary-rtdose dt')]
+        .map((dt) => [dt.textContent, dt.nextElementSibling.textContent])"""))
+    assert facts["Grid"].startswith(f"{ds.Columns} × {ds.Rows} × {ds.NumberOfFrames} ")
+    assert facts["Units"] == ds.DoseUnits
+    assert facts["Dose range"] == f"{_shown(dose.min())} – {_shown(dose.max())} {ds.DoseUnits}"
+    page.page.wait_for_function("() => { const img = document.querySelector('.viewport img.summary-picture');"
+                                " return img && img.complete && img.naturalWidth > 0; }")
+    assert page.page.get_attribute(".viewport img.summary-picture", "data-frame") == str(middle)
+    assert not IMAGE_LINES.search(_overlay(page)) and page.page.is_hidden(".viewport .screen-summary")
+    _image_controls_off(page)
+    # Show as image: the image screen at the pictured frame, with the window in the corner and the image tools.
+    page.page.click(".viewport .summary-show-image")
+    window = "() => document.querySelector('.viewport .overlay-window').textContent !== ''"
+    page.page.wait_for_function(window)
+    assert (page.page.get_attribute(".viewport", "data-screen"), page.page.get_attribute(".viewport", "data-frame")) == (
+        "image", str(middle))
+    assert IMAGE_LINES.search(_overlay(page)) and not page.page.is_disabled("#invert")
+    assert page.page.is_visible(".viewport .screen-summary")
+    page.page.keyboard.press("ArrowDown")   # frames scroll, and the viewport stays on the image screen
+    page.page.wait_for_function("(f) => document.querySelector('.viewport').dataset.frame === f", arg=str(middle + 1))
+    page.page.wait_for_function(window)
+    assert page.page.get_attribute(".viewport", "data-screen") == "image"
+    # Summary, the corner's button reached by the keyboard: back to the dose's summary, nothing of the image.
+    page.page.focus(".viewport .screen-summary")
+    page.page.keyboard.press("Enter")
+    _summary(page, instance)
+    assert not IMAGE_LINES.search(_overlay(page)) and page.page.is_hidden(".viewport .screen-summary")
 
 
 def test_structure_set_card_opens_its_summary(page: Page, uploads: dict[str, Any]) -> None:
