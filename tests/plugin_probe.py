@@ -6,10 +6,9 @@ real Orthanc.  A "PreviewerProbe" section of the configuration can ask for a
 storage area in Python: ``{"StorageArea": "/some/folder"}``.
 
 Fault injection for the robustness tests (tests/test_robustness_*.py):
-``/probe/faults?fail_reads=1&read_delay=2&raise_stored=1&raise_change=1``
-switches the storage area's reads to failing or slow, and makes the
-stored-instance and change callbacks raise; ``/probe/faults`` alone answers
-the current switches.  ``/probe/loop?kind=K&n=N`` calls one SDK wrapper that
+``/probe/faults?raise_stored=1&raise_change=1`` makes the stored-instance and
+change callbacks raise; ``/probe/faults`` alone answers the current switches
+(the storage reads are held and released by tests/probe_waits.py).  ``/probe/loop?kind=K&n=N`` calls one SDK wrapper that
 returns Orthanc-owned memory N times in-process (tests/test_robustness_memory.py),
 ``/probe/memory`` answers glibc's heap statistics (``mallinfo2``) for the
 soak (tests/soak.py); and ``stored_loop=N`` makes the stored-instance callback call the
@@ -32,19 +31,17 @@ from previewer.config import read_orthanc_configuration
 _stored: dict[str, dict[str, Any]] = {}
 _stored_lock = threading.Lock()
 _storage_stats = {"create": 0, "read": 0, "remove": 0}
-#: Fault switches, set by /probe/faults (and "PreviewerProbe": {"FailReads": true}).
-_faults: dict[str, float] = {"fail_reads": 0, "read_delay": 0.0, "raise_stored": 0,
-                             "raise_change": 0, "stored_loop": 0}
+#: Fault switches, set by /probe/faults.
+_faults: dict[str, float] = {"raise_stored": 0, "raise_change": 0, "stored_loop": 0}
 _stored_loops = {"done": 0}
 
 
 class FolderStorage:
     """A storage area in Python: one file per UUID in a folder."""
 
-    def __init__(self, folder: str, delay: float = 0.0) -> None:
+    def __init__(self, folder: str) -> None:
         self.folder = Path(folder)
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.delay = delay
 
     def _path(self, uuid: str, content_type: str) -> Path:
         return self.folder / f"{uuid}.{content_type}"
@@ -54,10 +51,7 @@ class FolderStorage:
         _storage_stats["create"] += 1
 
     def read(self, uuid: str, content_type: str) -> bytes:
-        time.sleep(self.delay + _faults["read_delay"])
         _storage_stats["read"] += 1
-        if _faults["fail_reads"]:
-            raise OSError(f"probe: deliberate read failure of {uuid}.{content_type}")
         return self._path(uuid, content_type).read_bytes()
 
     def remove(self, uuid: str, content_type: str) -> None:
@@ -293,8 +287,7 @@ def install(config: object) -> None:
     """Register the probe routes (called by the plugin at start-up)."""
     section = read_orthanc_configuration(sdk.configuration_path() or "").get("PreviewerProbe", {})
     if "StorageArea" in section:
-        sdk.register_storage_area(FolderStorage(section["StorageArea"], section.get("ReadDelay", 0.0)))
-    _faults["fail_reads"] = float(bool(section.get("FailReads", False)))
+        sdk.register_storage_area(FolderStorage(section["StorageArea"]))
     sdk.register_on_change(_on_change)
     sdk.register_on_stored_instance(_on_stored)
     sdk.register_rest_callback("/probe/stored/([^/]+)", _stored_record)
