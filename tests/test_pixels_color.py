@@ -20,6 +20,7 @@ from previewer.pixels.color import (
     ybr_to_rgb,
 )
 from previewer.pixels.decode import decode_frame
+from previewer.pixels.errors import Malformed
 
 #: Files whose stored samples are YBR_FULL / YBR_FULL_422 (decoded raw).
 YBR_FILES = (
@@ -151,6 +152,18 @@ class TestExpandSegmented:
         """An indirect segment copies earlier segments by word offset (synthetic)."""
         words = np.array([0, 1, 5, 1, 2, 9, 2, 2, 0, 0])
         assert expand_segmented(words).tolist() == [5, 7, 9, 5, 7, 9]
+
+    @pytest.mark.parametrize("words", [[0, 5, 10, 20], [0, 1, 5, 1], [0], [0, 1, 5, 2, 1, 0]],
+                             ids=["discrete-short", "linear-no-end", "opcode-alone", "indirect-short"])
+    def test_segment_past_the_data_is_malformed(self, words: list[int]) -> None:
+        """A segment that runs past the data (synthetic; was an IndexError, a 500) is Malformed."""
+        with pytest.raises(Malformed, match="runs past the data"):
+            expand_segmented(np.array(words))
+
+    def test_expansion_is_bounded(self) -> None:
+        """Linear segments that expand beyond 2^16 entries (synthetic) are Malformed, not a huge list."""
+        with pytest.raises(Malformed, match="beyond 65536 entries"):
+            expand_segmented(np.array([0, 1, 0] + [1, 65535, 7] * 2))
 
 
 class TestTo8Bit:

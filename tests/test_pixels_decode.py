@@ -17,7 +17,7 @@ from previewer.pixels.decode import (
     decode_frame,
     frame_count,
 )
-from previewer.pixels.errors import FrameNotFound, TooLarge, Unsupported
+from previewer.pixels.errors import FrameNotFound, Malformed, TooLarge, Unsupported
 from previewer.pixels.reader import read_dataset
 
 CT_SMALL = "CT_small.dcm"
@@ -310,6 +310,33 @@ def _native_cases() -> list[tuple[str, Path]]:
         except Exception:  # noqa: BLE001 - files the native path does not take
             continue
     return cases
+
+
+class TestMalformedElements:
+    """Each was a Python error inside pydicom (a 500, or a 415 quoting it); now Malformed naming the element."""
+
+    def test_transfer_syntax_of_two_values(self) -> None:
+        """CT_small.dcm with a backslash in its Transfer Syntax UID (the fuzzing's byte flip): two values, named."""
+        data = Path(find(CT_SMALL)).read_bytes()
+        at = data.index(b"1.2.840.10008.1.2.1")
+        ds = read_dataset(data[:at] + b"1.2.840.10008\\1.2.1" + data[at + 19:])
+        with pytest.raises(Malformed) as error:
+            decode_frame(ds, 0)
+        assert error.value.message == "(0002,0010) Transfer Syntax UID '1.2.840.10008\\\\1.2.1' has 2 values, not 1"
+
+    def test_empty_pixel_data(self) -> None:
+        """CT_small.dcm with an empty Pixel Data (synthesized) is refused before pydicom's decoder sees None."""
+        ds = load_pydicom(CT_SMALL)
+        ds.PixelData = b""
+        with pytest.raises(Malformed, match=r"^\(7FE0,0010\) Pixel Data is empty$"):
+            decode_frame(ds, 0)
+
+    def test_codestream_of_another_shape(self) -> None:
+        """JPEG2000.dcm (1024 rows, 256 columns) with Rows and Columns swapped: the same area, another shape."""
+        ds = load_pydicom("JPEG2000.dcm")
+        ds.Rows, ds.Columns = ds.Columns, ds.Rows
+        with pytest.raises(Malformed, match=r"claims 1024x256 pixels but \(0028,0010\)/\(0028,0011\) give 256x1024"):
+            decode_frame(ds, 0)
 
 
 class TestNativeFrame:

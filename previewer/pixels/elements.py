@@ -24,6 +24,7 @@ from collections.abc import Sequence as Items
 from typing import Any
 
 from pydicom.datadict import dictionary_description, tag_for_keyword
+from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
@@ -137,13 +138,15 @@ def finite_of(value: Any, finite: bool = True) -> float | None:
     return number if math.isfinite(number) or not finite else None
 
 
-def value(item: Any, key: Key) -> Any:
+def value(item: Dataset, key: Key) -> Any:
     """The element's value, None when absent; an element pydicom cannot convert is :class:`Malformed`."""
+    tag = tag_of(key)
+    if tag is None:
+        raise ValueError(f"{key!r} is not a DICOM keyword")
+    if tag not in item:
+        return None
     try:
-        if isinstance(key, str):
-            return item.get(key)
-        element = item.get(key)
-        return None if element is None else element.value
+        return item[tag].value
     except Exception as error:  # noqa: BLE001 - pydicom's conversion of a raw element raises many types
         raise Malformed(f"{label(key)} cannot be read: {reason(error)}") from error
 
