@@ -459,12 +459,16 @@ def _unknown_graphic_type_vr(data: bytes) -> bytes:
     # found by test_fuzz_object_structure with 1500 examples: a wrong VR on a sequence, an infinite size
     ("report", lambda d: _with(d, "ConceptNameCodeSequence", "LO", "a"), "png"),
     ("segmentation", lambda d: _with(d, "Rows", "FD", float("inf")), "segmentation"),
+    # found by the 1500-example runs once a 4xx had to name what is wrong: a SOP Class UID byte zeroed
+    ("presentation", lambda d: _with(d, "SOPClassUID", "UI", "0"), "presentation"),
+    ("report", lambda d: _with(d, "SOPClassUID", "UI", "0"), "png"),
 ], ids=["frames-inf", "rows-inf", "samples-nan", "samples-inf", "pdf-length-inf", "pdf-not-bytes",
         "rows-inf-png", "seg-frames-inf", "seg-lab-one-value", "gsps-bad-vr", "sr-concept-not-a-sequence",
-        "seg-rows-inf"])
+        "seg-rows-inf", "gsps-other-class", "sr-other-class"])
 def test_found_500_is_now_a_4xx(object_sources: dict[str, bytes], kind: str, mutate: Callable[[bytes], bytes],
                                 route: str) -> None:
-    """Each 500 the object fuzzing found (an infinite, NaN or wrong-VR value) answers a 4xx or renders."""
+    """Each 500 the object fuzzing found (an infinite, NaN or wrong-VR value), and each 4xx that named nothing,
+    answers the previewer's own 4xx (hostile.not_ours) or renders."""
     files = {OBJECT_ID: mutate(object_sources[kind]), IMAGE_ID: object_sources["image"]}
     store = Store(dicom=files.__getitem__, version=lambda _: "v", cache=LruCache(2**24))
     instance, query = (IMAGE_ID, {route: OBJECT_ID}) if route in ("presentation", "segmentation") else (OBJECT_ID, {})
