@@ -52,11 +52,12 @@ build: setup
 run: setup
 	$(VENV)/bin/previewer serve --storage .orthanc-data
 
-# Two workers (pytest-xdist), each taking whole files: most of the suite waits
-# on Orthanc processes and Chromium, so the two cores overlap that waiting.
+# Three workers (pytest-xdist), each taking whole files: most of the suite waits
+# on Orthanc processes and Chromium (a whole CI run kept one of the two cores
+# busy on average), so three workers overlap that waiting.
 # TEST_WORKERS=0 runs it in one process; PYTEST_ARGS adds options (.ci/run
 # asks for the slowest tests).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 test: setup testdata
 	PREVIEWER_CLUSTER_TESTS=1 $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 

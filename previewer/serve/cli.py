@@ -59,35 +59,38 @@ def _serve_one(storage: Path, http_port: int, dicom_port: int, samples: bool, st
         config_file = storage / "orthanc.json"
         config_file.write_text(json.dumps(orthanc_configuration(http_port, dicom_port, storage), indent=2))
         url = f"http://localhost:{http_port}"
-        process = supervise.spawn([ORTHANC, str(config_file)], cwd=storage, pass_fds=(lock,),
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        assert process.stdout is not None
-        log = LogRelay(process.stdout, storage / "orthanc.log")
         marker = storage / SAMPLES_MARKER
         importing = samples and not marker.exists()
-        if importing:
-            log.to_file()   # start-up and import: Orthanc's lines to STORAGE/orthanc.log, the bar alone on the terminal
+        # Only a start that imports the samples relays Orthanc's output (start-up and import to
+        # STORAGE/orthanc.log, the bar alone on the terminal); otherwise Orthanc writes to the terminal itself.
+        piped = {"stdout": subprocess.PIPE, "stderr": subprocess.STDOUT} if importing else {}
+        process = supervise.spawn([ORTHANC, str(config_file)], cwd=storage, pass_fds=(lock,), **piped)
+        log = LogRelay(process.stdout, storage / "orthanc.log") if process.stdout is not None else None
+        if log is not None:
+            log.to_file()
         try:
             if not _wait_until_up(url, process):
                 code, _ = supervise.stop_process(process, "Orthanc", signal.SIGINT, stop_timeout)
-                log.join()
-                if importing:
+                if log is not None:
+                    log.join()
                     supervise.say(f"Orthanc did not start; its log is {storage / 'orthanc.log'}")
                 return code or supervise.EXIT_FAILED
-            if importing:
+            if log is not None:
                 supervise.say(f"importing the samples; Orthanc's log meanwhile goes to {storage / 'orthanc.log'}")
                 import_samples(url, sample_files(), log)
                 marker.touch()
                 log.to_terminal()
             print(f"Orthanc Previewer is running at {url}/previewer/  (Ctrl-C stops it)", flush=True)
             code = process.wait()
-            log.join()
+            if log is not None:
+                log.join()
             supervise.say(f"Orthanc exited by itself with status {code}")
             return supervise.EXIT_FAILED if code else supervise.EXIT_STOPPED
         except supervise.StopRequested as stop:
             supervise.say(f"{stop} received; stopping Orthanc (PID {process.pid})")
             code, killed = supervise.stop_process(process, "Orthanc", signal.SIGINT, stop_timeout)
-            log.join()
+            if log is not None:
+                log.join()
             if killed:
                 return supervise.EXIT_FORCED
             return supervise.EXIT_FAILED if code else supervise.EXIT_STOPPED
